@@ -1,0 +1,8 @@
+namespace OrleansShards;
+
+/// <summary>The outcome of a write.</summary>
+/// <param name="Changes">Rows changed.</param>
+/// <param name="LastInsertRowId">The rowid of the last inserted row.</param>
+/// <param name="Bookmark">The bookmark of the commit that made the write durable; null when queued.</param>
+/// <param name="Queued">True when the statement was queued in a transaction and not yet applied.</param>
+public sealed record MutationResult(long Changes, long LastInsertRowId, string? Bookmark, bool Queued = false);
