@@ -1,0 +1,9 @@
+namespace OrleansShards.Runtime.Activation;
+
+internal enum ActivationState
+{
+    Activating,
+    Valid,
+    Deactivating,
+    Invalid,
+}

@@ -1,0 +1,13 @@
+namespace OrleansShards.Runtime;
+
+/// <summary>The grain's constructor or <see cref="Grain.OnActivateAsync"/> failed; the inner exception says why.</summary>
+public sealed class GrainActivationException : Exception
+{
+    public GrainActivationException(GrainId id, Exception inner)
+        : base($"Activation of grain {id} failed: {inner.Message}", inner)
+    {
+        GrainId = id;
+    }
+
+    public GrainId GrainId { get; }
+}

@@ -1,0 +1,107 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrleansShards.Runtime.Activation;
+using OrleansShards.Runtime.Calls;
+using OrleansShards.Runtime.Hosting;
+
+namespace OrleansShards.Runtime;
+
+/// <summary>
+/// The in-process grain runtime: resolves a call's activation (creating it on first use), waits for
+/// the call's turn, runs it, and returns its result, exception or cancellation to the caller intact.
+/// Every call is bounded by <see cref="GrainRuntimeOptions.CallTimeout"/>.
+/// </summary>
+internal sealed partial class GrainRuntime
+{
+    private readonly ILogger<GrainRuntime> _logger;
+
+    public GrainRuntime(
+        IServiceProvider services,
+        IOptions<GrainRuntimeOptions> options,
+        GrainTypeRegistry registry,
+        TimeProvider time,
+        ILoggerFactory loggerFactory)
+    {
+        Services = services;
+        Options = options.Value;
+        Registry = registry;
+        Time = time;
+        _logger = loggerFactory.CreateLogger<GrainRuntime>();
+        Directory = new ActivationDirectory(this, loggerFactory.CreateLogger<ActivationDirectory>());
+        Factory = new GrainFactory(this);
+    }
+
+    public IServiceProvider Services { get; }
+
+    public GrainRuntimeOptions Options { get; }
+
+    public GrainTypeRegistry Registry { get; }
+
+    public TimeProvider Time { get; }
+
+    public ActivationDirectory Directory { get; }
+
+    public GrainFactory Factory { get; }
+
+    /// <summary>Runs <paramref name="body"/> as a turn of grain <paramref name="id"/>.</summary>
+    public Task<T> CallAsync<T>(GrainId id, bool readOnly, Func<Grain, Task<T>> body, CancellationToken cancellationToken)
+    {
+        if (CallChain.IsCycle(id))
+        {
+            return Task.FromException<T>(new GrainCallCycleException(
+                $"Call to {id} would re-enter a turn of the same activation further up the call chain (a call cycle); it cannot complete."));
+        }
+
+        var timeout = Options.CallTimeout;
+        var deadline = Time.GetTimestamp() + (long)(timeout.TotalSeconds * Time.TimestampFrequency);
+        var task = RunTurnAsync(id, readOnly, body, deadline, cancellationToken);
+        return task.IsCompleted ? task : WithTimeoutAsync(task, id, timeout, cancellationToken);
+    }
+
+    private async Task<T> WithTimeoutAsync<T>(Task<T> task, GrainId id, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await task.WaitAsync(timeout, Time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex) when (ex is not GrainCallTimeoutException)
+        {
+            LogCallTimedOut(id, timeout);
+            throw new GrainCallTimeoutException($"Call to {id} did not complete within {timeout.TotalMilliseconds:0} ms.");
+        }
+    }
+
+    private async Task<T> RunTurnAsync<T>(GrainId id, bool readOnly, Func<Grain, Task<T>> body, long deadline, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var activation = Directory.GetOrActivate(id);
+            await activation.Gate.EnterAsync(readOnly, Time, deadline, cancellationToken).ConfigureAwait(false);
+            if (activation.State != ActivationState.Valid)
+            {
+                activation.Gate.Exit(readOnly);
+                if (activation.ActivationFailure is { } failure)
+                {
+                    throw new GrainActivationException(id, failure);
+                }
+
+                continue;
+            }
+
+            var node = CallChain.Enter(activation);
+            try
+            {
+                activation.Touch();
+                return await body(activation.Instance!).ConfigureAwait(false);
+            }
+            finally
+            {
+                node.Finish();
+                activation.Gate.Exit(readOnly);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Call to {GrainId} timed out after {Timeout}")]
+    private partial void LogCallTimedOut(GrainId grainId, TimeSpan timeout);
+}

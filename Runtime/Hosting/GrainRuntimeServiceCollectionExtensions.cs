@@ -1,0 +1,87 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrleansShards.Runtime.Hosting;
+using OrleansShards.Runtime.Reminders;
+using OrleansShards.Runtime.Streams;
+
+namespace OrleansShards.Runtime;
+
+/// <summary>Registers the grain runtime, grains and stream providers.</summary>
+public static class GrainRuntimeServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the grain runtime: <see cref="IGrainFactory"/>, activation collection, durable reminders
+    /// and shutdown deactivation. Options are validated when the host starts.
+    /// </summary>
+    public static IServiceCollection AddGrainRuntime(
+        this IServiceCollection services,
+        Action<GrainRuntimeOptions>? configure = null,
+        Action<ReminderOptions>? configureReminders = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var runtimeOptions = services.AddOptions<GrainRuntimeOptions>().ValidateOnStart();
+        if (configure is not null)
+        {
+            runtimeOptions.Configure(configure);
+        }
+
+        var reminderOptions = services.AddOptions<ReminderOptions>().ValidateOnStart();
+        if (configureReminders is not null)
+        {
+            reminderOptions.Configure(configureReminders);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrainRuntimeOptions>, GrainRuntimeOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReminderOptions>, GrainRuntimeOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<GrainTypeRegistry>();
+        services.TryAddSingleton<GrainRuntime>();
+        services.TryAddSingleton<IGrainFactory>(sp => sp.GetRequiredService<GrainRuntime>().Factory);
+        services.TryAddSingleton<ReminderService>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, GrainRuntimeHostedService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ReminderService>(sp => sp.GetRequiredService<ReminderService>()));
+        return services;
+    }
+
+    /// <summary>Registers grain class <typeparamref name="TGrain"/> serving interface <typeparamref name="TInterface"/>.</summary>
+    public static IServiceCollection AddGrain<TInterface, TGrain>(this IServiceCollection services)
+        where TInterface : IGrainWithStringKey
+        where TGrain : Grain, TInterface
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddSingleton(new GrainRegistration(typeof(TGrain), [typeof(TInterface)]));
+        return services;
+    }
+
+    /// <summary>Registers a grain class reached only through streams or reminders (no interface).</summary>
+    public static IServiceCollection AddGrain<TGrain>(this IServiceCollection services)
+        where TGrain : Grain
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddSingleton(new GrainRegistration(typeof(TGrain), []));
+        return services;
+    }
+
+    /// <summary>Adds an in-memory stream provider named <paramref name="name"/>.</summary>
+    public static IServiceCollection AddMemoryStreams(this IServiceCollection services, string name, Action<MemoryStreamOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var options = new MemoryStreamOptions();
+        configure?.Invoke(options);
+        if (options.MaxDeliveryAttempts < 1)
+        {
+            throw new OptionsValidationException(name, typeof(MemoryStreamOptions), ["MemoryStreamOptions.MaxDeliveryAttempts must be at least 1."]);
+        }
+
+        services.AddKeyedSingleton<IStreamProvider>(name, (sp, _) => new MemoryStreamProvider(
+            name,
+            sp.GetRequiredService<GrainRuntime>(),
+            options,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<MemoryStreamProvider>()));
+        return services;
+    }
+}

@@ -1,0 +1,138 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using OrleansShards.Runtime.Calls;
+
+namespace OrleansShards.Runtime.Streams;
+
+/// <summary>
+/// In-memory streams: each stream is a FIFO queue drained by one pump at a time, so items of a
+/// stream are delivered in publish order and one at a time. A failed delivery is retried with
+/// backoff (<see cref="MemoryStreamOptions"/>). Items are lost if the process dies; that is why
+/// the shard keeps an outbox and replays it on activation.
+/// </summary>
+internal sealed partial class MemoryStreamProvider : IStreamProvider
+{
+    private readonly ConcurrentDictionary<StreamId, StreamQueue> _queues = new();
+    private readonly GrainRuntime _runtime;
+    private readonly StreamDelivery _delivery;
+    private readonly MemoryStreamOptions _options;
+    private readonly ILogger _logger;
+
+    public MemoryStreamProvider(string name, GrainRuntime runtime, MemoryStreamOptions options, ILogger logger)
+    {
+        Name = name;
+        _runtime = runtime;
+        _options = options;
+        _logger = logger;
+        _delivery = new StreamDelivery(runtime);
+    }
+
+    public string Name { get; }
+
+    public IAsyncStream<T> GetStream<T>(string streamNamespace, string key)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(streamNamespace);
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        return new MemoryStream<T>(this, new StreamId(streamNamespace, key));
+    }
+
+    private void Enqueue(StreamId id, Func<StreamSequenceToken, CancellationToken, Task> deliver)
+    {
+        var queue = _queues.GetOrAdd(id, static _ => new StreamQueue());
+        bool start;
+        lock (queue)
+        {
+            queue.Items.Enqueue(deliver);
+            start = !queue.Pumping;
+            queue.Pumping = true;
+        }
+
+        if (start)
+        {
+            using (ExecutionContext.SuppressFlow())
+            {
+                _ = Task.Run(() => PumpAsync(id, queue));
+            }
+        }
+    }
+
+    private async Task PumpAsync(StreamId id, StreamQueue queue)
+    {
+        CallChain.Clear();
+        while (true)
+        {
+            Func<StreamSequenceToken, CancellationToken, Task> deliver;
+            long sequence;
+            lock (queue)
+            {
+                if (!queue.Items.TryDequeue(out deliver!))
+                {
+                    queue.Pumping = false;
+                    return;
+                }
+
+                sequence = ++queue.Delivered;
+            }
+
+            var token = new StreamSequenceToken(sequence);
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await deliver(token, CancellationToken.None).ConfigureAwait(false);
+                    break;
+                }
+                catch (Exception ex) when (attempt < _options.MaxDeliveryAttempts)
+                {
+                    LogRetry(ex, id, sequence, attempt);
+                    await Task.Delay(_options.RetryBackoff * Math.Pow(2, attempt - 1), _runtime.Time).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    LogDead(ex, id, sequence, attempt);
+                    break;
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery of item {Sequence} on stream {StreamId} failed (attempt {Attempt}); retrying")]
+    private partial void LogRetry(Exception exception, StreamId streamId, long sequence, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Item {Sequence} on stream {StreamId} could not be delivered after {Attempts} attempts; skipped")]
+    private partial void LogDead(Exception exception, StreamId streamId, long sequence, int attempts);
+
+    private sealed class StreamQueue
+    {
+        public Queue<Func<StreamSequenceToken, CancellationToken, Task>> Items { get; } = new();
+
+        public bool Pumping { get; set; }
+
+        public long Delivered { get; set; }
+    }
+
+    private sealed class MemoryStream<T>(MemoryStreamProvider provider, StreamId id) : IAsyncStream<T>
+    {
+        public StreamId StreamId => id;
+
+        public Task OnNextAsync(T item)
+        {
+            provider.Enqueue(id, (token, ct) => provider._delivery.DeliverAsync(id, item, token, ct));
+            return Task.CompletedTask;
+        }
+
+        public Task OnNextBatchAsync(IEnumerable<T> items)
+        {
+            ArgumentNullException.ThrowIfNull(items);
+            foreach (var item in items)
+            {
+                provider.Enqueue(id, (token, ct) => provider._delivery.DeliverAsync(id, item, token, ct));
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task<StreamSubscriptionHandle> SubscribeAsync(IAsyncObserver<T> observer) =>
+            Task.FromResult(provider._delivery.Subscribe(id, observer));
+    }
+}
