@@ -19,7 +19,9 @@ internal abstract class GrainMethodInvoker
 
     private static GrainMethodInvoker Create(MethodInfo method)
     {
-        var readOnly = method.GetCustomAttribute<ReadOnlyAttribute>(inherit: true) is not null;
+        // Read-only and concurrent turns share the gate; only writing turns are exclusive.
+        var readOnly = method.GetCustomAttribute<ReadOnlyAttribute>(inherit: true) is not null
+            || method.GetCustomAttribute<ConcurrentTurnAttribute>(inherit: true) is not null;
         var tokenIndex = Array.FindIndex(method.GetParameters(), p => p.ParameterType == typeof(CancellationToken));
         var returnType = method.ReturnType;
         Type resultType;

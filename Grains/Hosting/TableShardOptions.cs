@@ -1,0 +1,45 @@
+namespace OrleansShards.Grains.Hosting;
+
+/// <summary>Options of every TableShard grain. Every default is stated; invalid values fail the host at start.</summary>
+public sealed class TableShardOptions
+{
+    /// <summary>Root of the shard files: <c>{DataDirectory}/{tenant}/{table}.db</c>. Default <c>./data</c>.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>Size limit of one shard (database + WAL + change log + snapshots). Default 10 GB (<c>MAX_SHARD_SIZE_GB</c>).</summary>
+    public long MaxShardSizeBytes { get; set; } = 10L * 1024 * 1024 * 1024;
+
+    /// <summary>How often the capacity reminder measures the shard. Default 60 s.</summary>
+    public TimeSpan CapacityCheckPeriod { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Reader connections serving <c>[ReadOnly]</c> queries concurrently. Default 4.</summary>
+    public int ReaderPoolSize { get; set; } = 4;
+
+    /// <summary>Prepared statements kept per connection (the plan cache). Default 128.</summary>
+    public int PlanCacheSize { get; set; } = 128;
+
+    /// <summary>Lifetime of an interactive transaction before it expires. Default 30 s.</summary>
+    public TimeSpan TransactionTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Statements one interactive transaction may queue. Default 1000.</summary>
+    public int MaxTransactionStatements { get; set; } = 1000;
+
+    /// <summary>How long an idempotency key's first outcome is remembered. Default 24 hours.</summary>
+    public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Longest one statement may run before it is interrupted with <c>TIMEOUT</c>. Default 30 s.</summary>
+    public TimeSpan StatementTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Most mutations coalesced into one SQLite transaction (group commit). Default 256.</summary>
+    public int MaxGroupCommitSize { get; set; } = 256;
+
+    /// <summary>Attempts on SQLITE_BUSY/LOCKED (jittered backoff) before <c>RETRYABLE</c> surfaces. Default 5.</summary>
+    public int BusyRetryAttempts { get; set; } = 5;
+
+    /// <summary>
+    /// SQLite <c>synchronous</c> setting of shard files. Default <c>FULL</c>: a commit acknowledged is on
+    /// disk (fsync of the WAL at every commit), surviving process crash and power loss. <c>NORMAL</c>
+    /// survives process crashes but may lose the last commits on power loss.
+    /// </summary>
+    public string Synchronous { get; set; } = "FULL";
+}
