@@ -19,6 +19,7 @@ internal sealed class ShardConnection : IDisposable
 
     private readonly SqliteConnection _connection;
     private readonly delegate_progress _progress;
+    private readonly List<IDisposable> _owned = [];
     private long _deadline;
     private CancellationToken _cancellation;
 
@@ -236,8 +237,16 @@ internal sealed class ShardConnection : IDisposable
         return SqliteResultCodes.ToException(extended, raw.sqlite3_errmsg(Db).utf8_to_string(), TimedOut, context);
     }
 
+    /// <summary>Disposes <paramref name="resource"/> (e.g. the authorizer) before the connection closes.</summary>
+    public void OnDispose(IDisposable resource) => _owned.Add(resource);
+
     public void Dispose()
     {
+        foreach (var resource in _owned)
+        {
+            resource.Dispose();
+        }
+
         PlanCache.Dispose();
         InternalCache.Dispose();
         raw.sqlite3_progress_handler(Db, 0, null, null);

@@ -70,6 +70,28 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     public async Task RunMaintenanceAsync(Func<ShardConnection, Task> action) =>
         await EnqueueAsync(new WriteWork(WriteKind.Maintenance, [], maintenance: action)).ConfigureAwait(false);
 
+    /// <summary>The remembered outcome of <paramref name="key"/>, or null; a remembered error is thrown.</summary>
+    public async Task<WriteOutcome?> FindIdempotentAsync(string key)
+    {
+        StoredOutcome? stored = null;
+        await RunMaintenanceAsync(_ =>
+        {
+            stored = LoadIdempotent(key);
+            return Task.CompletedTask;
+        }).ConfigureAwait(false);
+        if (stored is null)
+        {
+            return null;
+        }
+
+        if (stored.ErrorCode is { } code)
+        {
+            throw new ShardException(ShardErrorCodes.FromWire(code), stored.ErrorMessage ?? code);
+        }
+
+        return new WriteOutcome(stored.Results ?? [], stored.Sequence, Replayed: true);
+    }
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
