@@ -74,6 +74,27 @@ internal sealed partial class PitrCoordinator
         }
     }
 
+    /// <summary>
+    /// After a DDL commit: <c>CREATE TABLE … AS SELECT</c> writes its rows without the session seeing them,
+    /// so its data is not in the changeset and re-running it may not reproduce it (random(), time). Such a
+    /// commit gets a snapshot of its own, taken before the exclusive DDL turn ends: a replay then starts at or
+    /// after it and never re-runs it.
+    /// </summary>
+    public async Task AfterDdlAsync(string sql, long sequence)
+    {
+        if (Options.Enabled && CreatesRowsUnseen(sql) && sequence > LastSnapshot)
+        {
+            await WaitForSnapshotAsync().ConfigureAwait(false);
+            StartSnapshot(onlyIfIdle: false);
+            await WaitForSnapshotAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static bool CreatesRowsUnseen(string sql) => CreateTableAsSelect().IsMatch(sql);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\bAS\s*\(?\s*(SELECT|WITH|VALUES)\b", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex CreateTableAsSelect();
+
     /// <summary>Completes when no snapshot is being written (failures were logged, not thrown).</summary>
     public Task WaitForSnapshotAsync()
     {
