@@ -135,28 +135,52 @@ internal sealed partial class ActivationDirectory
 
         using (ExecutionContext.SuppressFlow())
         {
-            _ = Task.Run(async () =>
+            _ = Task.Run(EvictLoopAsync);
+        }
+    }
+
+    // Activations created while an eviction pass runs are not lost: after each pass, and after the
+    // flag is cleared, the count is checked again (otherwise the table stays over the limit until the
+    // next activation happens to be created).
+    private async Task EvictLoopAsync()
+    {
+        while (true)
+        {
+            try
             {
-                try
+                while (_activations.Count > _runtime.Options.MaxActivations)
                 {
                     var excess = _activations.Count - _runtime.Options.MaxActivations;
-                    if (excess <= 0)
-                    {
-                        return;
-                    }
-
                     var victims = _activations.Values
                         .Where(a => a.State == ActivationState.Valid && a.Gate.IsIdle)
                         .OrderBy(a => a.LastActiveTimestamp)
                         .Take(excess)
                         .ToList();
-                    await Task.WhenAll(victims.Select(v => DeactivateAsync(v, DeactivationReason.CapacityLimit))).ConfigureAwait(false);
+                    if (victims.Count == 0)
+                    {
+                        break;
+                    }
+
+                    var results = await Task.WhenAll(victims.Select(v => DeactivateAsync(v, DeactivationReason.CapacityLimit))).ConfigureAwait(false);
+                    if (!results.Any(r => r))
+                    {
+                        break;
+                    }
                 }
-                finally
-                {
-                    Volatile.Write(ref _evicting, 0);
-                }
-            });
+            }
+            catch (Exception ex)
+            {
+                LogEvictionFailed(ex);
+            }
+            finally
+            {
+                Volatile.Write(ref _evicting, 0);
+            }
+
+            if (_activations.Count <= _runtime.Options.MaxActivations || Interlocked.Exchange(ref _evicting, 1) == 1)
+            {
+                return;
+            }
         }
     }
 
@@ -179,6 +203,11 @@ internal sealed partial class ActivationDirectory
 
             activation.State = ActivationState.Deactivating;
             activation.DisposeTimers();
+
+            // OnDeactivateAsync is the activation's last turn: calls it makes carry this activation on
+            // their chain, so a call back into it fails fast as a cycle instead of waiting out the timeout.
+            CallChain.Clear();
+            var node = CallChain.Enter(activation);
             try
             {
                 using var cts = new CancellationTokenSource(_runtime.Options.DeactivationTimeout, _runtime.Time);
@@ -187,6 +216,10 @@ internal sealed partial class ActivationDirectory
             catch (Exception ex)
             {
                 LogDeactivationFailed(ex, activation.Id);
+            }
+            finally
+            {
+                node.Finish();
             }
 
             activation.State = ActivationState.Invalid;
@@ -208,6 +241,9 @@ internal sealed partial class ActivationDirectory
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Activation of {GrainId} failed")]
     private partial void LogActivationFailed(Exception exception, GrainId grainId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Eviction of activations over MaxActivations failed")]
+    private partial void LogEvictionFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "OnDeactivateAsync of {GrainId} failed")]
     private partial void LogDeactivationFailed(Exception exception, GrainId grainId);

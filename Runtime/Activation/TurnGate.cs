@@ -58,16 +58,31 @@ internal sealed class TurnGate
                 return ValueTask.CompletedTask;
             }
 
-            waiter = new Waiter(readOnly, time, deadline);
+            waiter = new Waiter(this, readOnly, time, deadline);
             _waiters.Enqueue(waiter);
         }
 
-        if (cancellationToken.CanBeCanceled)
-        {
-            waiter.Registration = cancellationToken.UnsafeRegister(static (s, ct) => ((Waiter)s!).TrySetCanceled(ct), waiter);
-        }
+        return cancellationToken.CanBeCanceled ? WaitAsync(waiter, cancellationToken) : new ValueTask(waiter.Task);
+    }
 
-        return new ValueTask(waiter.Task);
+    // The registration lives exactly as long as the wait: it is disposed when the waiter completes,
+    // however it completes, so long-lived tokens (a host's stopping token) do not collect registrations.
+    private static async ValueTask WaitAsync(Waiter waiter, CancellationToken cancellationToken)
+    {
+        using (cancellationToken.UnsafeRegister(static (s, ct) => ((Waiter)s!).Cancel(ct), waiter))
+        {
+            await waiter.Task.ConfigureAwait(false);
+        }
+    }
+
+    // A cancelled waiter at the head must not hold back the waiters behind it (for example readers
+    // that could run now beside other readers) until some turn happens to exit.
+    private void OnWaiterCancelled()
+    {
+        lock (_lock)
+        {
+            Pump();
+        }
     }
 
     public void Exit(bool readOnly)
@@ -117,7 +132,6 @@ internal sealed class TurnGate
                     _readers++;
                 }
 
-                next.Registration.Dispose();
                 continue;
             }
 
@@ -127,7 +141,6 @@ internal sealed class TurnGate
             }
 
             _waiters.Dequeue();
-            next.Registration.Dispose();
             if (next.TrySetResult())
             {
                 _writer = true;
@@ -136,7 +149,7 @@ internal sealed class TurnGate
         }
     }
 
-    private sealed class Waiter(bool readOnly, TimeProvider time, long deadline)
+    private sealed class Waiter(TurnGate gate, bool readOnly, TimeProvider time, long deadline)
         : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public bool ReadOnly { get; } = readOnly;
@@ -145,6 +158,12 @@ internal sealed class TurnGate
 
         public long Deadline { get; } = deadline;
 
-        public CancellationTokenRegistration Registration { get; set; }
+        public void Cancel(CancellationToken cancellationToken)
+        {
+            if (TrySetCanceled(cancellationToken))
+            {
+                gate.OnWaiterCancelled();
+            }
+        }
     }
 }

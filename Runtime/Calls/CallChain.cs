@@ -6,7 +6,8 @@ namespace OrleansShards.Runtime.Calls;
 /// The chain of turns a call was made from, carried in an <see cref="AsyncLocal{T}"/>. A call to an
 /// activation whose turn is still running further up the chain is a cycle (A→B→A) and fails at once.
 /// A node is marked finished when its turn ends, so work a turn left running in the background
-/// (fire-and-forget) may call back into the grain later without being mistaken for a cycle.
+/// (fire-and-forget) may call back into the grain later without being mistaken for a cycle. The walk
+/// stops at the first finished node: the turns above it no longer wait for anything below it.
 /// </summary>
 internal sealed class CallChain
 {
@@ -39,9 +40,9 @@ internal sealed class CallChain
     /// <summary>True when a running turn of <paramref name="target"/> is on the current chain.</summary>
     public static bool IsCycle(GrainId target)
     {
-        for (var node = CurrentLocal.Value; node is not null; node = node.Parent)
+        for (var node = CurrentLocal.Value; node is not null && !node._finished; node = node.Parent)
         {
-            if (!node._finished && node.Activation.Id == target)
+            if (node.Activation.Id == target)
             {
                 return true;
             }

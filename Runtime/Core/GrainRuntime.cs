@@ -46,6 +46,11 @@ internal sealed partial class GrainRuntime
     /// <summary>Runs <paramref name="body"/> as a turn of grain <paramref name="id"/>.</summary>
     public Task<T> CallAsync<T>(GrainId id, bool readOnly, Func<Grain, Task<T>> body, CancellationToken cancellationToken)
     {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<T>(cancellationToken);
+        }
+
         if (CallChain.IsCycle(id))
         {
             return Task.FromException<T>(new GrainCallCycleException(
@@ -64,12 +69,17 @@ internal sealed partial class GrainRuntime
         {
             return await task.WaitAsync(timeout, Time, cancellationToken).ConfigureAwait(false);
         }
-        catch (TimeoutException ex) when (ex is not GrainCallTimeoutException)
+        catch (TimeoutException ex) when (!IsOwnException(task, ex))
         {
             LogCallTimedOut(id, timeout);
             throw new GrainCallTimeoutException($"Call to {id} did not complete within {timeout.TotalMilliseconds:0} ms.");
         }
     }
+
+    // WaitAsync rethrows the call's own exception unchanged; a TimeoutException thrown by the grain
+    // method itself (or a GrainCallTimeoutException from a queued wait) must reach the caller intact.
+    private static bool IsOwnException(Task task, Exception ex) =>
+        task.IsFaulted && ReferenceEquals(task.Exception!.InnerException, ex);
 
     private async Task<T> RunTurnAsync<T>(GrainId id, bool readOnly, Func<Grain, Task<T>> body, long deadline, CancellationToken cancellationToken)
     {

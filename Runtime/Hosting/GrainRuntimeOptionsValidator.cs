@@ -4,35 +4,33 @@ namespace OrleansShards.Runtime.Hosting;
 
 internal sealed class GrainRuntimeOptionsValidator : IValidateOptions<GrainRuntimeOptions>, IValidateOptions<ReminderOptions>
 {
+    // Timers and timed CancellationTokenSources reject longer periods (uint.MaxValue - 1 ms, ~49.7 days)
+    // at use, i.e. on every call; reject them once, at start.
+    private static readonly TimeSpan MaxTimerSpan = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     public ValidateOptionsResult Validate(string? name, GrainRuntimeOptions options)
     {
         var failures = new List<string>();
-        if (options.CallTimeout <= TimeSpan.Zero)
-        {
-            failures.Add($"GrainRuntimeOptions.CallTimeout must be positive (was {options.CallTimeout}).");
-        }
-
-        if (options.IdleDeactivationAge <= TimeSpan.Zero)
-        {
-            failures.Add($"GrainRuntimeOptions.IdleDeactivationAge must be positive (was {options.IdleDeactivationAge}).");
-        }
-
-        if (options.CollectionInterval <= TimeSpan.Zero)
-        {
-            failures.Add($"GrainRuntimeOptions.CollectionInterval must be positive (was {options.CollectionInterval}).");
-        }
+        CheckSpan(failures, nameof(GrainRuntimeOptions.CallTimeout), options.CallTimeout);
+        CheckSpan(failures, nameof(GrainRuntimeOptions.IdleDeactivationAge), options.IdleDeactivationAge);
+        CheckSpan(failures, nameof(GrainRuntimeOptions.CollectionInterval), options.CollectionInterval);
 
         if (options.MaxActivations < 1)
         {
             failures.Add($"GrainRuntimeOptions.MaxActivations must be at least 1 (was {options.MaxActivations}).");
         }
 
-        if (options.ActivationTimeout <= TimeSpan.Zero || options.DeactivationTimeout <= TimeSpan.Zero)
-        {
-            failures.Add("GrainRuntimeOptions.ActivationTimeout and DeactivationTimeout must be positive.");
-        }
-
+        CheckSpan(failures, nameof(GrainRuntimeOptions.ActivationTimeout), options.ActivationTimeout);
+        CheckSpan(failures, nameof(GrainRuntimeOptions.DeactivationTimeout), options.DeactivationTimeout);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void CheckSpan(List<string> failures, string option, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero || value > MaxTimerSpan)
+        {
+            failures.Add($"GrainRuntimeOptions.{option} must be positive and at most {MaxTimerSpan.TotalDays:0} days (was {value}).");
+        }
     }
 
     public ValidateOptionsResult Validate(string? name, ReminderOptions options)

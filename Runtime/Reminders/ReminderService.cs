@@ -11,15 +11,27 @@ namespace OrleansShards.Runtime.Reminders;
 /// crash in between re-delivers it (at-least-once). Ticks missed while the silo was down are
 /// delivered once at start, then the reminder continues on its period grid.
 /// </summary>
-internal sealed partial class ReminderService : BackgroundService
+internal sealed partial class ReminderService : BackgroundService, IAsyncDisposable
 {
+    // Task.Delay rejects waits above ~49.7 days; a far reminder is waited for in slices.
+    private static readonly TimeSpan MaxWait = TimeSpan.FromDays(1);
+
     private readonly GrainRuntime _runtime;
     private readonly ReminderOptions _options;
     private readonly ILogger<ReminderService> _logger;
     private readonly Dictionary<(GrainId Grain, string Name), ReminderEntry> _entries = [];
+    private readonly HashSet<Task> _inFlight = [];
     private readonly Lock _lock = new();
+
+    // Serialises every change of a row (register, unregister, completion of a tick) so that the
+    // durable row and the in-memory entry always agree: without it, a tick completing while the
+    // reminder is unregistered could write the row back after its delete (the reminder comes back
+    // after a restart).
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Lazy<Task<ReminderTable>> _table;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _ticksDelivered;
+    private long _sleepingUntilTicks = -1;
 
     public ReminderService(GrainRuntime runtime, IOptions<ReminderOptions> options, ILogger<ReminderService> logger)
     {
@@ -32,7 +44,19 @@ internal sealed partial class ReminderService : BackgroundService
     /// <summary>Number of ticks delivered successfully since start (for tests and metrics).</summary>
     public long TicksDelivered => Interlocked.Read(ref _ticksDelivered);
 
-    private long _ticksDelivered;
+    /// <summary>
+    /// The due time the delivery loop is waiting for (<see cref="DateTimeOffset.MaxValue"/>: nothing is
+    /// scheduled), or null while it is working. Set only after the wake-up timer exists, so a test
+    /// that sees it may advance a fake clock and the tick will fire.
+    /// </summary>
+    internal DateTimeOffset? SleepingUntil
+    {
+        get
+        {
+            var ticks = Volatile.Read(ref _sleepingUntilTicks);
+            return ticks < 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
 
     public async Task<IGrainReminder> RegisterOrUpdateAsync(GrainId grain, string name, TimeSpan dueTime, TimeSpan period)
     {
@@ -45,12 +69,21 @@ internal sealed partial class ReminderService : BackgroundService
 
         ArgumentOutOfRangeException.ThrowIfLessThan(dueTime, TimeSpan.Zero);
         var table = await _table.Value.ConfigureAwait(false);
-        var first = _runtime.Time.GetUtcNow() + dueTime;
-        var entry = new ReminderEntry(grain, name, first, period, first);
-        await table.UpsertAsync(entry).ConfigureAwait(false);
-        lock (_lock)
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        ReminderEntry entry;
+        try
         {
-            _entries[(grain, name)] = entry;
+            var first = _runtime.Time.GetUtcNow() + dueTime;
+            entry = new ReminderEntry(grain, name, first, period, first);
+            await table.UpsertAsync(entry).ConfigureAwait(false);
+            lock (_lock)
+            {
+                _entries[(grain, name)] = entry;
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
         }
 
         Signal();
@@ -60,10 +93,18 @@ internal sealed partial class ReminderService : BackgroundService
     public async Task UnregisterAsync(GrainId grain, string name)
     {
         var table = await _table.Value.ConfigureAwait(false);
-        await table.DeleteAsync(grain, name).ConfigureAwait(false);
-        lock (_lock)
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
         {
-            _entries.Remove((grain, name));
+            await table.DeleteAsync(grain, name).ConfigureAwait(false);
+            lock (_lock)
+            {
+                _entries.Remove((grain, name));
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
         }
 
         Signal();
@@ -95,6 +136,7 @@ internal sealed partial class ReminderService : BackgroundService
         {
             Task changed;
             DateTimeOffset? next = null;
+            List<ReminderEntry>? due = null;
             var now = _runtime.Time.GetUtcNow();
             lock (_lock)
             {
@@ -109,7 +151,7 @@ internal sealed partial class ReminderService : BackgroundService
                     if (entry.NextDue <= now)
                     {
                         entry.InFlight = true;
-                        _ = FireAsync(entry, stoppingToken);
+                        (due ??= []).Add(entry);
                     }
                     else if (next is null || entry.NextDue < next)
                     {
@@ -118,20 +160,74 @@ internal sealed partial class ReminderService : BackgroundService
                 }
             }
 
-            var delay = next is { } n ? n - now : Timeout.InfiniteTimeSpan;
-            try
+            // Grain code (the tick's turn may run synchronously) never runs under the service lock.
+            if (due is not null)
             {
-                await Task.WhenAny(Task.Delay(delay, _runtime.Time, stoppingToken), changed).ConfigureAwait(false);
+                foreach (var entry in due)
+                {
+                    Track(FireAsync(entry, stoppingToken));
+                }
             }
-            catch (OperationCanceledException)
+
+            await SleepAsync(next, now, changed, stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SleepAsync(DateTimeOffset? next, DateTimeOffset now, Task changed, CancellationToken stoppingToken)
+    {
+        using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var delay = next is { } n ? (n - now < MaxWait ? n - now : MaxWait) : Timeout.InfiniteTimeSpan;
+        var sleeping = Task.Delay(delay, _runtime.Time, wake.Token);
+        Volatile.Write(ref _sleepingUntilTicks, (next ?? DateTimeOffset.MaxValue).UtcTicks);
+        try
+        {
+            // The clock may have moved between reading "now" and arming the timer (the timer would
+            // then fire late by that much): look again now that the timer exists.
+            if (next is { } dueAt && _runtime.Time.GetUtcNow() >= dueAt)
             {
-                break;
+                return;
+            }
+
+            await Task.WhenAny(sleeping, changed).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _sleepingUntilTicks, -1);
+
+            // Woken by a change: drop the wake-up timer now rather than letting one pile up per change.
+            await wake.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void Track(Task task)
+    {
+        lock (_lock)
+        {
+            if (!task.IsCompleted)
+            {
+                _inFlight.Add(task);
             }
         }
+
+        task.ContinueWith(
+            (t, s) =>
+            {
+                var self = (ReminderService)s!;
+                lock (self._lock)
+                {
+                    self._inFlight.Remove(t);
+                }
+            },
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
     }
 
     private async Task FireAsync(ReminderEntry entry, CancellationToken stoppingToken)
     {
+        var delivered = false;
+        var abandoned = false;
         try
         {
             if (!_runtime.Registry.IsRegistered(entry.Grain.Type))
@@ -146,38 +242,53 @@ internal sealed partial class ReminderService : BackgroundService
                 await ((IRemindable)grain).ReceiveReminder(entry.ReminderName, status).ConfigureAwait(false);
                 return true;
             }, stoppingToken).ConfigureAwait(false);
+            delivered = true;
             Interlocked.Increment(ref _ticksDelivered);
         }
-        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+        catch (Exception) when (stoppingToken.IsCancellationRequested)
+        {
+            // The silo is stopping: the tick was not (known to be) delivered, so the row keeps its
+            // due time and the tick is delivered after restart (at-least-once).
+            abandoned = true;
+        }
+        catch (Exception ex)
         {
             LogTickFailed(ex, entry.Grain, entry.ReminderName);
         }
-        catch (Exception)
-        {
-            return;
-        }
         finally
         {
-            await CompleteTickAsync(entry).ConfigureAwait(false);
+            await CompleteTickAsync(entry, advance: delivered || !abandoned).ConfigureAwait(false);
         }
     }
 
-    private async Task CompleteTickAsync(ReminderEntry entry)
+    private async Task CompleteTickAsync(ReminderEntry entry, bool advance)
     {
-        bool current;
-        lock (_lock)
-        {
-            current = _entries.TryGetValue((entry.Grain, entry.ReminderName), out var live) && ReferenceEquals(live, entry);
-            entry.NextDue = entry.NextAfter(_runtime.Time.GetUtcNow());
-        }
-
         try
         {
-            if (current)
+            if (advance)
             {
-                // Undelivered ticks are retried at the next grid point; delivered ones advance the row.
+                // A failed tick is not retried at once: like a delivered one it moves to the next grid
+                // point (the IRemindable contract: a throw means the tick comes again next period).
                 var table = await _table.Value.ConfigureAwait(false);
-                await table.UpsertAsync(entry).ConfigureAwait(false);
+                await _writeLock.WaitAsync().ConfigureAwait(false);
+                try
+                {
+                    bool current;
+                    lock (_lock)
+                    {
+                        current = _entries.TryGetValue((entry.Grain, entry.ReminderName), out var live) && ReferenceEquals(live, entry);
+                        entry.NextDue = entry.NextAfter(_runtime.Time.GetUtcNow());
+                    }
+
+                    if (current)
+                    {
+                        await table.UpsertAsync(entry).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    _writeLock.Release();
+                }
             }
         }
         catch (Exception ex)
@@ -195,9 +306,32 @@ internal sealed partial class ReminderService : BackgroundService
         }
     }
 
+    /// <summary>Stops delivering ticks and waits for ticks in flight. The table stays open until dispose so
+    /// that grains deactivated after this (at host stop) may still change their reminders.</summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        Task[] inFlight;
+        lock (_lock)
+        {
+            inFlight = [.. _inFlight];
+        }
+
+        await Task.WhenAll(inFlight).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        if (_table.IsValueCreated && _table.Value.IsCompletedSuccessfully)
+        {
+            _table.Value.Result.Dispose();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        base.Dispose();
         if (_table.IsValueCreated && _table.Value.IsCompletedSuccessfully)
         {
             await _table.Value.Result.DisposeAsync().ConfigureAwait(false);

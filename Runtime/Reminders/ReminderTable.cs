@@ -3,10 +3,11 @@ using Microsoft.Data.Sqlite;
 namespace OrleansShards.Runtime.Reminders;
 
 /// <summary>The durable store of reminders: one table in the silo's own SQLite file.</summary>
-internal sealed class ReminderTable : IAsyncDisposable
+internal sealed class ReminderTable : IAsyncDisposable, IDisposable
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly SqliteConnection _connection;
+    private bool _disposed;
 
     private ReminderTable(SqliteConnection connection) => _connection = connection;
 
@@ -42,6 +43,7 @@ internal sealed class ReminderTable : IAsyncDisposable
         await _lock.WaitAsync().ConfigureAwait(false);
         try
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             using var command = _connection.CreateCommand();
             command.CommandText = "SELECT grain_type, grain_key, name, first_due_ms, period_ms, next_due_ms FROM reminders";
             using var reader = command.ExecuteReader();
@@ -69,6 +71,7 @@ internal sealed class ReminderTable : IAsyncDisposable
         await _lock.WaitAsync().ConfigureAwait(false);
         try
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             using var command = _connection.CreateCommand();
             command.CommandText = """
                 INSERT INTO reminders(grain_type, grain_key, name, first_due_ms, period_ms, next_due_ms)
@@ -95,6 +98,7 @@ internal sealed class ReminderTable : IAsyncDisposable
         await _lock.WaitAsync().ConfigureAwait(false);
         try
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             using var command = _connection.CreateCommand();
             command.CommandText = "DELETE FROM reminders WHERE grain_type = $t AND grain_key = $k AND name = $n";
             command.Parameters.AddWithValue("$t", grain.Type);
@@ -108,9 +112,39 @@ internal sealed class ReminderTable : IAsyncDisposable
         }
     }
 
+    // The lock is released after closing: callers that arrive later get ObjectDisposedException
+    // instead of waiting forever on a semaphore nobody releases.
     public async ValueTask DisposeAsync()
     {
         await _lock.WaitAsync().ConfigureAwait(false);
-        await _connection.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_disposed)
+            {
+                _disposed = true;
+                await _connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        _lock.Wait();
+        try
+        {
+            if (!_disposed)
+            {
+                _disposed = true;
+                _connection.Dispose();
+            }
+        }
+        finally
+        {
+            _lock.Release();
+        }
     }
 }

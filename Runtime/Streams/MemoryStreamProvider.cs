@@ -17,6 +17,7 @@ internal sealed partial class MemoryStreamProvider : IStreamProvider
     private readonly StreamDelivery _delivery;
     private readonly MemoryStreamOptions _options;
     private readonly ILogger _logger;
+    private long _sequence;
 
     public MemoryStreamProvider(string name, GrainRuntime runtime, MemoryStreamOptions options, ILogger logger)
     {
@@ -36,23 +37,37 @@ internal sealed partial class MemoryStreamProvider : IStreamProvider
         return new MemoryStream<T>(this, new StreamId(streamNamespace, key));
     }
 
+    // A stream's queue exists only while it holds items: the pump removes it when it runs dry, so
+    // memory stays bounded by the streams in use, not by every stream ever written. Sequence numbers
+    // come from one provider-wide counter taken under the queue lock, so they still increase along
+    // each stream across queue removals.
     private void Enqueue(StreamId id, Func<StreamSequenceToken, CancellationToken, Task> deliver)
     {
-        var queue = _queues.GetOrAdd(id, static _ => new StreamQueue());
-        bool start;
-        lock (queue)
+        while (true)
         {
-            queue.Items.Enqueue(deliver);
-            start = !queue.Pumping;
-            queue.Pumping = true;
-        }
-
-        if (start)
-        {
-            using (ExecutionContext.SuppressFlow())
+            var queue = _queues.GetOrAdd(id, static _ => new StreamQueue());
+            bool start;
+            lock (queue)
             {
-                _ = Task.Run(() => PumpAsync(id, queue));
+                if (queue.Removed)
+                {
+                    continue;
+                }
+
+                queue.Items.Enqueue((deliver, Interlocked.Increment(ref _sequence)));
+                start = !queue.Pumping;
+                queue.Pumping = true;
             }
+
+            if (start)
+            {
+                using (ExecutionContext.SuppressFlow())
+                {
+                    _ = Task.Run(() => PumpAsync(id, queue));
+                }
+            }
+
+            return;
         }
     }
 
@@ -65,13 +80,15 @@ internal sealed partial class MemoryStreamProvider : IStreamProvider
             long sequence;
             lock (queue)
             {
-                if (!queue.Items.TryDequeue(out deliver!))
+                if (!queue.Items.TryDequeue(out var item))
                 {
                     queue.Pumping = false;
+                    queue.Removed = true;
+                    _queues.TryRemove(new KeyValuePair<StreamId, StreamQueue>(id, queue));
                     return;
                 }
 
-                sequence = ++queue.Delivered;
+                (deliver, sequence) = item;
             }
 
             var token = new StreamSequenceToken(sequence);
@@ -104,11 +121,11 @@ internal sealed partial class MemoryStreamProvider : IStreamProvider
 
     private sealed class StreamQueue
     {
-        public Queue<Func<StreamSequenceToken, CancellationToken, Task>> Items { get; } = new();
+        public Queue<(Func<StreamSequenceToken, CancellationToken, Task> Deliver, long Sequence)> Items { get; } = new();
 
         public bool Pumping { get; set; }
 
-        public long Delivered { get; set; }
+        public bool Removed { get; set; }
     }
 
     private sealed class MemoryStream<T>(MemoryStreamProvider provider, StreamId id) : IAsyncStream<T>

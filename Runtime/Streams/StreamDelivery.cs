@@ -72,7 +72,10 @@ internal sealed class StreamDelivery(GrainRuntime runtime)
             while (_explicit.TryGetValue(streamId, out var current))
             {
                 var next = current.Remove(observer);
-                if (_explicit.TryUpdate(streamId, next, current))
+                var done = next.Items.Length == 0
+                    ? _explicit.TryRemove(new KeyValuePair<StreamId, ImmutableSubscribers>(streamId, current))
+                    : _explicit.TryUpdate(streamId, next, current);
+                if (done)
                 {
                     break;
                 }

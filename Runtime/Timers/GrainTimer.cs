@@ -1,4 +1,5 @@
 using OrleansShards.Runtime.Activation;
+using OrleansShards.Runtime.Calls;
 
 namespace OrleansShards.Runtime.Timers;
 
@@ -30,8 +31,21 @@ internal sealed class GrainTimer : IDisposable
     public static IDisposable Start(ActivationData activation, Func<CancellationToken, Task> callback, TimeSpan dueTime, TimeSpan period)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dueTime, TimeSpan.Zero);
+        if (period < TimeSpan.Zero && period != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(period), period, "A timer period must be positive, zero or Timeout.InfiniteTimeSpan (one tick).");
+        }
+
         var timer = new GrainTimer(activation, callback, dueTime, period);
         activation.AddTimer(timer);
+
+        // Registered during or after deactivation (e.g. from OnDeactivateAsync): DisposeTimers already
+        // ran, so nothing would ever stop it. State is set to Deactivating before DisposeTimers.
+        if (activation.State is ActivationState.Deactivating or ActivationState.Invalid)
+        {
+            timer.Dispose();
+        }
+
         return timer;
     }
 
@@ -58,6 +72,11 @@ internal sealed class GrainTimer : IDisposable
             return;
         }
 
+        // The tick is a turn of this activation: calls it makes carry the activation on their chain
+        // (a call back into it fails fast as a cycle), and nothing of the context that happened to
+        // fire the timer leaks in.
+        CallChain.Clear();
+        var node = CallChain.Enter(_activation);
         try
         {
             if (_activation.State == ActivationState.Valid && !_disposed.IsCancellationRequested)
@@ -74,9 +93,10 @@ internal sealed class GrainTimer : IDisposable
         }
         finally
         {
+            node.Finish();
             gate.Exit(readOnly: false);
             Volatile.Write(ref _running, 0);
-            if (_period == Timeout.InfiniteTimeSpan)
+            if (_period <= TimeSpan.Zero)
             {
                 Dispose();
             }

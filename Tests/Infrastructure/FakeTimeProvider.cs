@@ -107,12 +107,28 @@ public sealed class FakeTimeProvider : TimeProvider
 
         public void Fire() => callback(state);
 
+        // A real timer with due time zero fires at once (on the thread pool); it must not wait for
+        // the next Advance. It fires outside the caller, as a real timer would.
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
+            var fireNow = false;
             lock (owner._lock)
             {
-                DueAt = dueTime == Timeout.InfiniteTimeSpan ? null : owner._now + dueTime;
                 Period = period;
+                if (dueTime == TimeSpan.Zero)
+                {
+                    fireNow = true;
+                    DueAt = period > TimeSpan.Zero && period != Timeout.InfiniteTimeSpan ? owner._now + period : null;
+                }
+                else
+                {
+                    DueAt = dueTime == Timeout.InfiniteTimeSpan ? null : owner._now + dueTime;
+                }
+            }
+
+            if (fireNow)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static t => t.Fire(), this, preferLocal: false);
             }
 
             return true;

@@ -1,0 +1,52 @@
+using Microsoft.Extensions.Options;
+
+namespace OrleansShards.Grains.Hosting;
+
+internal sealed class TableShardOptionsValidator : IValidateOptions<TableShardOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TableShardOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            failures.Add("TableShardOptions.DataDirectory must name a directory.");
+        }
+
+        if (options.MaxShardSizeBytes < 64 * 1024)
+        {
+            failures.Add($"TableShardOptions.MaxShardSizeBytes must be at least 65536 (was {options.MaxShardSizeBytes}).");
+        }
+
+        Positive(options.CapacityCheckPeriod, nameof(options.CapacityCheckPeriod));
+        Positive(options.TransactionTimeout, nameof(options.TransactionTimeout));
+        Positive(options.IdempotencyWindow, nameof(options.IdempotencyWindow));
+        Positive(options.StatementTimeout, nameof(options.StatementTimeout));
+        AtLeastOne(options.ReaderPoolSize, nameof(options.ReaderPoolSize));
+        AtLeastOne(options.PlanCacheSize, nameof(options.PlanCacheSize));
+        AtLeastOne(options.MaxTransactionStatements, nameof(options.MaxTransactionStatements));
+        AtLeastOne(options.MaxGroupCommitSize, nameof(options.MaxGroupCommitSize));
+        AtLeastOne(options.BusyRetryAttempts, nameof(options.BusyRetryAttempts));
+        if (options.Synchronous is not ("FULL" or "NORMAL" or "EXTRA"))
+        {
+            failures.Add($"TableShardOptions.Synchronous must be FULL, EXTRA or NORMAL (was '{options.Synchronous}').");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+
+        void Positive(TimeSpan value, string option)
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                failures.Add($"TableShardOptions.{option} must be positive (was {value}).");
+            }
+        }
+
+        void AtLeastOne(int value, string option)
+        {
+            if (value < 1)
+            {
+                failures.Add($"TableShardOptions.{option} must be at least 1 (was {value}).");
+            }
+        }
+    }
+}

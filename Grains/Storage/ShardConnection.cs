@@ -1,0 +1,304 @@
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace OrleansShards.Grains.Storage;
+
+/// <summary>
+/// One SQLite connection of a shard, used by one caller at a time. Statements go through SQLite's
+/// C API on the connection handle (positional <c>?</c> parameters, exact 64-bit integers, blobs,
+/// extended result codes) with a plan cache of prepared statements; a progress handler interrupts a
+/// statement past its deadline. Busy results are not retried here: <see cref="BusyRetry"/> does that,
+/// in one place, without sleeping the thread.
+/// </summary>
+internal sealed class ShardConnection : IDisposable
+{
+    private const uint PreparePersistent = 0x01;
+    private const int StmtStatusFullscanStep = 1;
+    private const int ProgressOps = 4096;
+
+    private readonly SqliteConnection _connection;
+    private readonly delegate_progress _progress;
+    private readonly List<IDisposable> _owned = [];
+    private long _deadline;
+    private CancellationToken _cancellation;
+
+    public ShardConnection(string path, bool readOnly, int planCacheSize)
+    {
+        Path = path;
+        IsReadOnly = readOnly;
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+        }.ToString());
+        _connection.Open();
+        Db = _connection.Handle!;
+        raw.sqlite3_extended_result_codes(Db, 1);
+        PlanCache = new PlanCache(planCacheSize);
+        InternalCache = new PlanCache(64);
+        _progress = static state => ((ShardConnection)state).OnProgress();
+        raw.sqlite3_progress_handler(Db, ProgressOps, _progress, this);
+    }
+
+    public string Path { get; }
+
+    public bool IsReadOnly { get; }
+
+    public SqliteConnection Connection => _connection;
+
+    public sqlite3 Db { get; }
+
+    /// <summary>Prepared tenant statements (the plan cache whose hit rate is reported).</summary>
+    public PlanCache PlanCache { get; }
+
+    /// <summary>
+    /// Prepared engine statements, kept apart from tenant ones: a tenant sending the exact text of an
+    /// internal statement must never reuse a statement prepared without the authorizer.
+    /// </summary>
+    public PlanCache InternalCache { get; }
+
+    /// <summary>Who runs SQL now; the authorizer allows or denies by it. Engine code runs as <see cref="SqlMode.Internal"/>.</summary>
+    public SqlMode Mode { get; set; } = SqlMode.Internal;
+
+    /// <summary>Prepares (through the plan cache) and runs a tenant statement under <paramref name="mode"/>.</summary>
+    public StatementOutcome RunTenant(string sql, IReadOnlyList<SqlValue>? parameters, SqlMode mode)
+    {
+        var previous = Mode;
+        Mode = mode;
+        try
+        {
+            return Run(Prepare(sql), parameters);
+        }
+        finally
+        {
+            Mode = previous;
+        }
+    }
+
+    /// <summary>True when the last interruption came from the deadline.</summary>
+    public bool TimedOut { get; private set; }
+
+    /// <summary>Bounds the statements run until <see cref="ClearDeadline"/> by <paramref name="timeout"/> and <paramref name="cancellationToken"/>.</summary>
+    public void SetDeadline(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        TimedOut = false;
+        _cancellation = cancellationToken;
+        _deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+    }
+
+    public void ClearDeadline()
+    {
+        _deadline = 0;
+        _cancellation = default;
+    }
+
+    /// <summary>Returns the cached prepared statement for <paramref name="sql"/>, preparing it on a miss.</summary>
+    /// <exception cref="ShardException"><c>INVALID_ARGUMENT</c> for empty or multiple statements; <c>SQL_ERROR</c> when it does not prepare.</exception>
+    public PreparedStatement Prepare(string sql)
+    {
+        if (PlanCache.TryGet(sql, out var cached))
+        {
+            return cached;
+        }
+
+        var statement = PrepareUncached(sql);
+        PlanCache.Add(statement);
+        return statement;
+    }
+
+    /// <summary>Prepares without caching (one-off statements such as DDL).</summary>
+    public PreparedStatement PrepareUncached(string sql)
+    {
+        var rc = raw.sqlite3_prepare_v3(Db, sql, PreparePersistent, out var stmt, out string tail);
+        if (rc != SqliteResultCodes.Ok)
+        {
+            stmt?.Dispose();
+            throw Failure(rc);
+        }
+
+        if (stmt is null || stmt.IsInvalid)
+        {
+            stmt?.Dispose();
+            throw new ShardException(ShardErrorCode.InvalidArgument, "The query holds no SQL statement.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(tail) && HasStatement(tail))
+        {
+            stmt.Dispose();
+            throw new ShardException(ShardErrorCode.InvalidArgument, "The query must hold exactly one statement; use batch for several.");
+        }
+
+        return new PreparedStatement(stmt, sql);
+    }
+
+    /// <summary>Binds <paramref name="parameters"/>, runs the statement to completion and resets it.</summary>
+    public StatementOutcome Run(PreparedStatement statement, IReadOnlyList<SqlValue>? parameters)
+    {
+        var handle = statement.Handle;
+        var count = parameters?.Count ?? 0;
+        if (count != statement.ParameterCount)
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument,
+                $"The statement has {statement.ParameterCount} parameter(s) but {count} value(s) were sent.");
+        }
+
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var rc = Bind(handle, i + 1, parameters![i]);
+                if (rc != SqliteResultCodes.Ok)
+                {
+                    throw Failure(rc);
+                }
+            }
+
+            var columnCount = raw.sqlite3_column_count(handle);
+            List<SqlValue[]>? rows = columnCount > 0 ? [] : null;
+            while (true)
+            {
+                var rc = raw.sqlite3_step(handle);
+                if (rc == SqliteResultCodes.Row)
+                {
+                    rows?.Add(ReadRow(handle, columnCount));
+                    continue;
+                }
+
+                if (rc != SqliteResultCodes.Done)
+                {
+                    throw Failure(rc);
+                }
+
+                break;
+            }
+
+            var changes = statement.IsReadOnly ? 0 : raw.sqlite3_changes(Db);
+            var scanned = raw.sqlite3_stmt_status(handle, StmtStatusFullscanStep, 1);
+            return new StatementOutcome(
+                changes,
+                raw.sqlite3_last_insert_rowid(Db),
+                columnCount > 0 ? statement.Columns : null,
+                rows,
+                (rows?.Count ?? 0) + scanned);
+        }
+        finally
+        {
+            raw.sqlite3_reset(handle);
+            raw.sqlite3_clear_bindings(handle);
+        }
+    }
+
+    /// <summary>Runs engine-internal SQL (one or more statements) with no parameters.</summary>
+    public void Execute(string sql)
+    {
+        var rc = raw.sqlite3_exec(Db, sql, out string? error);
+        if (rc != SqliteResultCodes.Ok)
+        {
+            throw SqliteResultCodes.ToException(raw.sqlite3_extended_errcode(Db), error ?? raw.sqlite3_errstr(rc).utf8_to_string(), TimedOut);
+        }
+    }
+
+    /// <summary>Runs engine-internal SQL returning one integer (0 when no row).</summary>
+    public long ExecuteScalar(string sql, params SqlValue[] parameters)
+    {
+        var statement = PrepareInternal(sql);
+        var outcome = Run(statement, parameters);
+        return outcome.Rows is [var row, ..] && row[0].Kind == SqlValueKind.Integer ? row[0].AsInteger : 0;
+    }
+
+    /// <summary>Runs engine-internal SQL returning rows.</summary>
+    public List<SqlValue[]> Query(string sql, params SqlValue[] parameters) => Run(PrepareInternal(sql), parameters).Rows ?? [];
+
+    /// <summary>Runs engine-internal SQL that returns nothing; returns rows changed.</summary>
+    public long ExecuteInternal(string sql, params SqlValue[] parameters) => Run(PrepareInternal(sql), parameters).Changes;
+
+    private PreparedStatement PrepareInternal(string sql)
+    {
+        if (InternalCache.TryGet(sql, out var cached))
+        {
+            return cached;
+        }
+
+        var statement = PrepareUncached(sql);
+        InternalCache.Add(statement);
+        return statement;
+    }
+
+    public ShardException Failure(int rc, string? context = null)
+    {
+        var extended = raw.sqlite3_extended_errcode(Db);
+        if ((extended & 0xFF) != (rc & 0xFF))
+        {
+            extended = rc;
+        }
+
+        return SqliteResultCodes.ToException(extended, raw.sqlite3_errmsg(Db).utf8_to_string(), TimedOut, context);
+    }
+
+    /// <summary>Disposes <paramref name="resource"/> (e.g. the authorizer) before the connection closes.</summary>
+    public void OnDispose(IDisposable resource) => _owned.Add(resource);
+
+    public void Dispose()
+    {
+        foreach (var resource in _owned)
+        {
+            resource.Dispose();
+        }
+
+        PlanCache.Dispose();
+        InternalCache.Dispose();
+        raw.sqlite3_progress_handler(Db, 0, null, null);
+        _connection.Dispose();
+    }
+
+    private static int Bind(sqlite3_stmt handle, int index, SqlValue value) => value.Kind switch
+    {
+        SqlValueKind.Integer => raw.sqlite3_bind_int64(handle, index, value.AsInteger),
+        SqlValueKind.Real => raw.sqlite3_bind_double(handle, index, value.AsReal),
+        SqlValueKind.Text => raw.sqlite3_bind_text(handle, index, value.AsText),
+        SqlValueKind.Blob => raw.sqlite3_bind_blob(handle, index, value.AsBlob),
+        _ => raw.sqlite3_bind_null(handle, index),
+    };
+
+    private static SqlValue[] ReadRow(sqlite3_stmt handle, int columnCount)
+    {
+        var row = new SqlValue[columnCount];
+        for (var i = 0; i < columnCount; i++)
+        {
+            row[i] = raw.sqlite3_column_type(handle, i) switch
+            {
+                raw.SQLITE_INTEGER => SqlValue.FromInteger(raw.sqlite3_column_int64(handle, i)),
+                raw.SQLITE_FLOAT => SqlValue.FromReal(raw.sqlite3_column_double(handle, i)),
+                raw.SQLITE_TEXT => SqlValue.FromText(raw.sqlite3_column_text(handle, i).utf8_to_string()),
+                raw.SQLITE_BLOB => SqlValue.FromBlob(raw.sqlite3_column_blob(handle, i).ToArray()),
+                _ => SqlValue.Null,
+            };
+        }
+
+        return row;
+    }
+
+    private bool HasStatement(string tail)
+    {
+        var rc = raw.sqlite3_prepare_v3(Db, tail, 0, out var next, out string _);
+        using (next)
+        {
+            // A tail that fails to prepare is still a second statement (as far as the caller is concerned).
+            return rc != SqliteResultCodes.Ok || (next is not null && !next.IsInvalid);
+        }
+    }
+
+    private int OnProgress()
+    {
+        var deadline = _deadline;
+        if (deadline != 0 && Stopwatch.GetTimestamp() > deadline)
+        {
+            TimedOut = true;
+            return 1;
+        }
+
+        return _cancellation.IsCancellationRequested ? 1 : 0;
+    }
+}

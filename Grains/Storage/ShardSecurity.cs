@@ -1,0 +1,17 @@
+using OrleansShards.Grains.Storage.Native;
+
+namespace OrleansShards.Grains.Storage;
+
+/// <summary>
+/// Hardening of every shard connection against untrusted SQL: the authorizer (<see cref="ShardSqlPolicy"/>),
+/// defensive mode, no extension loading, untrusted schema, and <c>sqlite3_limit</c> caps (100 KB statement,
+/// 100 parameters, 2 MB value, no attached databases).
+/// </summary>
+internal static class ShardSecurity
+{
+    public static void Apply(ShardConnection connection)
+    {
+        var authorizer = SqliteAuthorizer.Install(connection.Connection, new ShardSqlPolicy(connection));
+        connection.OnDispose(authorizer);
+    }
+}

@@ -1,0 +1,72 @@
+namespace OrleansShards.Grains.Storage;
+
+/// <summary>
+/// SQLite result codes and their one mapping to API error codes. Busy/locked are retryable;
+/// UNIQUE and PRIMARY KEY violations are <c>CONFLICT_UNIQUE</c>, other constraints
+/// <c>CONSTRAINT_VIOLATION</c>; a full database is <c>CAPACITY_EXCEEDED</c>; an interrupted
+/// statement is <c>TIMEOUT</c>; everything a statement's text causes is <c>SQL_ERROR</c>.
+/// </summary>
+internal static class SqliteResultCodes
+{
+    public const int Ok = 0;
+    public const int Error = 1;
+    public const int Internal = 2;
+    public const int Perm = 3;
+    public const int Abort = 4;
+    public const int Busy = 5;
+    public const int Locked = 6;
+    public const int NoMem = 7;
+    public const int ReadOnly = 8;
+    public const int Interrupt = 9;
+    public const int IoErr = 10;
+    public const int Corrupt = 11;
+    public const int Full = 13;
+    public const int Schema = 17;
+    public const int TooBig = 18;
+    public const int Constraint = 19;
+    public const int Mismatch = 20;
+    public const int Misuse = 21;
+    public const int Auth = 23;
+    public const int Range = 25;
+    public const int Row = 100;
+    public const int Done = 101;
+
+    public const int ConstraintPrimaryKey = Constraint | (6 << 8);
+    public const int ConstraintUnique = Constraint | (8 << 8);
+
+    public static bool IsBusy(int rc) => (rc & 0xFF) is Busy or Locked;
+
+    /// <summary>Maps a failed result to the shard's typed error.</summary>
+    public static ShardException ToException(int extended, string sqliteMessage, bool timedOut = false, string? context = null)
+    {
+        var primary = extended & 0xFF;
+        var code = primary switch
+        {
+            Busy or Locked => ShardErrorCode.Retryable,
+            Constraint when extended is ConstraintUnique or ConstraintPrimaryKey => ShardErrorCode.ConflictUnique,
+            Constraint => ShardErrorCode.ConstraintViolation,
+            Full => ShardErrorCode.CapacityExceeded,
+            TooBig => ShardErrorCode.PayloadTooLarge,
+            Interrupt => timedOut ? ShardErrorCode.Timeout : ShardErrorCode.Retryable,
+            Error or Auth or Range or Mismatch or Schema or ReadOnly or Perm => ShardErrorCode.SqlError,
+            _ => ShardErrorCode.Internal,
+        };
+
+        var message = code switch
+        {
+            ShardErrorCode.Timeout => "The statement ran past its time limit and was interrupted.",
+            ShardErrorCode.Retryable when primary == Interrupt => "The statement was interrupted.",
+            ShardErrorCode.Retryable => "The shard is busy; retry. (" + sqliteMessage + ")",
+            ShardErrorCode.CapacityExceeded => "The shard reached its size limit; writes are refused until space is freed. (" + sqliteMessage + ")",
+            ShardErrorCode.PayloadTooLarge => "A statement or value is larger than the shard allows. (" + sqliteMessage + ")",
+            _ => sqliteMessage,
+        };
+
+        if (context is not null)
+        {
+            message = context + ": " + message;
+        }
+
+        return new ShardException(code, message, primary, extended);
+    }
+}

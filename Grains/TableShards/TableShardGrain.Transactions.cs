@@ -1,0 +1,126 @@
+using OrleansShards.Grains.Storage;
+using OrleansShards.Grains.Writes;
+
+namespace OrleansShards.Grains.TableShards;
+
+internal sealed partial class TableShardGrain
+{
+    private const int MaxOpenTransactions = 1000;
+
+    [ConcurrentTurn]
+    public async Task<TransactionResult> TransactionAsync(TransactionRequest request, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            ArgumentNullException.ThrowIfNull(request);
+            switch (request.Operation)
+            {
+                case TransactionOperation.Begin:
+                    return Begin();
+                case TransactionOperation.Commit:
+                    return await CommitAsync(request).ConfigureAwait(false);
+                case TransactionOperation.Rollback:
+                    var id = RequireTransactionId(request.TransactionId);
+                    if (!_transactions.TryRemove(id, out var removed) || removed.ExpiresAt <= TimeProvider.GetUtcNow())
+                    {
+                        throw TransactionNotFound(id);
+                    }
+
+                    return new TransactionResult(id, RolledBack: true);
+                default:
+                    throw new ShardException(ShardErrorCode.InvalidArgument, "operation must be BEGIN, COMMIT or ROLLBACK.");
+            }
+        }
+        catch (ShardException ex) when (CountError(ex))
+        {
+            throw;
+        }
+    }
+
+    private TransactionResult Begin()
+    {
+        var now = TimeProvider.GetUtcNow();
+        foreach (var (key, open) in _transactions)
+        {
+            if (open.ExpiresAt <= now)
+            {
+                _transactions.TryRemove(key, out _);
+            }
+        }
+
+        if (_transactions.Count >= MaxOpenTransactions)
+        {
+            throw new ShardException(ShardErrorCode.Overloaded, $"The shard has {MaxOpenTransactions} open transactions; commit or roll back some first.");
+        }
+
+        var transaction = new InteractiveTransaction(Guid.NewGuid().ToString("N"), now + _options.TransactionTimeout);
+        _transactions[transaction.Id] = transaction;
+        return new TransactionResult(transaction.Id, transaction.ExpiresAt.ToUnixTimeMilliseconds());
+    }
+
+    private async Task<TransactionResult> CommitAsync(TransactionRequest request)
+    {
+        var id = RequireTransactionId(request.TransactionId);
+        if (!_transactions.TryRemove(id, out var transaction) || transaction.ExpiresAt <= TimeProvider.GetUtcNow())
+        {
+            // A retried COMMIT whose first attempt committed: its idempotency key still answers.
+            if (request.IdempotencyKey is { } key && await _writer.FindIdempotentAsync(key).ConfigureAwait(false) is { } replay)
+            {
+                return new TransactionResult(id, Results: replay.Results, Bookmark: BookmarkOf(replay.Sequence));
+            }
+
+            throw TransactionNotFound(id);
+        }
+
+        var statements = transaction.Snapshot();
+        if (statements.Count == 0)
+        {
+            return new TransactionResult(id, Results: [], Bookmark: BookmarkOf(_writer.Sequence));
+        }
+
+        var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, statements, request.IdempotencyKey)).ConfigureAwait(false);
+        return new TransactionResult(id, Results: outcome.Results, Bookmark: BookmarkOf(outcome.Sequence));
+    }
+
+    /// <summary>Validates the statement now (it must prepare under the tenant write rules) and queues it.</summary>
+    private async Task QueueInTransactionAsync(string transactionId, Statement statement, CancellationToken cancellationToken)
+    {
+        if (!_transactions.TryGetValue(transactionId, out var transaction) || transaction.ExpiresAt <= TimeProvider.GetUtcNow())
+        {
+            throw TransactionNotFound(transactionId);
+        }
+
+        if (transaction.Count >= _options.MaxTransactionStatements)
+        {
+            throw new ShardException(ShardErrorCode.PayloadTooLarge, $"A transaction holds at most {_options.MaxTransactionStatements} statements.");
+        }
+
+        var reader = await _readers.RentAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            reader.Mode = SqlMode.TenantWrite;
+            using var prepared = reader.PrepareUncached(statement.Query);
+            var count = statement.Params?.Count ?? 0;
+            if (count != prepared.ParameterCount)
+            {
+                throw new ShardException(ShardErrorCode.InvalidArgument,
+                    $"The statement has {prepared.ParameterCount} parameter(s) but {count} value(s) were sent.");
+            }
+        }
+        finally
+        {
+            reader.Mode = SqlMode.Internal;
+            _readers.Return(reader);
+        }
+
+        transaction.Add(statement);
+    }
+
+    private static string RequireTransactionId(string? id) =>
+        string.IsNullOrEmpty(id)
+            ? throw new ShardException(ShardErrorCode.InvalidArgument, "COMMIT and ROLLBACK need a transactionId.")
+            : id;
+
+    private static ShardException TransactionNotFound(string id) =>
+        new(ShardErrorCode.TxNotFound, $"Transaction {id} is unknown, expired, or already ended.");
+}

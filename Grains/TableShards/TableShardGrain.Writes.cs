@@ -1,0 +1,99 @@
+using OrleansShards.Grains.Diagnostics;
+using OrleansShards.Grains.Writes;
+
+namespace OrleansShards.Grains.TableShards;
+
+internal sealed partial class TableShardGrain
+{
+    [ConcurrentTurn]
+    public async Task<MutationResult> MutateAsync(MutationRequest request, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            ArgumentNullException.ThrowIfNull(request);
+            RequireSql(request.Query);
+            var statement = new Statement(request.Query, request.Params);
+            if (request.TransactionId is { } transactionId)
+            {
+                await QueueInTransactionAsync(transactionId, statement, cancellationToken).ConfigureAwait(false);
+                return new MutationResult(0, 0, null, Queued: true);
+            }
+
+            var outcome = await WriteAsync(new WriteWork(WriteKind.Mutation, [statement], request.IdempotencyKey)).ConfigureAwait(false);
+            var result = outcome.Results is [var first, ..] ? first : new StatementResult(0, 0);
+            return new MutationResult(result.Changes, result.LastInsertRowId, BookmarkOf(outcome.Sequence));
+        }
+        catch (ShardException ex) when (CountError(ex))
+        {
+            throw;
+        }
+    }
+
+    [ConcurrentTurn]
+    public async Task<BatchResult> BatchAsync(BatchRequest request, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            ArgumentNullException.ThrowIfNull(request);
+            if (request.Statements is not { Count: > 0 })
+            {
+                throw new ShardException(ShardErrorCode.InvalidArgument, "batch needs at least one statement.");
+            }
+
+            foreach (var statement in request.Statements)
+            {
+                RequireSql(statement?.Query);
+            }
+
+            var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, request.Statements, request.IdempotencyKey)).ConfigureAwait(false);
+            return new BatchResult(outcome.Results, BookmarkOf(outcome.Sequence));
+        }
+        catch (ShardException ex) when (CountError(ex))
+        {
+            throw;
+        }
+    }
+
+    /// <summary>DDL is an exclusive turn: no read or write of the shard runs beside a schema change.</summary>
+    public async Task<DdlResult> DdlAsync(DdlRequest request, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            ArgumentNullException.ThrowIfNull(request);
+            RequireSql(request.Query);
+            var outcome = await WriteAsync(new WriteWork(WriteKind.Ddl, [new Statement(request.Query)])).ConfigureAwait(false);
+            _readers.ClearPlanCaches();
+            return new DdlResult(true, BookmarkOf(outcome.Sequence));
+        }
+        catch (ShardException ex) when (CountError(ex))
+        {
+            throw;
+        }
+    }
+
+    private async Task<WriteOutcome> WriteAsync(WriteWork work)
+    {
+        var outcome = await _writer.EnqueueAsync(work).ConfigureAwait(false);
+        if (!outcome.Replayed)
+        {
+            var tags = ShardMetrics.ShardTag(_shard);
+            _metrics.Statements.Add(work.Statements.Count, tags);
+            long written = 0;
+            foreach (var result in outcome.Results)
+            {
+                written += result.Changes;
+            }
+
+            _metrics.RowsWritten.Add(written, tags);
+            Interlocked.Add(ref _statements, work.Statements.Count);
+        }
+
+        return outcome;
+    }
+
+    private void CountPlanCache(bool hit)
+    {
+        var tags = ShardMetrics.ShardTag(_shard);
+        (hit ? _metrics.PlanCacheHits : _metrics.PlanCacheMisses).Add(1, tags);
+    }
+}

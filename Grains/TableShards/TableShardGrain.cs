@@ -1,0 +1,169 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrleansShards.Grains.Diagnostics;
+using OrleansShards.Grains.Hosting;
+using OrleansShards.Grains.Storage;
+using OrleansShards.Grains.Writes;
+using OrleansShards.Runtime;
+
+namespace OrleansShards.Grains.TableShards;
+
+/// <summary>
+/// One table of one tenant in its own SQLite file (<c>{dataDir}/{tenant}/{table}.db</c>, WAL).
+/// Reads run as read-only turns on a reader pool; mutations, batches and commits run as concurrent
+/// turns feeding the group-commit <see cref="ShardWriter"/>; DDL, capacity refresh and restore are
+/// exclusive turns. See <see cref="ITableShard"/> for the guarantees of each call.
+/// </summary>
+internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
+{
+    private const string CapacityReminder = "capacity";
+
+    private readonly TableShardOptions _options;
+    private readonly ShardMetrics _metrics;
+    private readonly ShardCapacityRegistry _capacity;
+    private readonly ILogger<TableShardGrain> _logger;
+    private readonly ConcurrentDictionary<string, InteractiveTransaction> _transactions = new(StringComparer.Ordinal);
+
+    private ShardPaths _paths = null!;
+    private ShardConnection _writerConnection = null!;
+    private ShardWriter _writer = null!;
+    private ReaderPool _readers = null!;
+    private string _shard = null!;
+    private string _tenant = null!;
+    private string _table = null!;
+    private long _statements;
+    private long _rowsRead;
+    private long _sizeBytes;
+    private long _pageSize;
+
+    public TableShardGrain(IOptions<TableShardOptions> options, ShardMetrics metrics, ShardCapacityRegistry capacity, ILogger<TableShardGrain> logger)
+    {
+        _options = options.Value;
+        _metrics = metrics;
+        _capacity = capacity;
+        _logger = logger;
+    }
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _shard = GetPrimaryKeyString();
+        (_tenant, _table) = ShardName.Parse(_shard);
+        _paths = new ShardPaths(_options.DataDirectory, _tenant, _table);
+        Directory.CreateDirectory(_paths.TenantDirectory);
+        OpenStorage();
+        await EnsureCapacityReminderAsync().ConfigureAwait(false);
+        LogActivated(_shard, _writer.Sequence, _sizeBytes);
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await CloseStorageAsync().ConfigureAwait(false);
+        _capacity.Remove(_shard);
+        _transactions.Clear();
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName == CapacityReminder)
+        {
+            await RefreshCapacityAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void OpenStorage()
+    {
+        _writerConnection = new ShardConnection(_paths.Database, readOnly: false, _options.PlanCacheSize);
+        try
+        {
+            _writerConnection.Execute($"PRAGMA journal_mode = WAL; PRAGMA synchronous = {_options.Synchronous}; PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 16777216;");
+            ShardSchema.Migrate(_writerConnection);
+            _pageSize = _writerConnection.ExecuteScalar("PRAGMA page_size");
+            _writerConnection.Execute($"PRAGMA max_page_count = {Math.Max(1, _options.MaxShardSizeBytes / _pageSize)}");
+            ConfigureConnection(_writerConnection);
+        }
+        catch
+        {
+            _writerConnection.Dispose();
+            throw;
+        }
+
+        _writer = new ShardWriter(_writerConnection, _options, TimeProvider, _logger)
+        {
+            GroupCommitted = OnGroupCommitted,
+        };
+        _readers = new ReaderPool(_options.ReaderPoolSize, () =>
+        {
+            var reader = new ShardConnection(_paths.Database, readOnly: true, _options.PlanCacheSize);
+            ConfigureConnection(reader);
+            return reader;
+        });
+        MeasureCapacity(_writerConnection);
+    }
+
+    private async Task CloseStorageAsync()
+    {
+        if (_writer is not null)
+        {
+            await _writer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _readers?.Dispose();
+        _writerConnection?.Dispose();
+    }
+
+    /// <summary>Applies the tenant-SQL hardening of every shard connection.</summary>
+    private static void ConfigureConnection(ShardConnection connection) => ShardSecurity.Apply(connection);
+
+    private async Task EnsureCapacityReminderAsync()
+    {
+        var minimum = ServiceProvider.GetService<IOptions<ReminderOptions>>()?.Value.MinimumPeriod ?? TimeSpan.FromMinutes(1);
+        var period = _options.CapacityCheckPeriod < minimum ? minimum : _options.CapacityCheckPeriod;
+        var existing = await GetReminder(CapacityReminder).ConfigureAwait(false);
+        if (existing is null || existing.Period != period)
+        {
+            await RegisterOrUpdateReminder(CapacityReminder, period, period).ConfigureAwait(false);
+        }
+    }
+
+    private void OnGroupCommitted(int size)
+    {
+        var tags = ShardMetrics.ShardTag(_shard);
+        _metrics.Commits.Add(1, tags);
+        _metrics.GroupCommitSize.Record(size, tags);
+        MeasureCapacity(_writerConnection, measureFiles: false);
+    }
+
+    /// <summary>Measures page_count * page_size (+ WAL and snapshot files when asked) and updates the limit flag.</summary>
+    private long MeasureCapacity(ShardConnection writer, bool measureFiles = true)
+    {
+        var pages = writer.ExecuteScalar("PRAGMA page_count") * _pageSize;
+        if (measureFiles)
+        {
+            _extraBytes = _paths.ExtraFilesSize();
+        }
+
+        var size = pages + _extraBytes;
+        Interlocked.Exchange(ref _sizeBytes, size);
+        _writer.CapacityExceeded = size >= _options.MaxShardSizeBytes;
+        _capacity.Set(_shard, size);
+        return size;
+    }
+
+    private long _extraBytes;
+
+    private string BookmarkOf(long sequence) => new Bookmark(sequence, _tenant, _table).ToString();
+
+    /// <summary>Counts an error by code; always false so it can sit in an exception filter without catching.</summary>
+    private bool CountError(ShardException error)
+    {
+        var tags = ShardMetrics.ShardTag(_shard);
+        tags.Add("code", error.Code.ToWire());
+        _metrics.Errors.Add(1, tags);
+        return false;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Shard {Shard} activated at sequence {Sequence}, {Size} bytes")]
+    private partial void LogActivated(string shard, long sequence, long size);
+}

@@ -1,0 +1,437 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using OrleansShards.Grains.Hosting;
+using OrleansShards.Grains.Storage;
+
+namespace OrleansShards.Grains.Writes;
+
+/// <summary>
+/// The single writer of a shard, with group commit. Concurrent mutations are drained from a queue
+/// into one SQLite transaction (up to <see cref="TableShardOptions.MaxGroupCommitSize"/>), each inside
+/// its own savepoint so a failing statement fails only itself. In the same transaction the writer
+/// appends the change-log row and the idempotency rows, then COMMITs; only then is each work
+/// acknowledged, with the commit's sequence. DDL and maintenance run alone.
+/// </summary>
+internal sealed partial class ShardWriter : IAsyncDisposable
+{
+    private readonly Channel<WriteWork> _queue = Channel.CreateUnbounded<WriteWork>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ShardConnection _connection;
+    private readonly TableShardOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Task _loop;
+
+    public ShardWriter(ShardConnection connection, TableShardOptions options, TimeProvider time, ILogger logger)
+    {
+        _connection = connection;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        Sequence = connection.ExecuteScalar("SELECT value FROM _meta WHERE key = 'commit:seq'");
+        using (ExecutionContext.SuppressFlow())
+        {
+            _loop = Task.Run(LoopAsync);
+        }
+    }
+
+    /// <summary>The sequence of the newest commit.</summary>
+    public long Sequence { get; private set; }
+
+    /// <summary>Captures each transaction's changeset for the change log (set by the change-log feature).</summary>
+    public IChangeCapture? Capture { get; set; }
+
+    /// <summary>Called after each commit that changed data or schema, on the writer's loop.</summary>
+    public Action<CommittedGroup>? Committed { get; set; }
+
+    /// <summary>True once the shard passed its size limit: data writes are refused.</summary>
+    public bool CapacityExceeded { get; set; }
+
+    /// <summary>Transactions committed.</summary>
+    public long Commits { get; private set; }
+
+    /// <summary>Rows written by tenant statements.</summary>
+    public long RowsWritten { get; private set; }
+
+    /// <summary>Called with the size of each committed group.</summary>
+    public Action<int>? GroupCommitted { get; set; }
+
+    public Task<WriteOutcome> EnqueueAsync(WriteWork work)
+    {
+        if (!_queue.Writer.TryWrite(work))
+        {
+            throw new ShardException(ShardErrorCode.Retryable, "The shard is closing; retry.");
+        }
+
+        return work.Task;
+    }
+
+    /// <summary>Runs <paramref name="action"/> on the writer connection, alone, between transactions.</summary>
+    public async Task RunMaintenanceAsync(Func<ShardConnection, Task> action) =>
+        await EnqueueAsync(new WriteWork(WriteKind.Maintenance, [], maintenance: action)).ConfigureAwait(false);
+
+    /// <summary>The remembered outcome of <paramref name="key"/>, or null; a remembered error is thrown.</summary>
+    public async Task<WriteOutcome?> FindIdempotentAsync(string key)
+    {
+        StoredOutcome? stored = null;
+        await RunMaintenanceAsync(_ =>
+        {
+            stored = LoadIdempotent(key);
+            return Task.CompletedTask;
+        }).ConfigureAwait(false);
+        if (stored is null)
+        {
+            return null;
+        }
+
+        if (stored.ErrorCode is { } code)
+        {
+            throw new ShardException(ShardErrorCodes.FromWire(code), stored.ErrorMessage ?? code);
+        }
+
+        return new WriteOutcome(stored.Results ?? [], stored.Sequence, Replayed: true);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+    }
+
+    private async Task LoopAsync()
+    {
+        var reader = _queue.Reader;
+        var group = new List<WriteWork>(_options.MaxGroupCommitSize);
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            group.Clear();
+            while (group.Count < _options.MaxGroupCommitSize && reader.TryPeek(out var next))
+            {
+                var alone = next.Kind is WriteKind.Ddl or WriteKind.Maintenance;
+                if (alone && group.Count > 0)
+                {
+                    break;
+                }
+
+                reader.TryRead(out _);
+                group.Add(next);
+                if (alone)
+                {
+                    break;
+                }
+            }
+
+            try
+            {
+                if (group is [{ Kind: WriteKind.Maintenance } maintenance])
+                {
+                    await maintenance.Maintenance!(_connection).ConfigureAwait(false);
+                    maintenance.Succeed(new WriteOutcome([], Sequence));
+                    continue;
+                }
+
+                var pending = group.ToList();
+                while (pending.Count > 0)
+                {
+                    pending = await CommitGroupAsync(pending).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex)
+            {
+                LogWriterFault(ex);
+                _connection.ClearDeadline();
+                if (!TransactionRolledBack())
+                {
+                    // Never leave a transaction open behind a fault: the next group's BEGIN would fail.
+                    _connection.Execute("ROLLBACK");
+                }
+
+                var error = ex as ShardException ?? new ShardException(ShardErrorCode.Internal, "The write failed: " + ex.Message, ex);
+                foreach (var work in group)
+                {
+                    work.Fail(error);
+                }
+            }
+        }
+    }
+
+    /// <summary>Runs one transaction. Returns the works to run again when SQLite rolled the whole transaction back.</summary>
+    private async Task<List<WriteWork>> CommitGroupAsync(List<WriteWork> group)
+    {
+        foreach (var work in group)
+        {
+            work.Reset();
+        }
+
+        if (CapacityExceeded)
+        {
+            var refused = group.Where(w => w.Kind != WriteKind.Ddl).ToList();
+            foreach (var work in refused)
+            {
+                work.Fail(new ShardException(ShardErrorCode.CapacityExceeded,
+                    $"The shard reached its size limit ({_options.MaxShardSizeBytes} bytes); writes are refused, reads still work."));
+            }
+
+            group = group.Except(refused).ToList();
+            if (group.Count == 0)
+            {
+                return [];
+            }
+        }
+
+        try
+        {
+            await BusyRetry.RunAsync(() => _connection.Execute("BEGIN IMMEDIATE"), _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
+        }
+        catch (ShardException ex)
+        {
+            foreach (var work in group)
+            {
+                work.Fail(ex);
+            }
+
+            return [];
+        }
+
+        using var capture = Capture?.Begin(_connection);
+        var keysInGroup = new Dictionary<string, WriteWork>(StringComparer.Ordinal);
+        var changed = false;
+        string? ddl = null;
+        foreach (var work in group)
+        {
+            if (work.IdempotencyKey is { } key)
+            {
+                if (keysInGroup.TryGetValue(key, out var first))
+                {
+                    work.Replay = first.Error is null ? new StoredOutcome(first.Results, -1) : ToStored(first.Error, -1);
+                    continue;
+                }
+
+                if (LoadIdempotent(key) is { } stored)
+                {
+                    work.Replay = stored;
+                    continue;
+                }
+
+                keysInGroup[key] = work;
+            }
+
+            _connection.Execute("SAVEPOINT w");
+            try
+            {
+                _connection.SetDeadline(_options.StatementTimeout);
+                Execute(work);
+                _connection.Execute("RELEASE w");
+                changed |= work.ChangedData;
+                if (work.Kind == WriteKind.Ddl)
+                {
+                    ddl = string.Join(";\n", work.Statements.Select(s => s.Query));
+                }
+            }
+            catch (ShardException ex)
+            {
+                work.Error = ex;
+                if (TransactionRolledBack())
+                {
+                    // SQLite rolled back the whole transaction (e.g. disk full, interrupt): this work fails,
+                    // the others were not acknowledged and run again in a fresh transaction.
+                    work.Fail(ex);
+                    return group.Where(w => !ReferenceEquals(w, work)).ToList();
+                }
+
+                _connection.Execute("ROLLBACK TO w");
+                _connection.Execute("RELEASE w");
+            }
+            finally
+            {
+                _connection.ClearDeadline();
+            }
+        }
+
+        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var sequence = Sequence;
+        byte[]? changeset = null;
+        try
+        {
+            if (changed)
+            {
+                sequence++;
+                changeset = capture?.TakeChangeset();
+                _connection.ExecuteInternal(
+                    "INSERT INTO _changes(seq, at_ms, kind, changeset, ddl) VALUES (?, ?, ?, ?, ?)",
+                    sequence, nowMs, ddl is null ? 0 : 1, changeset, ddl);
+                _connection.ExecuteInternal("UPDATE _meta SET value = ? WHERE key = 'commit:seq'", sequence);
+            }
+
+            foreach (var work in keysInGroup.Values)
+            {
+                var stored = work.Error is null ? new StoredOutcome(work.Results, sequence) : ToStored(work.Error, sequence);
+                if (work.Error is null || IsDeterministic(work.Error))
+                {
+                    _connection.ExecuteInternal(
+                        "INSERT OR REPLACE INTO _idempotency(key, at_ms, outcome) VALUES (?, ?, ?)",
+                        work.IdempotencyKey!, nowMs, JsonSerializer.Serialize(stored, GrainsJsonContext.Default.StoredOutcome));
+                }
+            }
+
+            await BusyRetry.RunAsync(() => _connection.Execute("COMMIT"), _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
+        }
+        catch (ShardException ex)
+        {
+            if (!TransactionRolledBack())
+            {
+                _connection.Execute("ROLLBACK");
+            }
+
+            foreach (var work in group)
+            {
+                work.Fail(ex);
+            }
+
+            return [];
+        }
+
+        Sequence = sequence;
+        Commits++;
+        GroupCommitted?.Invoke(group.Count);
+        if (changed)
+        {
+            Committed?.Invoke(new CommittedGroup(sequence, nowMs, changeset, ddl));
+        }
+
+        foreach (var work in group)
+        {
+            if (work.Replay is { } replay)
+            {
+                if (replay.ErrorCode is { } code)
+                {
+                    work.Fail(new ShardException(ShardErrorCodes.FromWire(code), replay.ErrorMessage ?? code));
+                }
+                else if (replay.Sequence < 0)
+                {
+                    // A duplicate inside this same group: the first one's outcome, now committed.
+                    var first = keysInGroup[work.IdempotencyKey!];
+                    if (first.Error is { } firstError)
+                    {
+                        work.Fail(firstError);
+                    }
+                    else
+                    {
+                        work.Succeed(new WriteOutcome(first.Results!, sequence, Replayed: true));
+                    }
+                }
+                else
+                {
+                    work.Succeed(new WriteOutcome(replay.Results ?? [], replay.Sequence, Replayed: true));
+                }
+            }
+            else if (work.Error is { } error)
+            {
+                work.Fail(error);
+            }
+            else
+            {
+                work.Succeed(new WriteOutcome(work.Results!, sequence));
+            }
+        }
+
+        return [];
+    }
+
+    private void Execute(WriteWork work)
+    {
+        var mode = work.Kind == WriteKind.Ddl ? SqlMode.TenantDdl : SqlMode.TenantWrite;
+        var results = new StatementResult[work.Statements.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            var statement = work.Statements[i];
+            StatementOutcome outcome;
+            try
+            {
+                outcome = work.Kind == WriteKind.Ddl
+                    ? RunDdl(statement.Query)
+                    : _connection.RunTenant(statement.Query, statement.Params, mode);
+            }
+            catch (ShardException ex) when (results.Length > 1)
+            {
+                throw new ShardException(ex.Code, $"Statement {i}: {ex.Message}", ex.SqliteCode ?? 0, ex.SqliteExtendedCode ?? 0, ex);
+            }
+
+            results[i] = outcome.ToResult();
+            RowsWritten += outcome.Changes;
+            work.ChangedData |= outcome.Changes > 0 || work.Kind == WriteKind.Ddl;
+        }
+
+        work.Results = results;
+    }
+
+    private StatementOutcome RunDdl(string sql)
+    {
+        // DDL may hold several statements; each is prepared (and authorized) uncached, then run.
+        var previous = _connection.Mode;
+        _connection.Mode = SqlMode.TenantDdl;
+        try
+        {
+            var remaining = sql;
+            while (!string.IsNullOrWhiteSpace(remaining))
+            {
+                var rc = SQLitePCL.raw.sqlite3_prepare_v3(_connection.Db, remaining, 0, out var stmt, out string tail);
+                using (stmt)
+                {
+                    if (rc != SqliteResultCodes.Ok)
+                    {
+                        throw _connection.Failure(rc);
+                    }
+
+                    if (stmt is not null && !stmt.IsInvalid)
+                    {
+                        int step;
+                        while ((step = SQLitePCL.raw.sqlite3_step(stmt)) == SqliteResultCodes.Row)
+                        {
+                        }
+
+                        if (step != SqliteResultCodes.Done)
+                        {
+                            throw _connection.Failure(step);
+                        }
+                    }
+                }
+
+                remaining = tail;
+            }
+
+            _connection.PlanCache.Clear();
+            return new StatementOutcome(0, 0, null, null, 0);
+        }
+        finally
+        {
+            _connection.Mode = previous;
+        }
+    }
+
+    private StoredOutcome? LoadIdempotent(string key)
+    {
+        var rows = _connection.Query("SELECT outcome, at_ms FROM _idempotency WHERE key = ?", key);
+        if (rows is not [var row, ..])
+        {
+            return null;
+        }
+
+        var age = _time.GetUtcNow().ToUnixTimeMilliseconds() - row[1].AsInteger;
+        return age > _options.IdempotencyWindow.TotalMilliseconds
+            ? null
+            : JsonSerializer.Deserialize(row[0].AsText, GrainsJsonContext.Default.StoredOutcome);
+    }
+
+    private static StoredOutcome ToStored(ShardException error, long sequence) =>
+        new(null, sequence, error.Code.ToWire(), error.Message);
+
+    /// <summary>Errors that would recur if the same request ran again; transient ones are not remembered.</summary>
+    private static bool IsDeterministic(ShardException error) => error.Code is
+        ShardErrorCode.ConflictUnique or ShardErrorCode.ConstraintViolation or ShardErrorCode.SqlError or ShardErrorCode.InvalidArgument;
+
+    private bool TransactionRolledBack() => SQLitePCL.raw.sqlite3_get_autocommit(_connection.Db) != 0;
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The shard writer failed a group")]
+    private partial void LogWriterFault(Exception exception);
+}

@@ -1,0 +1,14 @@
+namespace OrleansShards.Grains.Writes;
+
+/// <summary>What a unit of write work is; DDL and maintenance run alone in their own transaction.</summary>
+internal enum WriteKind
+{
+    /// <summary>One statement (a mutation).</summary>
+    Mutation,
+    /// <summary>Several statements, all or none (a batch or a transaction's COMMIT).</summary>
+    Atomic,
+    /// <summary>Schema statements, logged as DDL; runs alone.</summary>
+    Ddl,
+    /// <summary>Engine work on the writer connection (capacity, restore); runs alone, outside any transaction.</summary>
+    Maintenance,
+}

@@ -1,0 +1,53 @@
+using OrleansShards.Grains.Storage;
+
+namespace OrleansShards.Grains.Writes;
+
+/// <summary>
+/// One unit of write work queued to the shard's writer. Its task completes only after the SQLite
+/// transaction holding it committed (or with its typed error).
+/// </summary>
+internal sealed class WriteWork
+{
+    private readonly TaskCompletionSource<WriteOutcome> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public WriteWork(WriteKind kind, IReadOnlyList<Statement> statements, string? idempotencyKey = null, Func<ShardConnection, Task>? maintenance = null)
+    {
+        Kind = kind;
+        Statements = statements;
+        IdempotencyKey = idempotencyKey;
+        Maintenance = maintenance;
+    }
+
+    public WriteKind Kind { get; }
+
+    public IReadOnlyList<Statement> Statements { get; }
+
+    public string? IdempotencyKey { get; }
+
+    public Func<ShardConnection, Task>? Maintenance { get; }
+
+    public Task<WriteOutcome> Task => _completion.Task;
+
+    /// <summary>Results of this group's attempt (not yet committed).</summary>
+    public StatementResult[]? Results { get; set; }
+
+    /// <summary>This attempt's error (its savepoint was rolled back).</summary>
+    public ShardException? Error { get; set; }
+
+    /// <summary>An earlier outcome found under the idempotency key.</summary>
+    public StoredOutcome? Replay { get; set; }
+
+    public bool ChangedData { get; set; }
+
+    public void Reset()
+    {
+        Results = null;
+        Error = null;
+        Replay = null;
+        ChangedData = false;
+    }
+
+    public void Succeed(WriteOutcome outcome) => _completion.TrySetResult(outcome);
+
+    public void Fail(Exception error) => _completion.TrySetException(error);
+}
