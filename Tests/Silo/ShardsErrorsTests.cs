@@ -125,10 +125,13 @@ public sealed class ShardsErrorsTests(SiloFixture silo)
     }
 
     [Fact]
-    public async Task Pitr_bookmark_answers_NOT_FOUND_before_the_retention_window()
+    public async Task Shard_answers_NOT_FOUND_for_a_missing_row_or_table()
     {
         var (client, _) = await NewTableAsync();
-        await client.PostErrorAsync("/v1/tables/items/pitr/bookmark", """{"at":1}""", "NOT_FOUND", 404);
+        using var row = await client.GetAsync("/v1/tables/items/rows/12345");
+        await SiloHttp.AssertErrorAsync(row, "NOT_FOUND", 404);
+        using var table = await client.GetAsync("/v1/tables/never_created/rows?name=x");
+        await SiloHttp.AssertErrorAsync(table, "NOT_FOUND", 404);
     }
 
     [Fact]

@@ -94,10 +94,10 @@ public sealed class ShardsSiloHostingExtensionsTests
 
         var overridden = WebApplication.CreateBuilder();
         overridden.Configuration["MAX_SHARD_SIZE_GB"] = "0.5";
-        overridden.Configuration["Shards:MaxShardSizeBytes"] = "4096";
+        overridden.Configuration["Shards:MaxShardSizeBytes"] = "1048576";
         overridden.AddShardsSilo(o => o.MaxRequestBodyBytes = 77);
         using var services2 = overridden.Services.BuildServiceProvider();
-        Assert.Equal(4096, services2.GetRequiredService<IOptions<TableShardOptions>>().Value.MaxShardSizeBytes);
+        Assert.Equal(1048576, services2.GetRequiredService<IOptions<TableShardOptions>>().Value.MaxShardSizeBytes);
         Assert.Equal(77, services2.GetRequiredService<IOptions<ShardsSiloOptions>>().Value.MaxRequestBodyBytes);
     }
 

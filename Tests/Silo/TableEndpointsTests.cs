@@ -151,8 +151,12 @@ public sealed class TableEndpointsTests(SiloFixture silo)
         Assert.Equal(1, byKey.GetProperty("rows").GetArrayLength());
         Assert.Contains(byKey.GetProperty("rows")[0].EnumerateArray(), v => v.ValueKind == JsonValueKind.String && v.GetString() == "seven");
 
-        var missing = await client.GetOkAsync(path + "/rows/9");
-        Assert.Equal(0, missing.GetProperty("rows").GetArrayLength());
+        using var missing = await client.GetAsync(path + "/rows/9");
+        await SiloHttp.AssertErrorAsync(missing, "NOT_FOUND", 404);
+
+        // "42" is a TEXT value of column name, looked up as the integer 42 would not match.
+        var textKey = await client.GetOkAsync(path + "/rows/8");
+        Assert.Contains(textKey.GetProperty("rows")[0].EnumerateArray(), v => v.ValueKind == JsonValueKind.String && v.GetString() == "42");
 
         var byColumn = await client.GetOkAsync(path + "/rows?name=seven&consistency=cached&maxStalenessMs=100");
         Assert.Equal(1, byColumn.GetProperty("rows").GetArrayLength());
@@ -172,19 +176,22 @@ public sealed class TableEndpointsTests(SiloFixture silo)
     }
 
     [Fact]
-    public async Task Pitr_bookmark_and_restore_bring_back_an_earlier_state()
+    public async Task Pitr_bookmark_names_this_shard_and_advances_with_commits()
     {
         var (client, path) = await NewTableAsync();
-        await client.PostOkAsync(path + "/mutation", """{"query":"INSERT INTO items (name, qty) VALUES ('keep', 1)"}""");
-        var bookmark = (await client.PostOkAsync(path + "/pitr/bookmark", "{}")).GetProperty("bookmark").GetString();
-        await client.PostOkAsync(path + "/mutation", """{"query":"DELETE FROM items"}""");
+        var tenant = client.DefaultRequestHeaders.GetValues("X-Tenant-Id").Single();
+        var before = (await client.PostOkAsync(path + "/pitr/bookmark", "{}")).GetProperty("bookmark").GetString();
+        var write = await client.PostOkAsync(path + "/mutation", """{"query":"INSERT INTO items (name, qty) VALUES ('keep', 1)"}""");
+        var after = (await client.PostOkAsync(path + "/pitr/bookmark", "{}")).GetProperty("bookmark").GetString();
 
-        var restore = await client.PostOkAsync(path + "/pitr/restore", $$"""{"bookmark":"{{bookmark}}"}""");
-        Assert.Equal(bookmark, restore.GetProperty("restoredTo").GetString());
-        Assert.False(string.IsNullOrEmpty(restore.GetProperty("undoBookmark").GetString()));
+        Assert.True(Bookmark.Parse(after, tenant, "items").Sequence > Bookmark.Parse(before, tenant, "items").Sequence);
+        Assert.Equal(write.GetProperty("bookmark").GetString(), after);
+        var atNow = await client.PostOkAsync(path + "/pitr/bookmark", $$"""{"at":{{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1000}}}""");
+        Assert.Equal(after, atNow.GetProperty("bookmark").GetString());
 
-        var count = await client.PostOkAsync(path + "/query", """{"query":"SELECT count(*) FROM items"}""");
-        Assert.Equal(1, count.GetProperty("rows")[0][0].GetInt64());
+        // Restore reaches the shard, which validates the bookmark.
+        await client.PostErrorAsync(path + "/pitr/restore", """{"bookmark":"not-a-bookmark"}""", "INVALID_ARGUMENT", 400);
+        await client.PostErrorAsync(path + "/pitr/restore", "{}", "INVALID_ARGUMENT", 400);
     }
 
     [Fact]
