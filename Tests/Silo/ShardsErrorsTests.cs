@@ -33,6 +33,9 @@ public sealed class ShardsErrorsTests(SiloFixture silo)
     [InlineData("{\"query\":\"SELECT ?\",\"params\":[{\"$blob\":\"***\"}]}")]
     [InlineData("{\"query\":\"SELECT ?\",\"params\":[92233720368547758070]}")] // beyond 64 bits
     [InlineData("{\"params\":[1]}")] // query missing
+    [InlineData("{\"query\":\"SELECT 1\",\"tenantId\":5}")]
+    [InlineData("{\"query\":\"SELECT ?\",\"params\":[{\"$blob\":\"AA==\",\"x\":1}]}")]
+    [InlineData("{\"query\":\"SELECT ?\",\"params\":[\"\\ud800\"]}")] // lone surrogate
     [InlineData("{\"query\":\"SELECT 1\",\"consistency\":\"eventual\"}")]
     [InlineData("{\"query\":\"SELECT 1\",\"maxStalenessMs\":\"soon\"}")]
     public async Task Query_answers_INVALID_ARGUMENT_when_the_body_is_malformed(string body)
