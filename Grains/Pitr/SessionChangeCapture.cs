@@ -18,7 +18,7 @@ internal sealed class SessionChangeCapture : IChangeCapture
     {
         try
         {
-            return new Scope(SqliteSession.Create(writer.Connection));
+            return new Scope(SqliteSession.Create(writer.Connection, writer.Authorizer));
         }
         catch (SqliteException ex)
         {
