@@ -90,6 +90,12 @@ public sealed class GrainRuntimeTests
 
         var ex = await Assert.ThrowsAsync<GrainCallTimeoutException>(() => call.Within());
         Assert.Contains("did not complete within 2000 ms", ex.Message, StringComparison.Ordinal);
+
+        // The turn itself is still running (a timeout cannot abort it) and holds the activation.
+        var queued = grain.Get();
+        Assert.False(queued.IsCompleted);
+        silo.Probe.Open("never");
+        Assert.Equal(0, await queued.Within());
     }
 
     [Fact]
