@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using OrleansShards.Runtime;
@@ -66,6 +67,7 @@ public sealed class GrainRuntimeOptionsValidatorTests
 
         await host.StartAsync().Within();
 
+        Assert.Equal(0, await host.Services.GetRequiredService<IGrainFactory>().GetGrain<Grains.ICounterGrain>("ok").Get().Within());
         await host.StopAsync().Within();
     }
 }
