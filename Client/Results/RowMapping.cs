@@ -10,13 +10,13 @@ namespace OrleansShards.Client;
 /// properties by name, ignoring case and underscores (<c>created_at</c> fills <c>CreatedAt</c>). The public
 /// constructor with the most parameters whose names are all columns (or optional) is used; columns that
 /// match nothing are ignored; a required member with no column fails naming it. A scalar
-/// <typeparamref name="T"/> (<c>As&lt;long&gt;()</c>) takes the first column.</para>
+/// target type (<c>As&lt;long&gt;()</c>) takes the first column.</para>
 /// <para>Conversions: INTEGER to any integral type, <c>bool</c> (non-zero), <c>double</c>/<c>float</c>/<c>decimal</c>,
 /// enums (by value) and <see cref="DateTimeOffset"/>/<see cref="DateTime"/> (Unix milliseconds); REAL to
 /// floating types and <c>decimal</c>; TEXT to <c>string</c>, <c>char</c>, enums (by name), <see cref="Guid"/>,
 /// <see cref="DateTimeOffset"/>/<see cref="DateTime"/> (ISO 8601) and <see cref="Uri"/>; BLOB to <c>byte[]</c>;
 /// NULL to <c>null</c> (a non-nullable value type fails). Any value to <see cref="SqlValue"/> or <c>object</c>.</para>
-/// <para>Trimming: <typeparamref name="T"/>'s public constructors and properties are kept by the
+/// <para>Trimming: the target type's public constructors and properties are kept by the
 /// <see cref="DynamicallyAccessedMembersAttribute"/> annotations; no other reflection is used.</para>
 /// </remarks>
 public static class RowMapping
