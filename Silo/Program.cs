@@ -6,6 +6,11 @@ using OrleansShards.Silo.Http;
 // grain is deactivated, which closes its SQLite files.
 var builder = WebApplication.CreateBuilder(args);
 builder.AddShardsSilo();
+if (builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"] is null)
+{
+    // One line per request at Information is noise for a data silo; configuration may turn it back on.
+    builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+}
 
 var apiKeysConfigured = builder.Configuration.GetSection("Shards:ApiKeys").GetChildren().Any();
 var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey];

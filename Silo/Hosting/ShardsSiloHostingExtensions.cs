@@ -71,7 +71,7 @@ public static class ShardsSiloHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var services = endpoints.ServiceProvider;
-        if (services.GetService<ShardRequestContext>() is null)
+        if (services.GetService<IServiceProviderIsService>() is { } isService && !isService.IsService(typeof(ShardRequestContext)))
         {
             throw new InvalidOperationException("MapShardsApi needs the silo's services: call builder.AddShardsSilo() before building the app.");
         }
