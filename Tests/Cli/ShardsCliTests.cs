@@ -146,7 +146,7 @@ public sealed class ShardsCliTests(SharedKestrelSilo silo, SecuredKestrelSilo se
         Assert.StartsWith("error: INVALID_ARGUMENT: ", run.Err, StringComparison.Ordinal);
     }
 
-    [Fact(Skip = "Needs point-in-time restore (branch pitr): RestoreAsync answers 'not available in this build' on main.")]
+    [Fact]
     public async Task Restore_returns_the_table_to_a_bookmark_and_prints_an_undo_bookmark()
     {
         await CreateItemsAsync();

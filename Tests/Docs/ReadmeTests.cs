@@ -124,7 +124,7 @@ public sealed class ReadmeTests
     public async Task Configuration_reference_names_every_option()
     {
         var readme = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "README.md"));
-        var types = new[] { typeof(ShardsSiloOptions), typeof(GrainRuntimeOptions), typeof(TableShardOptions), typeof(ShardsClientOptions), typeof(ReminderOptions) };
+        var types = new[] { typeof(ShardsSiloOptions), typeof(GrainRuntimeOptions), typeof(TableShardOptions), typeof(ShardsClientOptions), typeof(ReminderOptions), typeof(OrleansShards.Grains.Pitr.PitrOptions) };
 
         var missing = types
             .SelectMany(t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.SetMethod is { IsPublic: true } || p.PropertyType.IsGenericType).Select(p => (t, p)))
