@@ -17,7 +17,7 @@ namespace OrleansShards.Grains.Sharding;
 /// </summary>
 internal sealed class ShardMigration
 {
-    private const int ChunkSize = 4000;
+    private const int ChunkSize = 16_384;
     private const int TailCommits = 512;
     private readonly Dictionary<string, long> _lastSequence = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, Dictionary<string, SqlValue[]>>> _moved = new(StringComparer.Ordinal);
@@ -67,6 +67,7 @@ internal sealed class ShardMigration
             foreach (var part in Shape.Parts)
             {
                 SqlValue[] cursor = [];
+                var pending = Task.CompletedTask;
                 while (true)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
@@ -76,31 +77,73 @@ internal sealed class ShardMigration
                         break;
                     }
 
-                    var round = new Round(this);
+                    // Chunks are disjoint key ranges: no de-duplication needed, so rows go straight to per-target lists.
+                    var perTarget = new List<SqlValue[]>?[Operation.Targets.Count];
+                    var live = IsLiveSource(source);
                     foreach (var withKey in rows)
                     {
                         var row = withKey[1..];
                         var target = TargetIndexOf(withKey[0]);
-                        var key = part.KeyOf(row);
-                        var encoded = KeyCodec.Encode(key);
                         if (Operation.Targets[target].Name == source)
                         {
                             continue;
                         }
 
-                        round.Upsert(target, part, encoded, row);
-                        TrackMoved(source, part, encoded, key, moved: true);
+                        (perTarget[target] ??= []).Add(row);
+                        if (live)
+                        {
+                            var key = part.KeyOf(row);
+                            TrackMoved(source, part, KeyCodec.Encode(key), key, moved: true);
+                        }
                     }
 
-                    await round.ApplyAsync(cancellationToken).ConfigureAwait(false);
+                    // Read the next chunk while this one is written (one chunk in flight).
+                    await pending.ConfigureAwait(false);
+                    pending = WriteCopyAsync(part, perTarget, cancellationToken);
                     cursor = part.KeyOf(rows[^1][1..]);
                     if (rows.Count < ChunkSize)
                     {
                         break;
                     }
                 }
+
+                await pending.ConfigureAwait(false);
             }
         }
+    }
+
+    private Task WriteCopyAsync(TablePart part, List<SqlValue[]>?[] perTarget, CancellationToken cancellationToken)
+    {
+        var tasks = new List<Task>();
+        for (var t = 0; t < perTarget.Length; t++)
+        {
+            if (perTarget[t] is not { Count: > 0 } rows)
+            {
+                continue;
+            }
+
+            var target = Operation.Targets[t];
+            var table = WriteTable(target, part);
+            RowsWritten += rows.Count;
+            tasks.Add(Hosts(target.Name).ApplyAsync(
+                new ApplyBatch(StageSetup(target, part, table), [new TableWrite(string.Empty, ShardSql.Upsert(table, part.Columns), [], rows)]),
+                cancellationToken));
+        }
+
+        return Task.WhenAll(tasks);
+    }
+
+    /// <summary>Creates the staging table of a live target the first time rows of <paramref name="part"/> go there.</summary>
+    private List<string> StageSetup(MigrationTarget target, TablePart part, string table)
+    {
+        var setup = new List<string>();
+        if (target.Mode == TargetMode.Live && _stagesCreated.Add(target.Name + "/" + table))
+        {
+            setup.Add($"CREATE TABLE IF NOT EXISTS {ShardSql.Quote(table)} AS SELECT * FROM {ShardSql.Quote(part.Name)} WHERE 0");
+            setup.Add($"CREATE UNIQUE INDEX IF NOT EXISTS {ShardSql.Quote(table + "_pk")} ON {ShardSql.Quote(table)}({part.PrimaryKeyList()})");
+        }
+
+        return setup;
     }
 
     /// <summary>One catch-up round over every source's tail; returns how many keys it re-synchronised.</summary>
@@ -248,6 +291,7 @@ internal sealed class ShardMigration
                 var target = migration.Operation.Targets[index];
                 var setup = new List<string>();
                 var writes = new List<TableWrite>();
+
                 foreach (var part in migration.Shape.Parts)
                 {
                     if (!byPart.TryGetValue(part, out var w) || (w.Deletes.Count == 0 && w.Upserts.Count == 0))
@@ -256,11 +300,7 @@ internal sealed class ShardMigration
                     }
 
                     var table = migration.WriteTable(target, part);
-                    if (target.Mode == TargetMode.Live && migration._stagesCreated.Add(target.Name + "/" + table))
-                    {
-                        setup.Add($"CREATE TABLE IF NOT EXISTS {ShardSql.Quote(table)} AS SELECT * FROM {ShardSql.Quote(part.Name)} WHERE 0");
-                        setup.Add($"CREATE UNIQUE INDEX IF NOT EXISTS {ShardSql.Quote(table + "_pk")} ON {ShardSql.Quote(table)}({part.PrimaryKeyList()})");
-                    }
+                    setup.AddRange(migration.StageSetup(target, part, table));
 
                     migration.RowsWritten += w.Upserts.Count;
                     writes.Add(new TableWrite(ShardSql.DeleteByKey(table, part), ShardSql.Upsert(table, part.Columns), [.. w.Deletes.Values], [.. w.Upserts.Values]));

@@ -266,7 +266,6 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
                     break;
                 }
             }
-
             var outcome = await Base.SwitchAsync(migration, cancellationToken).ConfigureAwait(false);
             await outcome.Cleanup.ConfigureAwait(false);
             LogCompleted(_table, operation.Kind, operation.Id, outcome.RowsMoved, outcome.StallMs);
