@@ -6,6 +6,11 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args is ["pitr", .. var rest])
+        {
+            return Pitr.PitrDriver.RunAsync(rest).GetAwaiter().GetResult();
+        }
+
         if (args is ["sharding", .. var rest])
         {
             return Sharding.ShardingLoad.RunAsync(rest).GetAwaiter().GetResult();
