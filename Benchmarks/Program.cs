@@ -11,9 +11,9 @@ public static class Program
             return Pitr.PitrDriver.RunAsync(rest).GetAwaiter().GetResult();
         }
 
-        if (args is ["sharding", .. var rest])
+        if (args is ["sharding", .. var shardingArgs])
         {
-            return Sharding.ShardingLoad.RunAsync(rest).GetAwaiter().GetResult();
+            return Sharding.ShardingLoad.RunAsync(shardingArgs).GetAwaiter().GetResult();
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, BenchmarkConfig.Create());
