@@ -11,6 +11,11 @@ public static class Program
             return Pitr.PitrDriver.RunAsync(rest).GetAwaiter().GetResult();
         }
 
+        if (args is ["sharding", .. var shardingArgs])
+        {
+            return Sharding.ShardingLoad.RunAsync(shardingArgs).GetAwaiter().GetResult();
+        }
+
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, BenchmarkConfig.Create());
         return 0;
     }

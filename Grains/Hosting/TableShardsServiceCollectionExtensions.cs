@@ -30,6 +30,7 @@ public static class TableShardsServiceCollectionExtensions
         services.TryAddSingleton<ShardCapacityRegistry>();
         services.TryAddSingleton<ShardMetrics>();
         services.AddGrain<ITableShard, TableShardGrain>();
+        services.AddTableSharding();
         return services;
     }
 }

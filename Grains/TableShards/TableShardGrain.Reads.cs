@@ -14,6 +14,11 @@ internal sealed partial class TableShardGrain
         {
             ArgumentNullException.ThrowIfNull(request);
             RequireSql(request.Query);
+            if (_layout is { } layout)
+            {
+                return await RouteQueryAsync(layout, request, cancellationToken).ConfigureAwait(false);
+            }
+
             return await ReadAsync(request.Query, request.Params, cancellationToken).ConfigureAwait(false);
         }
         catch (ShardException ex) when (CountError(ex))
@@ -77,7 +82,9 @@ internal sealed partial class TableShardGrain
                 _readers.Return(reader);
             }
 
-            var result = await ReadAsync(sql, [value], cancellationToken).ConfigureAwait(false);
+            var result = _layout is { } layout
+                ? await FanOutQueryAsync(layout, new QueryRequest(sql, [value]), cancellationToken).ConfigureAwait(false)
+                : await ReadAsync(sql, [value], cancellationToken).ConfigureAwait(false);
             if (request.PrimaryKey is not null && result.Rows.Count == 0)
             {
                 throw new ShardException(ShardErrorCode.NotFound, $"No row of {_table} has primary key {request.PrimaryKey}.");

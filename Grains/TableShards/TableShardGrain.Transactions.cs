@@ -13,6 +13,7 @@ internal sealed partial class TableShardGrain
         try
         {
             ArgumentNullException.ThrowIfNull(request);
+            RejectSharded("an interactive transaction");
             switch (request.Operation)
             {
                 case TransactionOperation.Begin:

@@ -63,13 +63,19 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         _pitr = new PitrCoordinator(_pitrOptions, _paths, TimeProvider, _logger);
         Directory.CreateDirectory(_paths.TenantDirectory);
         OpenStorage();
+        LoadSharding();
+        await ResumeShardOperationAsync().ConfigureAwait(false);
         await EnsureCapacityReminderAsync().ConfigureAwait(false);
         LogActivated(_shard, _writer.Sequence, _sizeBytes);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        await CloseStorageAsync().ConfigureAwait(false);
+        if (!_destroyed)
+        {
+            await CloseStorageAsync().ConfigureAwait(false);
+        }
+
         _capacity.Remove(_shard);
         _transactions.Clear();
     }

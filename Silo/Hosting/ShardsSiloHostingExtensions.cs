@@ -81,7 +81,9 @@ public static class ShardsSiloHostingExtensions
 
         var v1 = endpoints.MapGroup("/v1");
         v1.AddEndpointFilter<ShardsApiFilter>();
-        TableEndpoints.Map(v1.MapGroup("/tables/{table}"));
+        var tables = v1.MapGroup("/tables/{table}");
+        TableEndpoints.Map(tables);
+        ShardingEndpoints.Map(tables);
         v1.MapFallback("{**path}", static (HttpContext http) =>
         {
             throw new ShardException(ShardErrorCode.NotFound, $"No route {http.Request.Method} {http.Request.Path}.");

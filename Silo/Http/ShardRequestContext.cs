@@ -52,6 +52,26 @@ internal sealed class ShardRequestContext(IGrainFactory grains, ApiKeyAuthentica
         return GetShard(http, table, Single(http.Request.Query, TenantQueryParameter));
     }
 
+    /// <summary>As <see cref="GetShard"/>, for the table's shard registry (the sharding routes).</summary>
+    public IShardRegistry GetRegistry(HttpContext http, string table, string? requestTenant)
+    {
+        var tenant = ResolveTenant(http, requestTenant);
+        var key = ShardName.Format(tenant, table);
+        apiKeys.Authorize(http.Request.Headers.Authorization, tenant);
+        return grains.GetGrain<IShardRegistry>(key);
+    }
+
+    /// <summary>As <see cref="GetShardForQueryString"/>, for the table's shard registry.</summary>
+    public IShardRegistry GetRegistryForQueryString(HttpContext http, string table)
+    {
+        if (apiKeys.Enabled)
+        {
+            apiKeys.Authenticate(http.Request.Headers.Authorization);
+        }
+
+        return GetRegistry(http, table, Single(http.Request.Query, TenantQueryParameter));
+    }
+
     private static string ResolveTenant(HttpContext http, string? requestTenant)
     {
         var header = http.Request.Headers[TenantHeader];
