@@ -11,6 +11,7 @@ internal static class ShardSecurity
 {
     public static void Apply(ShardConnection connection)
     {
+        SqliteHardening.Apply(connection.Connection);
         var authorizer = SqliteAuthorizer.Install(connection.Connection, new ShardSqlPolicy(connection));
         connection.OnDispose(authorizer);
     }
