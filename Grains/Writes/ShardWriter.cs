@@ -214,6 +214,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             {
                 _connection.SetDeadline(_options.StatementTimeout);
                 Execute(work);
+                ThrowIfDeferredForeignKeysUnresolved();
                 _connection.Execute("RELEASE w");
                 changed |= work.ChangedData;
                 if (work.Kind == WriteKind.Ddl)
@@ -402,6 +403,20 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A deferred foreign key left unresolved by this work would only fail at COMMIT, failing every work of
+    /// the group; it is checked here, while the work's savepoint can still be rolled back alone.
+    /// </summary>
+    private void ThrowIfDeferredForeignKeysUnresolved()
+    {
+        SQLitePCL.raw.sqlite3_db_status(_connection.Db, DbStatusDeferredForeignKeys, out var unresolved, out _, 0);
+        if (unresolved > 0)
+        {
+            throw new ShardException(ShardErrorCode.ConstraintViolation, "FOREIGN KEY constraint failed (a deferred foreign key is unresolved at the end of the work)",
+                SqliteResultCodes.Constraint, SqliteResultCodes.ConstraintForeignKey);
+        }
+    }
+
     private StoredOutcome? LoadIdempotent(string key)
     {
         var rows = _connection.Query("SELECT outcome, at_ms FROM _idempotency WHERE key = ?", key);
@@ -424,6 +439,8 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         ShardErrorCode.ConflictUnique or ShardErrorCode.ConstraintViolation or ShardErrorCode.SqlError or ShardErrorCode.InvalidArgument;
 
     private bool TransactionRolledBack() => SQLitePCL.raw.sqlite3_get_autocommit(_connection.Db) != 0;
+
+    private const int DbStatusDeferredForeignKeys = 10;
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The shard writer failed a group")]
     private partial void LogWriterFault(Exception exception);
