@@ -362,6 +362,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     private StatementOutcome RunDdl(string sql)
     {
         // DDL may hold several statements; each is prepared (and authorized) uncached, then run.
+        var reserved = ReservedNames();
         var previous = _connection.Mode;
         _connection.Mode = SqlMode.TenantDdl;
         try
@@ -394,6 +395,14 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 remaining = tail;
             }
 
+            // The authorizer sees the old name of ALTER TABLE ... RENAME TO, not the new one: check the result.
+            _connection.Mode = previous;
+            if (ReservedNames().FirstOrDefault(name => !reserved.Contains(name)) is { } taken)
+            {
+                throw new ShardException(ShardErrorCode.SqlError, $"not authorized: {taken} starts with '_', which is reserved for the engine's tables.",
+                    SqliteResultCodes.Auth, SqliteResultCodes.Auth);
+            }
+
             _connection.PlanCache.Clear();
             return new StatementOutcome(0, 0, null, null, 0);
         }
@@ -415,6 +424,18 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             throw new ShardException(ShardErrorCode.ConstraintViolation, "FOREIGN KEY constraint failed (a deferred foreign key is unresolved at the end of the work)",
                 SqliteResultCodes.Constraint, SqliteResultCodes.ConstraintForeignKey);
         }
+    }
+
+    /// <summary>Schema objects whose name starts with '_': the engine's own, reserved.</summary>
+    private HashSet<string> ReservedNames()
+    {
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var row in _connection.Query("SELECT name FROM sqlite_schema WHERE substr(name, 1, 1) = '_'"))
+        {
+            names.Add(row[0].AsText);
+        }
+
+        return names;
     }
 
     private StoredOutcome? LoadIdempotent(string key)
