@@ -59,6 +59,9 @@ internal sealed class ShardConnection : IDisposable
     /// </summary>
     public PlanCache InternalCache { get; }
 
+    /// <summary>The installed authorizer (null before hardening); engine code that issues its own SAVEPOINTs suspends it.</summary>
+    public Native.SqliteAuthorizer? Authorizer { get; set; }
+
     /// <summary>Who runs SQL now; the authorizer allows or denies by it. Engine code runs as <see cref="SqlMode.Internal"/>.</summary>
     public SqlMode Mode { get; set; } = SqlMode.Internal;
 

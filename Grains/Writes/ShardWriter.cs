@@ -139,6 +139,13 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             catch (Exception ex)
             {
                 LogWriterFault(ex);
+                _connection.ClearDeadline();
+                if (!TransactionRolledBack())
+                {
+                    // Never leave a transaction open behind a fault: the next group's BEGIN would fail.
+                    _connection.Execute("ROLLBACK");
+                }
+
                 var error = ex as ShardException ?? new ShardException(ShardErrorCode.Internal, "The write failed: " + ex.Message, ex);
                 foreach (var work in group)
                 {
