@@ -332,6 +332,8 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             }
             else
             {
+                // Counted only once committed: rows of a rolled-back savepoint or transaction were never written.
+                RowsWritten += work.RowsChanged;
                 work.Succeed(new WriteOutcome(work.Results!, sequence));
             }
         }
@@ -359,7 +361,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             }
 
             results[i] = outcome.ToResult();
-            RowsWritten += outcome.Changes;
+            work.RowsChanged += outcome.Changes;
             work.ChangedData |= outcome.Changes > 0 || work.Kind == WriteKind.Ddl;
         }
 

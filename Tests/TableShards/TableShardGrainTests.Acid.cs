@@ -31,6 +31,7 @@ public sealed partial class TableShardGrainTests(ShardHostFixture fixture)
         ])));
 
         Assert.StartsWith("Statement 2:", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, (await shard.GetStatsAsync()).RowsWritten); // regression: rolled-back rows were counted as written
         Assert.Equal(1, await ShardAssert.CountAsync(shard));
         var qty = await shard.QueryAsync(new QueryRequest("SELECT qty FROM items WHERE name = 'taken'"));
         Assert.Equal(1, qty.Rows[0][0].AsInteger);
