@@ -15,5 +15,8 @@ internal static class ShardSecurity
         var authorizer = SqliteAuthorizer.Install(connection.Connection, new ShardSqlPolicy(connection));
         connection.Authorizer = authorizer;
         connection.OnDispose(authorizer);
+
+        // Hardening set the tenant caps; the connection idles in engine mode, which lifts the value cap.
+        connection.Mode = SqlMode.Internal;
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansShards.Grains.Diagnostics;
 using OrleansShards.Grains.Hosting;
+using OrleansShards.Grains.Pitr;
 using OrleansShards.Grains.Storage;
 using OrleansShards.Grains.Writes;
 using OrleansShards.Runtime;
@@ -21,12 +22,14 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
     private const string CapacityReminder = "capacity";
 
     private readonly TableShardOptions _options;
+    private readonly PitrOptions _pitrOptions;
     private readonly ShardMetrics _metrics;
     private readonly ShardCapacityRegistry _capacity;
     private readonly ILogger<TableShardGrain> _logger;
     private readonly ConcurrentDictionary<string, InteractiveTransaction> _transactions = new(StringComparer.Ordinal);
 
     private ShardPaths _paths = null!;
+    private PitrCoordinator _pitr = null!;
     private ShardConnection _writerConnection = null!;
     private ShardWriter _writer = null!;
     private ReaderPool _readers = null!;
@@ -38,9 +41,15 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
     private long _sizeBytes;
     private long _pageSize;
 
-    public TableShardGrain(IOptions<TableShardOptions> options, ShardMetrics metrics, ShardCapacityRegistry capacity, ILogger<TableShardGrain> logger)
+    public TableShardGrain(
+        IOptions<TableShardOptions> options,
+        IOptions<PitrOptions> pitrOptions,
+        ShardMetrics metrics,
+        ShardCapacityRegistry capacity,
+        ILogger<TableShardGrain> logger)
     {
         _options = options.Value;
+        _pitrOptions = pitrOptions.Value;
         _metrics = metrics;
         _capacity = capacity;
         _logger = logger;
@@ -51,6 +60,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         _shard = GetPrimaryKeyString();
         (_tenant, _table) = ShardName.Parse(_shard);
         _paths = new ShardPaths(_options.DataDirectory, _tenant, _table);
+        _pitr = new PitrCoordinator(_pitrOptions, _paths, TimeProvider, _logger);
         Directory.CreateDirectory(_paths.TenantDirectory);
         OpenStorage();
         await EnsureCapacityReminderAsync().ConfigureAwait(false);
@@ -74,6 +84,12 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
 
     private void OpenStorage()
     {
+        // A restore interrupted by a crash is finished (or discarded) before the file is opened.
+        if (ShardRestore.Recover(_paths))
+        {
+            LogRestoreRecovered(_shard);
+        }
+
         _writerConnection = new ShardConnection(_paths.Database, readOnly: false, _options.PlanCacheSize);
         try
         {
@@ -92,7 +108,9 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         _writer = new ShardWriter(_writerConnection, _options, TimeProvider, _logger)
         {
             GroupCommitted = OnGroupCommitted,
+            Capture = _pitrOptions.Enabled ? SessionChangeCapture.Instance : null,
         };
+        _pitr.Open(_writer.Sequence);
         _readers = new ReaderPool(_options.ReaderPoolSize, () =>
         {
             var reader = new ShardConnection(_paths.Database, readOnly: true, _options.PlanCacheSize);
@@ -106,6 +124,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
     {
         if (_writer is not null)
         {
+            await _pitr.WaitForSnapshotAsync().ConfigureAwait(false);
             await _writer.DisposeAsync().ConfigureAwait(false);
         }
 
@@ -133,6 +152,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         _metrics.Commits.Add(1, tags);
         _metrics.GroupCommitSize.Record(size, tags);
         MeasureCapacity(_writerConnection, measureFiles: false);
+        _pitr.OnCommitted(_writer.Sequence);
     }
 
     /// <summary>Measures page_count * page_size (+ WAL and snapshot files when asked) and updates the limit flag.</summary>
@@ -163,6 +183,9 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         _metrics.Errors.Add(1, tags);
         return false;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard} finished a restore interrupted by a crash")]
+    private partial void LogRestoreRecovered(string shard);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Shard {Shard} activated at sequence {Sequence}, {Size} bytes")]
     private partial void LogActivated(string shard, long sequence, long size);
