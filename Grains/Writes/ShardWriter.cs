@@ -44,7 +44,11 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// <summary>Called after each commit that changed data or schema, on the writer's loop.</summary>
     public Action<CommittedGroup>? Committed { get; set; }
 
-    /// <summary>True once the shard passed its size limit: data writes are refused.</summary>
+    /// <summary>
+    /// True once the shard passed its size limit. Writes still run, each in its savepoint, but one that
+    /// makes the database use more pages is rolled back with <c>CAPACITY_EXCEEDED</c>; so DELETE, DROP and
+    /// in-place updates work and a full shard can recover.
+    /// </summary>
     public bool CapacityExceeded { get; set; }
 
     /// <summary>Transactions committed.</summary>
@@ -173,22 +177,6 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             work.Reset();
         }
 
-        if (CapacityExceeded)
-        {
-            var refused = group.Where(w => w.Kind != WriteKind.Ddl).ToList();
-            foreach (var work in refused)
-            {
-                work.Fail(new ShardException(ShardErrorCode.CapacityExceeded,
-                    $"The shard reached its size limit ({_options.MaxShardSizeBytes} bytes); writes are refused, reads still work."));
-            }
-
-            group = group.Except(refused).ToList();
-            if (group.Count == 0)
-            {
-                return [];
-            }
-        }
-
         try
         {
             await BusyRetry.RunAsync(() => _connection.Execute("BEGIN IMMEDIATE"), _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
@@ -229,9 +217,16 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             _connection.Execute("SAVEPOINT w");
             try
             {
+                var usedBefore = CapacityExceeded ? UsedPages() : -1;
                 _connection.SetDeadline(_options.StatementTimeout);
                 Execute(work);
                 ThrowIfDeferredForeignKeysUnresolved();
+                if (usedBefore >= 0 && UsedPages() > usedBefore)
+                {
+                    throw new ShardException(ShardErrorCode.CapacityExceeded,
+                        $"The shard reached its size limit ({_options.MaxShardSizeBytes} bytes); writes that need more space are refused (DELETE and DROP still work), reads still work.");
+                }
+
                 _connection.Execute("RELEASE w");
                 changed |= work.ChangedData;
                 if (work.Kind == WriteKind.Ddl)
@@ -473,6 +468,10 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             ? null
             : JsonSerializer.Deserialize(row[0].AsText, GrainsJsonContext.Default.StoredOutcome);
     }
+
+    /// <summary>Pages in use: the file's pages less the free list (freed pages are reused before the file grows).</summary>
+    private long UsedPages() =>
+        _connection.ExecuteScalar("PRAGMA page_count") - _connection.ExecuteScalar("PRAGMA freelist_count");
 
     private static StoredOutcome ToStored(ShardException error, long sequence) =>
         new(null, sequence, error.Code.ToWire(), error.Message);

@@ -40,7 +40,7 @@ public sealed partial class TableShardGrainTests
     }
 
     [Fact]
-    public async Task MutateAsync_raises_capacity_exceeded_from_the_measured_size_when_shard_is_past_its_limit()
+    public async Task MutateAsync_refuses_growth_but_allows_delete_when_shard_is_past_its_limit()
     {
         using var dir = new TempDirectory("capacity");
         await using (var big = await ShardTestHost.StartAsync(dataDirectory: dir.Path))
@@ -54,14 +54,25 @@ public sealed partial class TableShardGrainTests
         await using var host = await ShardTestHost.StartAsync(o => o.MaxShardSizeBytes = SmallLimit, dataDirectory: dir.Path);
         var small = host.Shard("t", "items");
 
-        // An in-place update needs no new page, so only the measured-size flag can refuse it.
+        // Past the limit, a write that needs more space is refused by the measured-size flag ...
         var error = await ShardAssert.FailsWith(ShardErrorCode.CapacityExceeded,
-            () => small.MutateAsync(new MutationRequest("UPDATE items SET qty = 2 WHERE id = 1")));
+            () => small.MutateAsync(new MutationRequest("INSERT INTO items(name, qty) VALUES (?, 1)", ["new" + new string('y', 8000)])));
         Assert.Contains($"({SmallLimit} bytes)", error.Message, StringComparison.Ordinal);
         Assert.Equal(40, await ShardAssert.CountAsync(small));
         var stats = await small.GetStatsAsync();
         Assert.True(stats.SizeBytes >= SmallLimit);
         Assert.Equal(SmallLimit, stats.MaxSizeBytes);
+
+        // ... while writes that need no new page still work, so the shard can recover.
+        await small.MutateAsync(new MutationRequest("UPDATE items SET qty = 2 WHERE id = 1"));
+        var deleted = await small.MutateAsync(new MutationRequest("DELETE FROM items WHERE id > 10"));
+        Assert.Equal(30, deleted.Changes);
+        var refreshed = await small.RefreshCapacityAsync();
+        Assert.True(refreshed.SizeBytes < SmallLimit, $"size after delete {refreshed.SizeBytes}");
+
+        // Freed pages are room again: an insert fits.
+        await small.MutateAsync(new MutationRequest("INSERT INTO items(name, qty) VALUES (?, 1)", ["again" + new string('z', 8000)]));
+        Assert.Equal(11, await ShardAssert.CountAsync(small));
     }
 
     [Fact]
