@@ -38,7 +38,7 @@ internal static class ShardCommand
 
             var result = await ShardingRenderer.WithSpinnerAsync(
                 runner.Context,
-                $"Sharding into {request.Count} by {request.Key} ({request.Strategy})…",
+                $"Sharding into {request.Count} by {request.Key}{(request.KeyPath is { } path ? " → " + path : string.Empty)} ({request.Strategy})…",
                 () => registry.ShardAsync(request, cancellationToken)).ConfigureAwait(false);
             ShardingRenderer.Shards(runner.Context, result.Shards);
             Renderer.Line(runner.Context, $"sharded into {Renderer.Count(result.Shards.Count, "shard")} by {ShardingRenderer.Key(result.Registry)} ({result.Registry.Strategy}): " +
