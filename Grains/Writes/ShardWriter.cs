@@ -231,6 +231,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             {
                 _connection.SetDeadline(_options.StatementTimeout);
                 Execute(work);
+                ThrowIfDeferredForeignKeysUnresolved();
                 _connection.Execute("RELEASE w");
                 changed |= work.ChangedData;
                 if (work.Kind == WriteKind.Ddl)
@@ -344,6 +345,8 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             }
             else
             {
+                // Counted only once committed: rows of a rolled-back savepoint or transaction were never written.
+                RowsWritten += work.RowsChanged;
                 work.Succeed(new WriteOutcome(work.Results!, sequence));
             }
         }
@@ -371,7 +374,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             }
 
             results[i] = outcome.ToResult();
-            RowsWritten += outcome.Changes;
+            work.RowsChanged += outcome.Changes;
             work.ChangedData |= outcome.Changes > 0 || work.Kind == WriteKind.Ddl;
         }
 
@@ -381,6 +384,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     private StatementOutcome RunDdl(string sql)
     {
         // DDL may hold several statements; each is prepared (and authorized) uncached, then run.
+        var reserved = ReservedNames();
         var previous = _connection.Mode;
         _connection.Mode = SqlMode.TenantDdl;
         try
@@ -413,6 +417,14 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 remaining = tail;
             }
 
+            // The authorizer sees the old name of ALTER TABLE ... RENAME TO, not the new one: check the result.
+            _connection.Mode = previous;
+            if (ReservedNames().FirstOrDefault(name => !reserved.Contains(name)) is { } taken)
+            {
+                throw new ShardException(ShardErrorCode.SqlError, $"not authorized: {taken} starts with '_', which is reserved for the engine's tables.",
+                    SqliteResultCodes.Auth, SqliteResultCodes.Auth);
+            }
+
             _connection.PlanCache.Clear();
             return new StatementOutcome(0, 0, null, null, 0);
         }
@@ -420,6 +432,32 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         {
             _connection.Mode = previous;
         }
+    }
+
+    /// <summary>
+    /// A deferred foreign key left unresolved by this work would only fail at COMMIT, failing every work of
+    /// the group; it is checked here, while the work's savepoint can still be rolled back alone.
+    /// </summary>
+    private void ThrowIfDeferredForeignKeysUnresolved()
+    {
+        SQLitePCL.raw.sqlite3_db_status(_connection.Db, DbStatusDeferredForeignKeys, out var unresolved, out _, 0);
+        if (unresolved > 0)
+        {
+            throw new ShardException(ShardErrorCode.ConstraintViolation, "FOREIGN KEY constraint failed (a deferred foreign key is unresolved at the end of the work)",
+                SqliteResultCodes.Constraint, SqliteResultCodes.ConstraintForeignKey);
+        }
+    }
+
+    /// <summary>Schema objects whose name starts with '_': the engine's own, reserved.</summary>
+    private HashSet<string> ReservedNames()
+    {
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var row in _connection.Query("SELECT name FROM sqlite_schema WHERE substr(name, 1, 1) = '_'"))
+        {
+            names.Add(row[0].AsText);
+        }
+
+        return names;
     }
 
     private StoredOutcome? LoadIdempotent(string key)
@@ -444,6 +482,8 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         ShardErrorCode.ConflictUnique or ShardErrorCode.ConstraintViolation or ShardErrorCode.SqlError or ShardErrorCode.InvalidArgument;
 
     private bool TransactionRolledBack() => SQLitePCL.raw.sqlite3_get_autocommit(_connection.Db) != 0;
+
+    private const int DbStatusDeferredForeignKeys = 10;
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The shard writer failed a group")]
     private partial void LogWriterFault(Exception exception);

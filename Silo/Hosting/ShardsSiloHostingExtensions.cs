@@ -19,7 +19,7 @@ public static class ShardsSiloHostingExtensions
     /// provider <c>default</c>, the TableShard grains and the HTTP API's services. Options come from the
     /// configuration section <c>Shards</c> (and <c>MAX_SHARD_SIZE_GB</c>), then <paramref name="configure"/>;
     /// they are validated when the host starts. <c>Shards:Runtime</c> binds <see cref="GrainRuntimeOptions"/>
-    /// and <c>Shards:TableShard</c> binds <see cref="TableShardOptions"/>.
+    /// <c>Shards:TableShard</c> binds <see cref="TableShardOptions"/> and <c>Shards:Pitr</c> binds the change-log options.
     /// </summary>
     public static IHostApplicationBuilder AddShardsSilo(this IHostApplicationBuilder builder, Action<ShardsSiloOptions>? configure = null)
     {
@@ -53,6 +53,8 @@ public static class ShardsSiloHostingExtensions
                 shards.DataDirectory = GetDataDirectory(silo.Value);
                 shards.MaxShardSizeBytes = silo.Value.EffectiveMaxShardSizeBytes;
             });
+
+        services.AddOptions<OrleansShards.Grains.Pitr.PitrOptions>().Bind(section.GetSection("Pitr"));
 
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ShardsJsonContext.Default));
         services.TryAddSingleton<ApiKeyAuthenticator>();
