@@ -15,6 +15,7 @@ namespace OrleansShards.Client.Http;
 [JsonSerializable(typeof(DdlBody))]
 [JsonSerializable(typeof(TransactionBody))]
 [JsonSerializable(typeof(BookmarkBody))]
+[JsonSerializable(typeof(TenantBody))]
 [JsonSerializable(typeof(RestoreBody))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(MutationResponse))]

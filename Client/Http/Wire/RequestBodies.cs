@@ -34,3 +34,5 @@ internal sealed record TransactionBody(string TenantId, string Operation, string
 internal sealed record BookmarkBody(string TenantId, long? At);
 
 internal sealed record RestoreBody(string TenantId, string Bookmark);
+
+internal sealed record TenantBody(string TenantId);
