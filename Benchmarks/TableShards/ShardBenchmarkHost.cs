@@ -42,9 +42,9 @@ internal sealed class ShardBenchmarkHost : IAsyncDisposable
     }
 
     /// <summary>A raw connection on its own file in WAL mode with the grain's synchronous setting (FULL).</summary>
-    public SqliteConnection OpenRaw()
+    public SqliteConnection OpenRaw(string file = "raw.db")
     {
-        var connection = new SqliteConnection($"Data Source={Path.Combine(Directory, "raw.db")};Pooling=False");
+        var connection = new SqliteConnection($"Data Source={Path.Combine(Directory, file)};Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; " + Schema;
