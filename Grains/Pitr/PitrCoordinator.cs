@@ -111,10 +111,9 @@ internal sealed partial class PitrCoordinator
     public long RestorableFloor(ShardConnection connection)
     {
         var windowStart = WindowStartMs();
-        var rows = connection.Query("SELECT max(seq) FROM _changes WHERE at_ms <= ?", windowStart);
-        if (rows is [var row, ..] && row[0].Kind == SqlValueKind.Integer)
+        if (ChangeLog.LatestAtOrBefore(connection, windowStart) is { } floor)
         {
-            return row[0].AsInteger;
+            return floor;
         }
 
         var oldest = connection.ExecuteScalar("SELECT coalesce(min(seq), 0) FROM _changes");

@@ -140,6 +140,9 @@ internal sealed class SnapshotStore
             using (var snapshot = new ShardConnection(temporary, readOnly: false, planCacheSize: 4))
             {
                 snapshot.Execute("PRAGMA journal_mode = DELETE");
+
+                // The state's sequence is named in _meta before the log rows may be stripped (it is derived from them).
+                snapshot.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES ('commit:seq', ?)", ChangeLog.CurrentSequence(snapshot));
                 if (strip)
                 {
                     var tables = snapshot.Query("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE '\\_%' ESCAPE '\\' AND name <> '_meta'");

@@ -6,7 +6,7 @@ namespace OrleansShards.Grains.Storage;
 /// </summary>
 internal static class ShardSchema
 {
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
     /// <summary>Migrations by target version; each runs inside one transaction with the version bump.</summary>
     private static readonly string[] Migrations =
@@ -35,6 +35,15 @@ internal static class ShardSchema
         // v2: restore entries (kind 2) name the sequence whose state they restored.
         """
         ALTER TABLE _changes ADD COLUMN restored_to INTEGER;
+        """,
+        // v3: no index on _changes(at_ms) (one B-tree page less per commit): at_ms never decreases along seq, so
+        // time lookups binary-search the rowid (ChangeLog.LatestAtOrBefore). 'commit:seq' is no longer updated per
+        // commit; the current sequence is max(commit:seq, max(seq) of _changes) (ChangeLog.CurrentSequence).
+        // Pin the value now so files whose log was pruned keep theirs.
+        """
+        DROP INDEX IF EXISTS _changes_at;
+        INSERT OR REPLACE INTO _meta(key, value)
+            SELECT 'commit:seq', max(coalesce((SELECT value FROM _meta WHERE key = 'commit:seq'), 0), coalesce((SELECT max(seq) FROM _changes), 0));
         """,
     ];
 

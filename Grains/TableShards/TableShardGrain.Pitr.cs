@@ -30,10 +30,9 @@ internal sealed partial class TableShardGrain
             long? sequence = null;
             await _writer.RunMaintenanceAsync(writer =>
             {
-                var rows = writer.Query("SELECT max(seq) FROM _changes WHERE at_ms <= ?", at);
-                if (rows is [var row, ..] && row[0].Kind == SqlValueKind.Integer)
+                if (ChangeLog.LatestAtOrBefore(writer, at) is { } found)
                 {
-                    sequence = row[0].AsInteger;
+                    sequence = found;
                 }
                 else if (writer.ExecuteScalar("SELECT coalesce(min(seq), 1) FROM _changes") <= 1)
                 {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Grains.Hosting;
+using OrleansShards.Grains.Pitr;
 using OrleansShards.Grains.Storage;
 
 namespace OrleansShards.Grains.Writes;
@@ -28,12 +29,16 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         _options = options;
         _time = time;
         _logger = logger;
-        Sequence = connection.ExecuteScalar("SELECT value FROM _meta WHERE key = 'commit:seq'");
+        Sequence = ChangeLog.CurrentSequence(connection);
+        _lastAtMs = ChangeLog.NewestAtMs(connection);
         using (ExecutionContext.SuppressFlow())
         {
             _loop = Task.Run(LoopAsync);
         }
     }
+
+    /// <summary>The <c>at_ms</c> of the newest change-log row: each new row gets at least this, so <c>at_ms</c> never decreases with <c>seq</c>.</summary>
+    private long _lastAtMs;
 
     /// <summary>The sequence of the newest commit.</summary>
     public long Sequence { get; private set; }
@@ -254,7 +259,8 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             }
         }
 
-        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        // Monotonic along seq (a clock step back repeats the last time), so time lookups can binary-search by seq.
+        var nowMs = Math.Max(_time.GetUtcNow().ToUnixTimeMilliseconds(), _lastAtMs);
         var sequence = Sequence;
         byte[]? changeset = null;
         try
@@ -269,7 +275,8 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 _connection.ExecuteInternal(
                     "INSERT INTO _changes(seq, at_ms, kind, changeset, ddl) VALUES (?, ?, ?, ?, ?)",
                     sequence, nowMs, ddl is null ? 0 : 1, changeset, ddl);
-                _connection.ExecuteInternal("UPDATE _meta SET value = ? WHERE key = 'commit:seq'", sequence);
+
+                // No per-commit '_meta commit:seq' update: the sequence is max(seq) of this row at open (ChangeLog.CurrentSequence).
             }
 
             foreach (var work in keysInGroup.Values)
@@ -301,6 +308,11 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         }
 
         Sequence = sequence;
+        if (changed)
+        {
+            _lastAtMs = nowMs;
+        }
+
         Commits++;
         GroupCommitted?.Invoke(group.Count);
         if (changed)
