@@ -22,7 +22,7 @@ public static class PitrDriver
         var which = args.Length > 0 ? args[0] : "all";
         if (which is "all" or "writes")
         {
-            await WriteThroughputAsync();
+            await WriteThroughputAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 9);
         }
 
         if (which is "all" or "restore")
@@ -33,11 +33,15 @@ public static class PitrDriver
         return 0;
     }
 
-    private static async Task WriteThroughputAsync()
+    /// <summary>
+    /// Alternating rounds (off, on) on fresh shards; reports the medians and the median of the per-round ratios
+    /// (each pair ran back to back, so it shares the machine's load at that moment — the load on a shared VM
+    /// moves the absolute rates by 2× between rounds).
+    /// </summary>
+    private static async Task WriteThroughputAsync(int rounds)
     {
         const int writers = 64;
         const int perWriter = 300;
-        const int rounds = 5;
         var results = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
         for (var round = 0; round < rounds; round++)
         {
@@ -66,8 +70,9 @@ public static class PitrDriver
 
         var off = Median(results[false]);
         var on = Median(results[true]);
+        var pairRatio = Median([.. results[true].Zip(results[false], (a, b) => a / b)]);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"writes: capture off {off:N0}/s, capture on {on:N0}/s, ratio {on / off:0.00} ({(1 - on / off) * 100:0.0}% slower); {writers} concurrent writers x {perWriter} inserts, synchronous=FULL"));
+            $"writes: capture off {off:N0}/s, capture on {on:N0}/s, ratio {on / off:0.00} ({(1 - on / off) * 100:0.0}% slower); median per-round ratio {pairRatio:0.00} ({(1 - pairRatio) * 100:0.0}% slower); {rounds} rounds, {writers} concurrent writers x {perWriter} inserts, synchronous=FULL"));
     }
 
     private static async Task RestoreAsync()
