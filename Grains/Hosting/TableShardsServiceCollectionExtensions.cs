@@ -28,6 +28,6 @@ public static class TableShardsServiceCollectionExtensions
         services.TryAddSingleton<ShardCapacityRegistry>();
         services.TryAddSingleton<ShardMetrics>();
         services.AddGrain<ITableShard, TableShardGrain>();
-        return services;
+        return services.AddShardCache();
     }
 }

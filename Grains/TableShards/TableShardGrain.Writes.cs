@@ -63,6 +63,7 @@ internal sealed partial class TableShardGrain
             RequireSql(request.Query);
             var outcome = await WriteAsync(new WriteWork(WriteKind.Ddl, [new Statement(request.Query)])).ConfigureAwait(false);
             _readers.ClearPlanCaches();
+            _tableInfo = null;
             return new DdlResult(true, BookmarkOf(outcome.Sequence));
         }
         catch (ShardException ex) when (CountError(ex))

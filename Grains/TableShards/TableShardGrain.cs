@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OrleansShards.Grains.Caching;
 using OrleansShards.Grains.Diagnostics;
 using OrleansShards.Grains.Hosting;
 using OrleansShards.Grains.Storage;
@@ -38,8 +39,16 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
     private long _sizeBytes;
     private long _pageSize;
 
-    public TableShardGrain(IOptions<TableShardOptions> options, ShardMetrics metrics, ShardCapacityRegistry capacity, ILogger<TableShardGrain> logger)
+    private readonly ShardCacheServices _cache;
+
+    public TableShardGrain(
+        IOptions<TableShardOptions> options,
+        ShardMetrics metrics,
+        ShardCapacityRegistry capacity,
+        ShardCacheServices cache,
+        ILogger<TableShardGrain> logger)
     {
+        _cache = cache;
         _options = options.Value;
         _metrics = metrics;
         _capacity = capacity;
@@ -53,12 +62,14 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         _paths = new ShardPaths(_options.DataDirectory, _tenant, _table);
         Directory.CreateDirectory(_paths.TenantDirectory);
         OpenStorage();
+        OpenCache();
         await EnsureCapacityReminderAsync().ConfigureAwait(false);
         LogActivated(_shard, _writer.Sequence, _sizeBytes);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        await CloseCacheAsync().ConfigureAwait(false);
         await CloseStorageAsync().ConfigureAwait(false);
         _capacity.Remove(_shard);
         _transactions.Clear();

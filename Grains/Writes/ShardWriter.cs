@@ -41,6 +41,13 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// <summary>Captures each transaction's changeset for the change log (set by the change-log feature).</summary>
     public IChangeCapture? Capture { get; set; }
 
+    /// <summary>
+    /// Called inside each data-changing transaction before COMMIT, on the writer's loop; a non-null
+    /// result is inserted into <c>_outbox</c> under the commit's sequence, so the event and the commit
+    /// are durable together. It may run its own statements on the connection (same transaction).
+    /// </summary>
+    public Func<CommitContext, byte[]?>? OutboxPayload { get; set; }
+
     /// <summary>Called after each commit that changed data or schema, on the writer's loop.</summary>
     public Action<CommittedGroup>? Committed { get; set; }
 
@@ -254,6 +261,10 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                     "INSERT INTO _changes(seq, at_ms, kind, changeset, ddl) VALUES (?, ?, ?, ?, ?)",
                     sequence, nowMs, ddl is null ? 0 : 1, changeset, ddl);
                 _connection.ExecuteInternal("UPDATE _meta SET value = ? WHERE key = 'commit:seq'", sequence);
+                if (OutboxPayload?.Invoke(new CommitContext(_connection, sequence, nowMs, changeset, ddl)) is { } payload)
+                {
+                    _connection.ExecuteInternal("INSERT OR REPLACE INTO _outbox(seq, payload) VALUES (?, ?)", sequence, payload);
+                }
             }
 
             foreach (var work in keysInGroup.Values)
