@@ -27,4 +27,7 @@ internal sealed class ShardCacheServices(
 
     /// <summary>Test hook: runs after a shard read and before its populate (to force the read/invalidate race).</summary>
     internal Func<string, Task>? BeforePopulate { get; set; }
+
+    /// <summary>Test hook: runs after a populate reached the store (key, whether it was written).</summary>
+    internal Action<string, bool>? Populated { get; set; }
 }

@@ -292,6 +292,28 @@ internal sealed partial class TableShardGrain
         return (entry, age <= ttlMs ? ServedByCache : ServedByCacheStale, age);
     }
 
+    /// <summary>
+    /// Populates without holding the read turn: the answer goes back at once and the write to the
+    /// store completes on its own (a slow store must not hold up the shard). Failures are counted.
+    /// </summary>
+    private void StartPopulate(string key, QueryResult result, long sequence, long readAtMs)
+    {
+        _ = PopulateObservedAsync();
+
+        async Task PopulateObservedAsync()
+        {
+            try
+            {
+                await PopulateAsync(key, result.Columns, result.Rows, sequence, readAtMs).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _cache.Metrics.Error(_shard);
+                LogWarmFailed(ex, _shard);
+            }
+        }
+    }
+
     /// <summary>Writes a shard answer to the cache, stamped with the sequence read before it (a lower bound of the state it holds).</summary>
     private async Task<bool> PopulateAsync(string key, IReadOnlyList<string> columns, IReadOnlyList<SqlValue[]> rows, long sequence, long readAtMs)
     {
@@ -313,7 +335,9 @@ internal sealed partial class TableShardGrain
                 await hook(key).ConfigureAwait(false);
             }
 
-            return await _cache.Store.SetManyAsync([new CacheWrite(key, value, sequence, readAtMs, CacheOptions.EntryLifetime)]).ConfigureAwait(false) == 1;
+            var written = await _cache.Store.SetManyAsync([new CacheWrite(key, value, sequence, readAtMs, CacheOptions.EntryLifetime)]).ConfigureAwait(false) == 1;
+            _cache.Populated?.Invoke(key, written);
+            return written;
         }
         catch (CacheUnavailableException)
         {

@@ -36,7 +36,7 @@ internal sealed partial class TableShardGrain
             _cache.Metrics.Miss(_shard);
             var readAt = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
             var result = await ReadAsync(request.Query, request.Params, cancellationToken).ConfigureAwait(false);
-            await PopulateAsync(key, result.Columns, result.Rows, sequence, readAt).ConfigureAwait(false);
+            StartPopulate(key, result, sequence, readAt);
             return result;
         }
         catch (ShardException ex) when (CountError(ex))
@@ -95,7 +95,7 @@ internal sealed partial class TableShardGrain
                     var sequence = _writer.Sequence;
                     var readAt = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
                     result = await ReadAsync(sql, [value], cancellationToken).ConfigureAwait(false);
-                    await PopulateAsync(key, result.Columns, result.Rows, sequence, readAt).ConfigureAwait(false);
+                    StartPopulate(key, result, sequence, readAt);
                 }
             }
 
