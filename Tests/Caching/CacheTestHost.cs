@@ -23,11 +23,14 @@ internal static class CacheTestHost
     {
         var shard = host.Shard(tenant, table);
         await shard.DdlAsync(new DdlRequest($"CREATE TABLE {table}(id INTEGER PRIMARY KEY, name TEXT, color TEXT, qty INTEGER); CREATE INDEX {table}_color ON {table}(color)"));
+        MutationResult? last = null;
         for (var i = 1; i <= rows; i++)
         {
-            await shard.MutateAsync(new MutationRequest($"INSERT INTO {table}(id, name, color, qty) VALUES (?, ?, ?, ?)", [i, "n" + i, i % 2 == 0 ? "red" : "blue", i * 10]));
+            last = await shard.MutateAsync(new MutationRequest($"INSERT INTO {table}(id, name, color, qty) VALUES (?, ?, ?, ?)", [i, "n" + i, i % 2 == 0 ? "red" : "blue", i * 10]));
         }
 
+        // Seeding's own invalidations are applied before a test starts reading.
+        await host.WhenAppliedAsync(ShardName.Format(tenant, table), SequenceOf(last!.Bookmark));
         return shard;
     }
 

@@ -56,6 +56,7 @@ internal sealed partial class RedisStreamProvider : IStreamProvider, IHostedServ
     public long Claimed => Interlocked.Read(ref _claimed);
 
     private long _delivered;
+    private int _stopped;
     private long _claimed;
 
     public IAsyncStream<T> GetStream<T>(string streamNamespace, string key)
@@ -78,7 +79,11 @@ internal sealed partial class RedisStreamProvider : IStreamProvider, IHostedServ
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
+
         try
         {
             await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -96,8 +101,6 @@ internal sealed partial class RedisStreamProvider : IStreamProvider, IHostedServ
             await _connection.Value.Result.CloseAsync().ConfigureAwait(false);
             _connection.Value.Result.Dispose();
         }
-
-        _stopping.Dispose();
     }
 
     internal string QueueOf(StreamId id)
