@@ -6,6 +6,11 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args is ["cache-load", ..])
+        {
+            return Caching.CacheLoadDriver.RunAsync(args[1..]).GetAwaiter().GetResult();
+        }
+
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, BenchmarkConfig.Create());
         return 0;
     }

@@ -7,6 +7,8 @@ namespace OrleansShards.Grains.Caching;
 internal sealed class HotKeys(int capacity)
 {
     private readonly Dictionary<string, (RowLookup Lookup, long Count)> _counts = new(StringComparer.Ordinal);
+    private Dictionary<string, RowLookup> _top = new(StringComparer.Ordinal);
+    private long _topAt = -1_000_000;
 
     public void Touch(string key, RowLookup lookup)
     {
@@ -35,19 +37,17 @@ internal sealed class HotKeys(int capacity)
         }
     }
 
-    public bool TryGet(string key, out RowLookup lookup)
+    /// <summary>The top keys as of at most 100 ms ago (sorting on every commit would tax the writer).</summary>
+    public IReadOnlyDictionary<string, RowLookup> TopSnapshot()
     {
-        lock (_counts)
+        var now = Environment.TickCount64;
+        if (now - Volatile.Read(ref _topAt) > 100)
         {
-            if (_counts.TryGetValue(key, out var entry) && Top().Any(t => t.Key == key))
-            {
-                lookup = entry.Lookup;
-                return true;
-            }
+            _top = Top().ToDictionary(t => t.Key, t => t.Lookup, StringComparer.Ordinal);
+            Volatile.Write(ref _topAt, now);
         }
 
-        lookup = default;
-        return false;
+        return _top;
     }
 
     public List<(string Key, RowLookup Lookup)> Top()

@@ -2,7 +2,8 @@ namespace OrleansShards.Grains.Caching;
 
 /// <summary>
 /// Keys of this shard changed by commits whose invalidation is not yet applied. A cached read of
-/// such a key goes to the shard, so no read sees an entry its own shard knows is stale — including
+/// such a key uses only an entry at least as new as that commit (e.g. one refreshed ahead), else it
+/// goes to the shard, so no read sees an entry its own shard knows is stale — including
 /// after a cache outage, when entries written before it may still be in the store. A key leaves
 /// the set once the invalidator's watermark reaches its commit, or once the commit is older than an
 /// entry's lifetime (every entry that could predate it has expired by then).
@@ -42,13 +43,17 @@ internal sealed class PendingKeys
         }
     }
 
-    /// <summary>True when a cached read of <paramref name="key"/> must go to the shard.</summary>
-    public bool Contains(string key, long appliedThrough, long nowMs, long lifetimeMs)
+    /// <summary>
+    /// The sequence a cached entry of <paramref name="key"/> must reach to be used (the newest commit
+    /// that changed it and is not yet applied), or 0 when none is pending.
+    /// </summary>
+    public long RequiredSequence(string key, long appliedThrough, long nowMs, long lifetimeMs)
     {
         lock (_keys)
         {
             Prune(appliedThrough, nowMs - lifetimeMs);
-            return _flushUntilSequence > appliedThrough || _keys.ContainsKey(key);
+            var required = _flushUntilSequence > appliedThrough ? _flushUntilSequence : 0;
+            return _keys.TryGetValue(key, out var pending) ? Math.Max(required, pending.Sequence) : required;
         }
     }
 

@@ -28,8 +28,8 @@ public sealed class ShardCacheOptions
     /// <summary>Keys tombstoned per store call by the invalidator. Default 256.</summary>
     public int InvalidationBatchSize { get; set; } = 256;
 
-    /// <summary>Most-read keys tracked per shard for refresh-ahead and re-warming at activation. Default 64 (0 disables).</summary>
-    public int HotKeys { get; set; } = 64;
+    /// <summary>Most-read keys tracked per shard for refresh-ahead and re-warming at activation. Default 256 (0 disables).</summary>
+    public int HotKeys { get; set; } = 256;
 
     /// <summary>Whether query results (<c>q:</c> keys) are cached for bounded/cached reads. Default true.</summary>
     public bool CacheQueries { get; set; } = true;

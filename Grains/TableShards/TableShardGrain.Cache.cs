@@ -203,9 +203,16 @@ internal sealed partial class TableShardGrain
         _publish.Writer.TryWrite(invalidation);
         if (CacheOptions.HotKeys > 0 && invalidation.Keys.Count > 0)
         {
-            var top = _hot.Top();
-            var touched = new HashSet<string>(invalidation.Keys, StringComparer.Ordinal);
-            var ahead = top.Where(t => touched.Contains(t.Key)).Select(t => t.Lookup).ToList();
+            var top = _hot.TopSnapshot();
+            var ahead = new List<RowLookup>();
+            foreach (var key in invalidation.Keys)
+            {
+                if (top.TryGetValue(key, out var lookup))
+                {
+                    ahead.Add(lookup);
+                }
+            }
+
             if (ahead.Count > 0)
             {
                 StartRefresh(ahead);
@@ -259,9 +266,9 @@ internal sealed partial class TableShardGrain
         var nowMs = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         var ttlMs = (long)CacheOptions.Ttl.TotalMilliseconds;
         var lifetimeMs = (long)CacheOptions.EntryLifetime.TotalMilliseconds;
-        if (!versioned && _pending.Contains(key, _cache.Watermarks.Get(_shard), nowMs, lifetimeMs))
+        if (!versioned)
         {
-            return null;
+            minSequence = Math.Max(minSequence, _pending.RequiredSequence(key, _cache.Watermarks.Get(_shard), nowMs, lifetimeMs));
         }
 
         CacheEntry? entry;

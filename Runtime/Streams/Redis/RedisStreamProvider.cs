@@ -298,16 +298,30 @@ internal sealed partial class RedisStreamProvider : IStreamProvider, IHostedServ
         var byStream = entries.GroupBy(e => e.Stream);
         await Task.WhenAll(byStream.Select(async group =>
         {
-            foreach (var entry in group)
+            var handled = new List<Entry>();
+            try
             {
-                if (!await DeliverWithRetryAsync(entry, stopping).ConfigureAwait(false))
+                foreach (var entry in group)
                 {
-                    // Left pending (claimed again later); later items of this stream wait with it.
-                    return;
-                }
+                    if (!await DeliverWithRetryAsync(entry, stopping).ConfigureAwait(false))
+                    {
+                        // Left pending (claimed again later); later items of this stream wait with it.
+                        break;
+                    }
 
-                await db.ExecuteAsync("XACK", entry.Queue, _options.ConsumerGroup, entry.Id).WaitAsync(_options.OperationTimeout).ConfigureAwait(false);
-                Interlocked.Increment(ref _delivered);
+                    handled.Add(entry);
+                }
+            }
+            finally
+            {
+                // One XACK per queue for the handled prefix: acknowledged only after handling.
+                foreach (var byQueue in handled.GroupBy(e => e.Queue))
+                {
+                    var args = new List<object> { byQueue.Key, _options.ConsumerGroup };
+                    args.AddRange(byQueue.Select(e => (object)e.Id));
+                    await db.ExecuteAsync("XACK", args).WaitAsync(_options.OperationTimeout).ConfigureAwait(false);
+                    Interlocked.Add(ref _delivered, args.Count - 2);
+                }
             }
         })).ConfigureAwait(false);
     }
