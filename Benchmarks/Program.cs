@@ -6,6 +6,16 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args is ["pitr", .. var rest])
+        {
+            return Pitr.PitrDriver.RunAsync(rest).GetAwaiter().GetResult();
+        }
+
+        if (args is ["sharding", .. var shardingArgs])
+        {
+            return Sharding.ShardingLoad.RunAsync(shardingArgs).GetAwaiter().GetResult();
+        }
+
         if (args is ["cache-load", ..])
         {
             return Caching.CacheLoadDriver.RunAsync(args[1..]).GetAwaiter().GetResult();

@@ -20,16 +20,19 @@ public interface ITableShard : IGrainWithStringKey
     /// </summary>
     /// <remarks>Errors: <c>CONFLICT_UNIQUE</c>, <c>CONSTRAINT_VIOLATION</c>, <c>SQL_ERROR</c>, <c>TX_NOT_FOUND</c>,
     /// <c>CAPACITY_EXCEEDED</c>, <c>RETRYABLE</c> (busy after retries), <c>TIMEOUT</c>.</remarks>
+    [ConcurrentTurn]
     Task<MutationResult> MutateAsync(MutationRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Runs statements atomically in order: every one applies or none does.</summary>
     /// <remarks>Errors: as <see cref="MutateAsync"/>; the message names the failing statement's index.</remarks>
+    [ConcurrentTurn]
     Task<BatchResult> BatchAsync(BatchRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Applies schema statements atomically and logs them in the change log.</summary>
     Task<DdlResult> DdlAsync(DdlRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>BEGIN / COMMIT / ROLLBACK of an interactive transaction. Unknown or expired ids: <c>TX_NOT_FOUND</c>.</summary>
+    [ConcurrentTurn]
     Task<TransactionResult> TransactionAsync(TransactionRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Rows by primary key or indexed column (the row endpoints).</summary>

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OrleansShards.Grains.Diagnostics;
+using OrleansShards.Grains.Pitr;
 using OrleansShards.Grains.TableShards;
 using OrleansShards.Runtime;
 
@@ -24,10 +25,12 @@ public static class TableShardsServiceCollectionExtensions
         }
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TableShardOptions>, TableShardOptionsValidator>());
+        PitrServiceCollectionExtensions.AddPitrOptions(services);
         services.AddMetrics();
         services.TryAddSingleton<ShardCapacityRegistry>();
         services.TryAddSingleton<ShardMetrics>();
         services.AddGrain<ITableShard, TableShardGrain>();
+        services.AddTableSharding();
         return services.AddShardCache();
     }
 }

@@ -59,8 +59,38 @@ internal sealed class ShardConnection : IDisposable
     /// </summary>
     public PlanCache InternalCache { get; }
 
-    /// <summary>Who runs SQL now; the authorizer allows or denies by it. Engine code runs as <see cref="SqlMode.Internal"/>.</summary>
-    public SqlMode Mode { get; set; } = SqlMode.Internal;
+    /// <summary>The installed authorizer (null before hardening); engine code that issues its own SAVEPOINTs suspends it.</summary>
+    public Native.SqliteAuthorizer? Authorizer { get; set; }
+
+    /// <summary>
+    /// Who runs SQL now; the authorizer allows or denies by it. Engine code runs as <see cref="SqlMode.Internal"/>.
+    /// The tenant value cap (<see cref="TenantMaxValueLength"/>, 2 MB) applies only to tenant modes: the engine's
+    /// own rows (a group's changeset, a remembered outcome) may be larger, and SQLite checks the cap on reads too.
+    /// </summary>
+    public SqlMode Mode
+    {
+        get => _mode;
+        set
+        {
+            if ((value == SqlMode.Internal) != (_mode == SqlMode.Internal) || !_limitApplied)
+            {
+                raw.sqlite3_limit(Db, SqliteLimitLength, value == SqlMode.Internal ? EngineMaxValueLength : TenantMaxValueLength);
+                _limitApplied = true;
+            }
+
+            _mode = value;
+        }
+    }
+
+    /// <summary>Largest value a tenant statement may create (Durable Objects' 2 MB row limit).</summary>
+    public const int TenantMaxValueLength = 2 * 1024 * 1024;
+
+    /// <summary>Largest value engine statements may create or read (SQLite's compiled maximum is 1e9).</summary>
+    public const int EngineMaxValueLength = 1_000_000_000;
+
+    private const int SqliteLimitLength = 0;
+    private SqlMode _mode = SqlMode.Internal;
+    private bool _limitApplied;
 
     /// <summary>Prepares (through the plan cache) and runs a tenant statement under <paramref name="mode"/>.</summary>
     public StatementOutcome RunTenant(string sql, IReadOnlyList<SqlValue>? parameters, SqlMode mode)

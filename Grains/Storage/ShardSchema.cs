@@ -6,7 +6,7 @@ namespace OrleansShards.Grains.Storage;
 /// </summary>
 internal static class ShardSchema
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
 
     /// <summary>Migrations by target version; each runs inside one transaction with the version bump.</summary>
     private static readonly string[] Migrations =
@@ -31,6 +31,10 @@ internal static class ShardSchema
             correlation_id TEXT,
             payload TEXT);
         INSERT OR IGNORE INTO _meta(key, value) VALUES ('commit:seq', 0);
+        """,
+        // v2: restore entries (kind 2) name the sequence whose state they restored.
+        """
+        ALTER TABLE _changes ADD COLUMN restored_to INTEGER;
         """,
     ];
 

@@ -29,17 +29,27 @@ internal sealed partial class TableShardGrain
 
     private ShardCacheOptions CacheOptions => _cache.Options;
 
-    private void OpenCache()
+    /// <summary>Hooks the cache into a (re)opened writer: activation, and after a restore or reshard swapped the file.</summary>
+    private void AttachCache()
     {
-        _invalidationKeys = new InvalidationKeys(_tenant, _table);
-        _hot = new HotKeys(CacheOptions.HotKeys);
-        _writer.Capture ??= SessionChangeCapture.Instance;
+        _invalidationKeys ??= new InvalidationKeys(_tenant, _table);
+        _invalidationKeys.Reset();
+        _writer.Capture ??= OrleansShards.Grains.Pitr.SessionChangeCapture.Instance;
         _writer.OutboxPayload = BuildOutboxPayload;
         _writer.Committed += OnCommittedForCache;
 
+        // Entries older than the newest schema change or restore are never used.
+        _cacheFloor = Math.Max(_cacheFloor, _writerConnection.ExecuteScalar("SELECT coalesce(max(seq), 0) FROM _changes WHERE kind IN (1, 2)"));
+        var info = TableInfo.Load(_writerConnection, _table);
+        _tableInfo = info.Exists ? info : null;
+    }
+
+    private void OpenCache()
+    {
+        _hot = new HotKeys(CacheOptions.HotKeys);
+
         // Replay: every event still in the outbox is published again (the silo may have died between
         // COMMIT and publish); the invalidator skips the ones it already applied.
-        _cacheFloor = _writerConnection.ExecuteScalar("SELECT coalesce(max(seq), 0) FROM _changes WHERE kind = 1");
         foreach (var row in _writerConnection.Query("SELECT seq, payload FROM _outbox ORDER BY seq"))
         {
             var invalidation = DecodeEvent(row[1].AsBlob);
@@ -53,8 +63,6 @@ internal sealed partial class TableShardGrain
             _publish.Writer.TryWrite(invalidation);
         }
 
-        var info = TableInfo.Load(_writerConnection, _table);
-        _tableInfo = info.Exists ? info : null;
         foreach (var row in _writerConnection.Query("SELECT value FROM _meta WHERE key = 'cache:hot'"))
         {
             if (row[0].Kind == SqlValueKind.Text && JsonSerializer.Deserialize(row[0].AsText, CacheJsonContext.Default.ListHotKeyRecord) is { } saved)
@@ -186,6 +194,16 @@ internal sealed partial class TableShardGrain
         {
             _cacheFloor = group.Sequence;
             _tableInfo = null;
+        }
+
+        if (group.IsRestore)
+        {
+            // The whole content changed: no entry older than the restore is used again, and the
+            // invalidator flushes the table's keys.
+            _cacheFloor = group.Sequence;
+            _tableInfo = null;
+            _invalidationKeys.Reset();
+            _lastEvent = new InvalidationEvent(_shard, group.Sequence, group.AtUnixMs, [], Flush: true);
         }
 
         if (_lastEvent is not { } invalidation || invalidation.Sequence != group.Sequence)

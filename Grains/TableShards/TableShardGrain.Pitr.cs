@@ -1,7 +1,16 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OrleansShards.Grains.Pitr;
+
 namespace OrleansShards.Grains.TableShards;
 
 internal sealed partial class TableShardGrain
 {
+    /// <summary>Interactive transactions a restore aborted (id → expiry), so their COMMIT says why it failed.</summary>
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _abortedByRestore = new(StringComparer.Ordinal);
+
     public async Task<BookmarkResult> GetBookmarkAsync(BookmarkRequest request, CancellationToken cancellationToken = default)
     {
         try
@@ -12,16 +21,21 @@ internal sealed partial class TableShardGrain
                 return new BookmarkResult(BookmarkOf(_writer.Sequence));
             }
 
+            if (at < _pitr.WindowStartMs())
+            {
+                throw new ShardException(ShardErrorCode.NotFound,
+                    $"Time {at} is before the shard's retention window ({_pitrOptions.RetentionPeriod.TotalDays:0.##} days).");
+            }
+
             long? sequence = null;
             await _writer.RunMaintenanceAsync(writer =>
             {
                 var rows = writer.Query("SELECT max(seq) FROM _changes WHERE at_ms <= ?", at);
-                var oldest = writer.Query("SELECT min(seq), min(at_ms) FROM _changes");
                 if (rows is [var row, ..] && row[0].Kind == SqlValueKind.Integer)
                 {
                     sequence = row[0].AsInteger;
                 }
-                else if (oldest is [var first, ..] && first[0].Kind == SqlValueKind.Integer && first[0].AsInteger <= 1)
+                else if (writer.ExecuteScalar("SELECT coalesce(min(seq), 1) FROM _changes") <= 1)
                 {
                     // Before the first commit: the empty initial state.
                     sequence = 0;
@@ -40,6 +54,130 @@ internal sealed partial class TableShardGrain
         }
     }
 
-    public Task<RestoreResult> RestoreAsync(RestoreRequest request, CancellationToken cancellationToken = default) =>
-        throw new ShardException(ShardErrorCode.InvalidArgument, "Point-in-time restore is not available in this build.");
+    /// <summary>
+    /// An exclusive turn: validates the bookmark, stops the writer and closes every connection, builds the
+    /// bookmark's state in a new file (snapshot + replay), swaps it in crash-safely (see <see cref="ShardRestore"/>)
+    /// and reopens. The restore is itself a commit (kind 2 in the log), so bookmarks keep increasing and the
+    /// undo bookmark — the commit just before the restore — stays restorable.
+    /// </summary>
+    public async Task<RestoreResult> RestoreAsync(RestoreRequest request, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            ArgumentNullException.ThrowIfNull(request);
+            var target = Bookmark.Parse(request.Bookmark, _tenant, _table).Sequence;
+            if (!_pitrOptions.Enabled)
+            {
+                throw new ShardException(ShardErrorCode.InvalidArgument, "Point-in-time recovery is disabled on this silo (PitrOptions.Enabled is false).");
+            }
+
+            var current = _writer.Sequence;
+            if (target > current)
+            {
+                throw new ShardException(ShardErrorCode.NotFound,
+                    $"Bookmark {request.Bookmark} names commit {target}, but the shard's newest commit is {current} ({BookmarkOf(current)}).");
+            }
+
+            long floor = 0;
+            await _writer.RunMaintenanceAsync(writer =>
+            {
+                floor = _pitr.RestorableFloor(writer);
+                return Task.CompletedTask;
+            }).ConfigureAwait(false);
+            if (target < floor)
+            {
+                throw new ShardException(ShardErrorCode.NotFound,
+                    $"Bookmark {request.Bookmark} is older than the retention window ({_pitrOptions.RetentionPeriod.TotalDays:0.##} days); " +
+                    $"the oldest restorable bookmark is {BookmarkOf(floor)}.");
+            }
+
+            if (target == current)
+            {
+                // Already the current state: nothing to swap, nothing to abort.
+                return new RestoreResult(BookmarkOf(current), BookmarkOf(current));
+            }
+
+            return await RestoreToAsync(target, current).ConfigureAwait(false);
+        }
+        catch (ShardException ex) when (CountError(ex))
+        {
+            throw;
+        }
+    }
+
+    private async Task<RestoreResult> RestoreToAsync(long target, long current)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var newSequence = current + 1;
+        var atMs = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        var restore = new ShardRestore(_paths, _pitr.Snapshots, ServiceProvider.GetService<IRestoreStepObserver>());
+
+        // Stop the writer (it drains queued work first), wait for a running snapshot, close every connection.
+        await CloseStorageAsync().ConfigureAwait(false);
+        AbortTransactions();
+        try
+        {
+            restore.Prepare(target, newSequence, atMs);
+        }
+        catch (Exception ex)
+        {
+            restore.Discard(current);
+            OpenStorage();
+            LogRestoreFailed(ex, _shard, target);
+            throw ex as ShardException
+                ?? new ShardException(ShardErrorCode.Internal, "The restore failed before the swap; the shard is unchanged: " + ex.Message, ex);
+        }
+
+        Exception? swapError = null;
+        try
+        {
+            restore.Swap(newSequence, target);
+        }
+        catch (Exception ex)
+        {
+            swapError = ex;
+        }
+        finally
+        {
+            // Opening runs the crash recovery, which finishes a swap that failed after its marker was durable.
+            OpenStorage();
+        }
+
+        if (_writer.Sequence != newSequence)
+        {
+            LogRestoreFailed(swapError, _shard, target);
+            throw new ShardException(ShardErrorCode.Internal, "The restore could not be swapped in; the shard is unchanged: " + swapError?.Message, swapError);
+        }
+
+        await _writer.AnnounceRestoreAsync(target, atMs).ConfigureAwait(false);
+        LogRestored(_shard, target, newSequence, restore.BaseSnapshot, restore.EntriesReplayed, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return new RestoreResult(BookmarkOf(target), BookmarkOf(current));
+    }
+
+    private void AbortTransactions()
+    {
+        var now = TimeProvider.GetUtcNow();
+        foreach (var (id, expired) in _abortedByRestore)
+        {
+            if (expired <= now)
+            {
+                _abortedByRestore.TryRemove(id, out _);
+            }
+        }
+
+        foreach (var (id, transaction) in _transactions)
+        {
+            if (_transactions.TryRemove(id, out _) && transaction.ExpiresAt > now)
+            {
+                _abortedByRestore[id] = transaction.ExpiresAt;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Shard {Shard} restored to sequence {Target} as commit {Sequence} (snapshot {Snapshot} + {Entries} log entries) in {ElapsedMs} ms")]
+    private partial void LogRestored(string shard, long target, long sequence, long snapshot, int entries, double elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Restore of shard {Shard} to sequence {Target} failed")]
+    private partial void LogRestoreFailed(Exception? exception, string shard, long target);
 }

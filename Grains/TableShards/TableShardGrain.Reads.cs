@@ -17,6 +17,12 @@ internal sealed partial class TableShardGrain
         {
             ArgumentNullException.ThrowIfNull(request);
             RequireSql(request.Query);
+            if (_layout is { } layout)
+            {
+                // A sharded table: the shards (their own grains) serve and cache the rows.
+                return await RouteQueryAsync(layout, request, cancellationToken).ConfigureAwait(false);
+            }
+
             var consistency = ResolveConsistency(request.Consistency);
             if (consistency == Consistency.Strong || !CacheOptions.CacheQueries)
             {
@@ -72,7 +78,11 @@ internal sealed partial class TableShardGrain
             var (sql, key) = PlanLookup(info, column, value);
             var consistency = ResolveConsistency(request.Consistency);
             QueryResult result;
-            if (consistency == Consistency.Strong || key is null)
+            if (_layout is { } layout)
+            {
+                result = await FanOutQueryAsync(layout, new QueryRequest(sql, [value]), cancellationToken).ConfigureAwait(false);
+            }
+            else if (consistency == Consistency.Strong || key is null)
             {
                 result = await ReadAsync(sql, [value], cancellationToken).ConfigureAwait(false);
             }

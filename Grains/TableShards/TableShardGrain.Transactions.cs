@@ -13,6 +13,7 @@ internal sealed partial class TableShardGrain
         try
         {
             ArgumentNullException.ThrowIfNull(request);
+            RejectSharded("an interactive transaction");
             switch (request.Operation)
             {
                 case TransactionOperation.Begin:
@@ -121,6 +122,8 @@ internal sealed partial class TableShardGrain
             ? throw new ShardException(ShardErrorCode.InvalidArgument, "COMMIT and ROLLBACK need a transactionId.")
             : id;
 
-    private static ShardException TransactionNotFound(string id) =>
-        new(ShardErrorCode.TxNotFound, $"Transaction {id} is unknown, expired, or already ended.");
+    private ShardException TransactionNotFound(string id) =>
+        _abortedByRestore.ContainsKey(id)
+            ? new(ShardErrorCode.TxNotFound, $"Transaction {id} was aborted by a point-in-time restore of the shard; begin a new one.")
+            : new(ShardErrorCode.TxNotFound, $"Transaction {id} is unknown, expired, or already ended.");
 }

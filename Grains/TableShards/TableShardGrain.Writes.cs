@@ -12,6 +12,11 @@ internal sealed partial class TableShardGrain
         {
             ArgumentNullException.ThrowIfNull(request);
             RequireSql(request.Query);
+            if (_layout is { } layout)
+            {
+                return await RouteMutationAsync(layout, request, cancellationToken).ConfigureAwait(false);
+            }
+
             var statement = new Statement(request.Query, request.Params);
             if (request.TransactionId is { } transactionId)
             {
@@ -45,6 +50,11 @@ internal sealed partial class TableShardGrain
                 RequireSql(statement?.Query);
             }
 
+            if (_layout is { } layout)
+            {
+                return await RouteBatchAsync(layout, request, cancellationToken).ConfigureAwait(false);
+            }
+
             var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, request.Statements, request.IdempotencyKey)).ConfigureAwait(false);
             return new BatchResult(outcome.Results, BookmarkOf(outcome.Sequence));
         }
@@ -61,9 +71,16 @@ internal sealed partial class TableShardGrain
         {
             ArgumentNullException.ThrowIfNull(request);
             RequireSql(request.Query);
+            RejectDuringOperation("DDL");
+            if (_layout is { } layout)
+            {
+                return await RouteDdlAsync(layout, request, cancellationToken).ConfigureAwait(false);
+            }
+
             var outcome = await WriteAsync(new WriteWork(WriteKind.Ddl, [new Statement(request.Query)])).ConfigureAwait(false);
             _readers.ClearPlanCaches();
             _tableInfo = null;
+            await _pitr.AfterDdlAsync(request.Query, outcome.Sequence).ConfigureAwait(false);
             return new DdlResult(true, BookmarkOf(outcome.Sequence));
         }
         catch (ShardException ex) when (CountError(ex))

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using OrleansShards.Grains.Caching;
 using OrleansShards.Grains.Diagnostics;
 using OrleansShards.Grains.Hosting;
+using OrleansShards.Grains.Pitr;
 using OrleansShards.Grains.Storage;
 using OrleansShards.Grains.Writes;
 using OrleansShards.Runtime;
@@ -22,12 +23,14 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
     private const string CapacityReminder = "capacity";
 
     private readonly TableShardOptions _options;
+    private readonly PitrOptions _pitrOptions;
     private readonly ShardMetrics _metrics;
     private readonly ShardCapacityRegistry _capacity;
     private readonly ILogger<TableShardGrain> _logger;
     private readonly ConcurrentDictionary<string, InteractiveTransaction> _transactions = new(StringComparer.Ordinal);
 
     private ShardPaths _paths = null!;
+    private PitrCoordinator _pitr = null!;
     private ShardConnection _writerConnection = null!;
     private ShardWriter _writer = null!;
     private ReaderPool _readers = null!;
@@ -43,6 +46,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
 
     public TableShardGrain(
         IOptions<TableShardOptions> options,
+        IOptions<PitrOptions> pitrOptions,
         ShardMetrics metrics,
         ShardCapacityRegistry capacity,
         ShardCacheServices cache,
@@ -50,6 +54,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
     {
         _cache = cache;
         _options = options.Value;
+        _pitrOptions = pitrOptions.Value;
         _metrics = metrics;
         _capacity = capacity;
         _logger = logger;
@@ -60,9 +65,12 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         _shard = GetPrimaryKeyString();
         (_tenant, _table) = ShardName.Parse(_shard);
         _paths = new ShardPaths(_options.DataDirectory, _tenant, _table);
+        _pitr = new PitrCoordinator(_pitrOptions, _paths, TimeProvider, _logger);
         Directory.CreateDirectory(_paths.TenantDirectory);
         OpenStorage();
+        LoadSharding();
         OpenCache();
+        await ResumeShardOperationAsync().ConfigureAwait(false);
         await EnsureCapacityReminderAsync().ConfigureAwait(false);
         LogActivated(_shard, _writer.Sequence, _sizeBytes);
     }
@@ -70,7 +78,11 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         await CloseCacheAsync().ConfigureAwait(false);
-        await CloseStorageAsync().ConfigureAwait(false);
+        if (!_destroyed)
+        {
+            await CloseStorageAsync().ConfigureAwait(false);
+        }
+
         _capacity.Remove(_shard);
         _transactions.Clear();
     }
@@ -85,6 +97,12 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
 
     private void OpenStorage()
     {
+        // A restore interrupted by a crash is finished (or discarded) before the file is opened.
+        if (ShardRestore.Recover(_paths))
+        {
+            LogRestoreRecovered(_shard);
+        }
+
         _writerConnection = new ShardConnection(_paths.Database, readOnly: false, _options.PlanCacheSize);
         try
         {
@@ -103,7 +121,9 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         _writer = new ShardWriter(_writerConnection, _options, TimeProvider, _logger)
         {
             GroupCommitted = OnGroupCommitted,
+            Capture = _pitrOptions.Enabled ? SessionChangeCapture.Instance : null,
         };
+        _pitr.Open(_writer.Sequence);
         _readers = new ReaderPool(_options.ReaderPoolSize, () =>
         {
             var reader = new ShardConnection(_paths.Database, readOnly: true, _options.PlanCacheSize);
@@ -111,12 +131,14 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
             return reader;
         });
         MeasureCapacity(_writerConnection);
+        AttachCache();
     }
 
     private async Task CloseStorageAsync()
     {
         if (_writer is not null)
         {
+            await _pitr.WaitForSnapshotAsync().ConfigureAwait(false);
             await _writer.DisposeAsync().ConfigureAwait(false);
         }
 
@@ -144,6 +166,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         _metrics.Commits.Add(1, tags);
         _metrics.GroupCommitSize.Record(size, tags);
         MeasureCapacity(_writerConnection, measureFiles: false);
+        _pitr.OnCommitted(_writer.Sequence);
     }
 
     /// <summary>Measures page_count * page_size (+ WAL and snapshot files when asked) and updates the limit flag.</summary>
@@ -174,6 +197,9 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         _metrics.Errors.Add(1, tags);
         return false;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard} finished a restore interrupted by a crash")]
+    private partial void LogRestoreRecovered(string shard);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Shard {Shard} activated at sequence {Sequence}, {Size} bytes")]
     private partial void LogActivated(string shard, long sequence, long size);

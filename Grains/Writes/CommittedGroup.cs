@@ -1,4 +1,16 @@
 namespace OrleansShards.Grains.Writes;
 
 /// <summary>A committed transaction of the writer: its sequence, time, changeset (when captured) and DDL.</summary>
-internal sealed record CommittedGroup(long Sequence, long AtUnixMs, byte[]? Changeset, string? Ddl);
+/// <param name="Sequence">The commit's sequence.</param>
+/// <param name="AtUnixMs">When it committed.</param>
+/// <param name="Changeset">Its changeset (null when not captured or for a restore).</param>
+/// <param name="Ddl">Its schema SQL, for a DDL commit.</param>
+/// <param name="RestoredTo">
+/// Set for a point-in-time restore: the shard's whole content was replaced by the state of this sequence,
+/// so every cached entry of the shard is stale.
+/// </param>
+internal sealed record CommittedGroup(long Sequence, long AtUnixMs, byte[]? Changeset, string? Ddl, long? RestoredTo = null)
+{
+    /// <summary>True for a restore: invalidate the whole table, not rows.</summary>
+    public bool IsRestore => RestoredTo is not null;
+}

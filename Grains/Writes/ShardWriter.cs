@@ -77,6 +77,16 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     public async Task RunMaintenanceAsync(Func<ShardConnection, Task> action) =>
         await EnqueueAsync(new WriteWork(WriteKind.Maintenance, [], maintenance: action)).ConfigureAwait(false);
 
+    /// <summary>
+    /// Announces a restore (committed by the engine swapping the shard file, already reflected in
+    /// <see cref="Sequence"/>) to <see cref="Committed"/>, on the writer's loop like every commit.
+    /// </summary>
+    public Task AnnounceRestoreAsync(long restoredTo, long atUnixMs) => RunMaintenanceAsync(_ =>
+    {
+        Committed?.Invoke(new CommittedGroup(Sequence, atUnixMs, null, null, restoredTo));
+        return Task.CompletedTask;
+    });
+
     /// <summary>The remembered outcome of <paramref name="key"/>, or null; a remembered error is thrown.</summary>
     public async Task<WriteOutcome?> FindIdempotentAsync(string key)
     {
@@ -146,6 +156,13 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             catch (Exception ex)
             {
                 LogWriterFault(ex);
+                _connection.ClearDeadline();
+                if (!TransactionRolledBack())
+                {
+                    // Never leave a transaction open behind a fault: the next group's BEGIN would fail.
+                    _connection.Execute("ROLLBACK");
+                }
+
                 var error = ex as ShardException ?? new ShardException(ShardErrorCode.Internal, "The write failed: " + ex.Message, ex);
                 foreach (var work in group)
                 {
@@ -253,10 +270,13 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         byte[]? changeset = null;
         try
         {
+            // The net changes decide too: a statement may change rows that sqlite3_changes does not count
+            // (trigger and view writes), and the log must hold every change.
+            changeset = capture?.TakeChangeset();
+            changed |= changeset is { Length: > 0 };
             if (changed)
             {
                 sequence++;
-                changeset = capture?.TakeChangeset();
                 _connection.ExecuteInternal(
                     "INSERT INTO _changes(seq, at_ms, kind, changeset, ddl) VALUES (?, ?, ?, ?, ?)",
                     sequence, nowMs, ddl is null ? 0 : 1, changeset, ddl);

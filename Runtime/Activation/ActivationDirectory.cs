@@ -223,6 +223,9 @@ internal sealed partial class ActivationDirectory
             }
 
             activation.State = ActivationState.Invalid;
+
+            // References cache their activation: do not let a kept reference hold the dead grain.
+            activation.Instance = null;
             _activations.TryRemove(new KeyValuePair<GrainId, ActivationData>(activation.Id, activation));
             LogDeactivated(activation.Id, reason);
             return true;

@@ -13,7 +13,7 @@ internal abstract class GrainMethodInvoker
 {
     private static readonly ConcurrentDictionary<MethodInfo, GrainMethodInvoker> Cache = new();
 
-    public abstract object Dispatch(GrainRuntime runtime, GrainId id, object?[] args);
+    public abstract object Dispatch(GrainRuntime runtime, GrainReference reference, object?[] args);
 
     public static GrainMethodInvoker For(MethodInfo method) => Cache.GetOrAdd(method, Create);
 
@@ -60,12 +60,12 @@ internal abstract class GrainMethodInvoker
             _call = Compile(method, _void);
         }
 
-        public override object Dispatch(GrainRuntime runtime, GrainId id, object?[] args)
+        public override object Dispatch(GrainRuntime runtime, GrainReference reference, object?[] args)
         {
             var token = _tokenIndex >= 0 && args[_tokenIndex] is CancellationToken ct ? ct : CancellationToken.None;
-            var call = _call;
-            var task = runtime.CallAsync(id, _readOnly, grain => call(grain, args), token);
-            return task;
+
+            // The compiled call takes (grain, args) itself: no closure or delegate per call.
+            return runtime.CallAsync(reference.GrainId, _readOnly, _call, args, reference, token);
         }
 
         private static Func<object, object?[], Task<T>> Compile(MethodInfo method, bool isVoid)

@@ -11,9 +11,13 @@ public class GrainReference : DispatchProxy
 {
     private GrainRuntime? _runtime;
     private GrainId _id;
+    private InvokerEntry? _lastInvoker;
 
     /// <summary>The grain this reference addresses.</summary>
     public GrainId GrainId => _id;
+
+    /// <summary>The activation that served the last call (a hint; the runtime re-checks it).</summary>
+    internal Activation.ActivationData? CachedActivation { get; set; }
 
     internal void Bind(GrainRuntime runtime, GrainId id)
     {
@@ -35,7 +39,22 @@ public class GrainReference : DispatchProxy
             };
         }
 
-        var invoker = GrainMethodInvoker.For(targetMethod);
-        return invoker.Dispatch(_runtime!, _id, args ?? []);
+        // One-entry cache: a reference is usually called with the same method again; DispatchProxy
+        // passes the same MethodInfo instance each time, so a reference check skips the dictionary.
+        var last = _lastInvoker;
+        GrainMethodInvoker invoker;
+        if (last is not null && ReferenceEquals(last.Method, targetMethod))
+        {
+            invoker = last.Invoker;
+        }
+        else
+        {
+            invoker = GrainMethodInvoker.For(targetMethod);
+            _lastInvoker = new InvokerEntry(targetMethod, invoker);
+        }
+
+        return invoker.Dispatch(_runtime!, this, args ?? []);
     }
+
+    private sealed record InvokerEntry(MethodInfo Method, GrainMethodInvoker Invoker);
 }

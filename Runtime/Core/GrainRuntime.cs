@@ -44,7 +44,21 @@ internal sealed partial class GrainRuntime
     public GrainFactory Factory { get; }
 
     /// <summary>Runs <paramref name="body"/> as a turn of grain <paramref name="id"/>.</summary>
-    public Task<T> CallAsync<T>(GrainId id, bool readOnly, Func<Grain, Task<T>> body, CancellationToken cancellationToken)
+    public Task<T> CallAsync<T>(GrainId id, bool readOnly, Func<Grain, Task<T>> body, CancellationToken cancellationToken) =>
+        CallAsync(id, readOnly, static (grain, b) => b(grain), body, reference: null, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(grain, <paramref name="state"/>) as a turn of grain <paramref name="id"/>.
+    /// The state argument spares the hot path a closure per call; <paramref name="reference"/>, when
+    /// given, caches the activation so a warm call skips the directory lookup.
+    /// </summary>
+    public Task<T> CallAsync<T, TState>(
+        GrainId id,
+        bool readOnly,
+        Func<Grain, TState, Task<T>> body,
+        TState state,
+        GrainReference? reference,
+        CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {
@@ -59,7 +73,7 @@ internal sealed partial class GrainRuntime
 
         var timeout = Options.CallTimeout;
         var deadline = Time.GetTimestamp() + (long)(timeout.TotalSeconds * Time.TimestampFrequency);
-        var task = RunTurnAsync(id, readOnly, body, deadline, cancellationToken);
+        var task = RunTurnAsync(id, readOnly, body, state, reference, deadline, cancellationToken);
         return task.IsCompleted ? task : WithTimeoutAsync(task, id, timeout, cancellationToken);
     }
 
@@ -81,11 +95,22 @@ internal sealed partial class GrainRuntime
     private static bool IsOwnException(Task task, Exception ex) =>
         task.IsFaulted && ReferenceEquals(task.Exception!.InnerException, ex);
 
-    private async Task<T> RunTurnAsync<T>(GrainId id, bool readOnly, Func<Grain, Task<T>> body, long deadline, CancellationToken cancellationToken)
+    private async Task<T> RunTurnAsync<T, TState>(
+        GrainId id,
+        bool readOnly,
+        Func<Grain, TState, Task<T>> body,
+        TState state,
+        GrainReference? reference,
+        long deadline,
+        CancellationToken cancellationToken)
     {
         while (true)
         {
-            var activation = Directory.GetOrActivate(id);
+            // A cached activation is only a hint: validity is checked again inside the gate below,
+            // and a deactivated one sends the call back to the directory.
+            var activation = reference?.CachedActivation is { State: ActivationState.Valid } cached
+                ? cached
+                : Directory.GetOrActivate(id);
             await activation.Gate.EnterAsync(readOnly, Time, deadline, cancellationToken).ConfigureAwait(false);
             if (activation.State != ActivationState.Valid)
             {
@@ -98,11 +123,16 @@ internal sealed partial class GrainRuntime
                 continue;
             }
 
+            if (reference is not null)
+            {
+                reference.CachedActivation = activation;
+            }
+
             var node = CallChain.Enter(activation);
             try
             {
                 activation.Touch();
-                return await body(activation.Instance!).ConfigureAwait(false);
+                return await body(activation.Instance!, state).ConfigureAwait(false);
             }
             finally
             {

@@ -30,12 +30,11 @@ internal static unsafe class Changeset
             SqliteNative.Check(SqliteNative.sqlite3changeset_start(&iter, changeset.Length, data), "sqlite3changeset_start");
             try
             {
-                byte* lastTablePtr = null;
-                var lastTable = string.Empty;
+                var lastTable = (Utf8: Array.Empty<byte>(), Name: string.Empty);
                 int rc;
                 while ((rc = SqliteNative.sqlite3changeset_next(iter)) == SqliteNative.SQLITE_ROW)
                 {
-                    records.Add(ReadCurrent(iter, ref lastTablePtr, ref lastTable));
+                    records.Add(ReadCurrent(iter, ref lastTable));
                 }
 
                 if (rc != SqliteNative.SQLITE_DONE)
@@ -115,15 +114,20 @@ internal static unsafe class Changeset
         return SqliteNative.CopyAndFree(buffer, size);
     }
 
-    private static ChangeRecord ReadCurrent(nint iter, ref byte* lastTablePtr, ref string lastTable)
+    /// <param name="iter">The iterator, positioned on a change.</param>
+    /// <param name="lastTable">
+    /// The previous record's table name, reused when the bytes match (a changeset groups changes by
+    /// table). Compared by content: SQLite may hand out the same buffer for different tables.
+    /// </param>
+    private static ChangeRecord ReadCurrent(nint iter, ref (byte[] Utf8, string Name) lastTable)
     {
         byte* table;
         int columnCount, op, indirect;
         SqliteNative.Check(SqliteNative.sqlite3changeset_op(iter, &table, &columnCount, &op, &indirect), "sqlite3changeset_op");
-        if (table != lastTablePtr)
+        var tableUtf8 = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(table);
+        if (!tableUtf8.SequenceEqual(lastTable.Utf8))
         {
-            lastTable = Marshal.PtrToStringUTF8((nint)table) ?? string.Empty;
-            lastTablePtr = table;
+            lastTable = (tableUtf8.ToArray(), Encoding.UTF8.GetString(tableUtf8));
         }
 
         byte* pk;
@@ -154,7 +158,7 @@ internal static unsafe class Changeset
             }
         }
 
-        return new ChangeRecord(lastTable, operation, columnCount, primaryKey, oldValues, newValues);
+        return new ChangeRecord(lastTable.Name, operation, columnCount, primaryKey, oldValues, newValues);
     }
 
     /// <summary>Copies a protected <c>sqlite3_value*</c>; a null pointer means "no value recorded".</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
@@ -196,6 +197,7 @@ internal static unsafe partial class SqliteNative
     }
 
     /// <summary>Throws a <see cref="SqliteException"/> carrying SQLite's message for <paramref name="rc"/>.</summary>
+    [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static void ThrowError(int rc, string operation, sqlite3? db = null)
     {

@@ -21,21 +21,29 @@ namespace OrleansShards.Grains.Storage.Native;
 internal sealed unsafe class SqliteSession : IDisposable
 {
     private readonly sqlite3 _db;
+    private readonly SqliteAuthorizer? _authorizer;
     private nint _session;
 
-    private SqliteSession(sqlite3 db, nint session)
+    private SqliteSession(sqlite3 db, nint session, SqliteAuthorizer? authorizer)
     {
         _db = db;
         _session = session;
+        _authorizer = authorizer;
     }
 
     /// <summary>True when no change has been recorded (changes that cancel out may still count).</summary>
     public bool IsEmpty => SqliteNative.sqlite3session_isempty(Session) != 0;
 
     /// <summary>Starts recording changes to every non-internal table of the "main" database.</summary>
+    /// <param name="connection">An open connection.</param>
+    /// <param name="authorizer">
+    /// The connection's authorizer, if any: <see cref="GetChangeset"/> runs SQLite's own
+    /// <c>SAVEPOINT changeset</c> and reads, which a tenant policy would deny, so it is suspended
+    /// around that call.
+    /// </param>
     /// <exception cref="InvalidOperationException">The connection is not open.</exception>
     /// <exception cref="SqliteException">SQLite refused to create or configure the session.</exception>
-    public static SqliteSession Create(SqliteConnection connection)
+    public static SqliteSession Create(SqliteConnection connection, SqliteAuthorizer? authorizer = null)
     {
         var db = SqliteNative.GetHandle(connection);
         nint session;
@@ -59,7 +67,7 @@ internal sealed unsafe class SqliteSession : IDisposable
             throw;
         }
 
-        return new SqliteSession(db, session);
+        return new SqliteSession(db, session, authorizer);
     }
 
     /// <summary>
@@ -71,7 +79,12 @@ internal sealed unsafe class SqliteSession : IDisposable
     {
         int size;
         nint buffer;
-        var rc = SqliteNative.sqlite3session_changeset(Session, &size, &buffer);
+        int rc;
+        using (_authorizer is null ? default : _authorizer.Suspend())
+        {
+            rc = SqliteNative.sqlite3session_changeset(Session, &size, &buffer);
+        }
+
         if (rc != SqliteNative.SQLITE_OK)
         {
             if (buffer != 0)

@@ -69,6 +69,18 @@ public sealed class ChangesetTests : IDisposable
     }
 
     [Fact]
+    public void Read_names_each_table_when_a_changeset_spans_several_tables()
+    {
+        Execute(_source, "CREATE TABLE u(id INTEGER PRIMARY KEY); CREATE TABLE vw(k TEXT PRIMARY KEY)");
+
+        var tables = Changeset.Read(Capture(_source, "INSERT INTO u VALUES (1); INSERT INTO t(id) VALUES (1); INSERT INTO vw VALUES ('k'); INSERT INTO u VALUES (2)"))
+            .Select(r => r.Table)
+            .ToList();
+
+        Assert.Equal(["t", "u", "u", "vw"], tables.Order());
+    }
+
+    [Fact]
     public void Read_throws_when_the_changeset_is_malformed()
     {
         var changeset = Capture(_source, "INSERT INTO t VALUES (1, 'a', 2.0, x'01', 3)");
@@ -142,6 +154,20 @@ public sealed class ChangesetTests : IDisposable
         }
 
         Assert.Equal(0L, Scalar(_target, "SELECT count(*) FROM t"));
+    }
+
+    [Fact]
+    public void Apply_is_denied_when_the_tenant_policy_is_enforcing_and_works_when_suspended()
+    {
+        var changeset = Capture(_source, "INSERT INTO t VALUES (1, 'a', 1.0, NULL, 1)");
+        using var authorizer = SqliteAuthorizer.Install(_target, new TenantSqlPolicy());
+
+        Assert.Throws<SqliteException>(() => Changeset.Apply(_target, changeset, ChangesetConflictPolicy.Strict));
+        using (authorizer.Suspend())
+        {
+            Changeset.Apply(_target, changeset, ChangesetConflictPolicy.Strict);
+            Assert.Equal(1L, Scalar(_target, "SELECT count(*) FROM t"));
+        }
     }
 
     [Fact]

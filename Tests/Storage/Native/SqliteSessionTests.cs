@@ -87,6 +87,25 @@ public sealed class SqliteSessionTests : IDisposable
     }
 
     [Fact]
+    public void GetChangeset_suspends_the_authorizer_when_it_was_given_one()
+    {
+        // sqlite3session_changeset runs "SAVEPOINT changeset", which the tenant policy denies.
+        Execute(_connection, "CREATE TABLE loose(a TEXT)");
+        SqliteHardening.Apply(_connection);
+        using var authorizer = SqliteAuthorizer.Install(_connection, new TenantSqlPolicy());
+        using var unaware = SqliteSession.Create(_connection);
+        using var session = SqliteSession.Create(_connection, authorizer);
+
+        Execute(_connection, "INSERT INTO t VALUES (1, 'a'); INSERT INTO loose VALUES ('b')");
+
+        var error = Assert.Throws<SqliteException>(unaware.GetChangeset);
+        Assert.Equal("Savepoint BEGIN 'changeset'", authorizer.TakeLastDenied());
+        Assert.Equal(["loose", "t"], Changeset.Read(session.GetChangeset()).Select(r => r.Table).Order());
+        Assert.Null(authorizer.LastDenied);
+        Assert.True(authorizer.Enabled);
+    }
+
+    [Fact]
     public void Create_throws_when_the_connection_is_closed()
     {
         using var closed = new SqliteConnection("Data Source=" + _db.PathOf());

@@ -1,11 +1,13 @@
 using OrleansShards.Grains.Storage;
 using OrleansShards.Grains.Storage.Native;
+using OrleansShards.Grains.Writes;
 
-namespace OrleansShards.Grains.Writes;
+namespace OrleansShards.Grains.Sharding;
 
 /// <summary>
-/// Captures each writer transaction's changes with a SQLite session (one session per transaction),
-/// giving <see cref="CommittedGroup.Changeset"/> and the outbox the exact rows changed.
+/// Captures each writer transaction's changeset with a SQLite session, for the change log. Installed by a table
+/// shard only when no other capture is configured (the change-log feature installs its own): online resharding
+/// replays the log's tail and needs every commit's changeset.
 /// </summary>
 internal sealed class SessionChangeCapture : IChangeCapture
 {
@@ -15,11 +17,7 @@ internal sealed class SessionChangeCapture : IChangeCapture
 
     private sealed class Scope(SqliteSession session) : IChangeCaptureScope
     {
-        public byte[]? TakeChangeset()
-        {
-            var changeset = session.GetChangeset();
-            return changeset.Length == 0 ? null : changeset;
-        }
+        public byte[]? TakeChangeset() => session.IsEmpty ? null : session.GetChangeset();
 
         public void Dispose() => session.Dispose();
     }

@@ -1,0 +1,38 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace OrleansShards.Client;
+
+/// <summary>Registers <see cref="ShardsClient"/>: <c>services.AddShardsClient(o => o.Endpoints = [new("https://shards.example")])</c>.</summary>
+public static class ShardsClientServiceCollectionExtensions
+{
+    /// <summary>The name of the <see cref="HttpClient"/> the client gets from <see cref="IHttpClientFactory"/>.</summary>
+    public const string HttpClientName = "OrleansShards.Client";
+
+    /// <summary>
+    /// Adds <see cref="ShardsClient"/> as a singleton, and as the <see cref="IGrainFactory"/> unless one is
+    /// already registered (a co-hosted silo's in-process factory wins). Its <see cref="HttpClient"/> comes from
+    /// <see cref="IHttpClientFactory"/> (named <see cref="HttpClientName"/>, so it can be configured further).
+    /// Options are validated at host start and on first use; an invalid one fails naming the option.
+    /// </summary>
+    public static IServiceCollection AddShardsClient(this IServiceCollection services, Action<ShardsClientOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<ShardsClientOptions>().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ShardsClientOptions>, ShardsClientOptionsValidator>());
+        services.AddHttpClient(HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(ShardsClient.CreateHandler)
+            .ConfigureHttpClient(http => http.Timeout = Timeout.InfiniteTimeSpan);
+        services.TryAddSingleton(sp => new ShardsClient(
+            sp.GetRequiredService<IHttpClientFactory>(),
+            sp.GetRequiredService<IOptions<ShardsClientOptions>>().Value));
+        services.TryAddSingleton<IGrainFactory>(sp => sp.GetRequiredService<ShardsClient>());
+        return services;
+    }
+}

@@ -1,0 +1,103 @@
+using System.Net;
+using OrleansShards.Client.Http;
+
+namespace OrleansShards.Client;
+
+/// <summary>
+/// The remote <see cref="IGrainFactory"/>: <c>client.GetGrain&lt;ITableShard&gt;("tenant:table")</c> returns an
+/// <see cref="ITableShard"/> whose calls go over HTTP to a silo, so code written against the interfaces runs
+/// the same co-hosted (the silo's in-process factory) or remote (this client).
+/// </summary>
+/// <remarks>
+/// <para>Errors: every error answer becomes a <see cref="ShardException"/> with the same
+/// <see cref="ShardErrorCode"/> and message the grain raised (no subclasses, so <c>catch (ShardException e)
+/// when (e.Code == …)</c> behaves the same in-process and remote). A call that outlives
+/// <see cref="ShardsClientOptions.Timeout"/> raises <c>TIMEOUT</c>; a silo that cannot be reached raises
+/// <see cref="HttpRequestException"/> once the retries are spent. Cancelling the token raises
+/// <see cref="OperationCanceledException"/>.</para>
+/// <para>Retries (<see cref="ShardsClientOptions.MaxRetries"/>, jittered exponential backoff): answers
+/// <c>RETRYABLE</c> or <c>OVERLOADED</c> and broken connections are retried for reads, bookmarks, stats, BEGIN,
+/// and for mutations, batches and COMMITs that carry an idempotency key — the client adds a GUID key per
+/// logical call by default, reused by its retries, so a write is never applied twice. DDL, ROLLBACK, restore
+/// and statements queued in a transaction are sent once. A failure to connect is retried for every call
+/// (nothing reached a silo), moving to the next endpoint.</para>
+/// <para><see cref="ITableShard.RefreshCapacityAsync"/> has no HTTP route and throws <see cref="NotSupportedException"/>.
+/// <c>IShardRegistry</c> (sharding a table) is not part of the client yet.</para>
+/// </remarks>
+public sealed class ShardsClient : IGrainFactory, IDisposable
+{
+    private readonly ShardsHttpTransport _transport;
+    private readonly HttpClient? _ownedClient;
+
+    /// <summary>Creates a client with its own connection pool (HTTP/2 where the endpoint offers it). Dispose it when done.</summary>
+    /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
+    public ShardsClient(ShardsClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        _ownedClient = new HttpClient(CreateHandler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        var http = _ownedClient;
+        _transport = new ShardsHttpTransport(() => http, options);
+    }
+
+    /// <summary>
+    /// Creates a client over an <see cref="HttpClient"/> the caller owns (its <c>BaseAddress</c> and <c>Timeout</c>
+    /// are not used: addresses come from <see cref="ShardsClientOptions.Endpoints"/>, the time limit from
+    /// <see cref="ShardsClientOptions.Timeout"/>). Useful with a test server's handler.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
+    public ShardsClient(HttpClient httpClient, ShardsClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(httpClient);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        _transport = new ShardsHttpTransport(() => httpClient, options);
+    }
+
+    /// <summary>Used by <c>AddShardsClient</c>: a client per call from the factory (which pools handlers).</summary>
+    internal ShardsClient(IHttpClientFactory httpClientFactory, ShardsClientOptions options)
+    {
+        options.Validate();
+        Options = options;
+        _transport = new ShardsHttpTransport(() => httpClientFactory.CreateClient(ShardsClientServiceCollectionExtensions.HttpClientName), options);
+    }
+
+    /// <summary>The options this client was created with. Changing them afterwards has no effect on endpoints or the API key.</summary>
+    public ShardsClientOptions Options { get; }
+
+    /// <summary>
+    /// Returns a reference to the grain with <paramref name="key"/>. Supported: <see cref="ITableShard"/>, keyed
+    /// <c>tenant:table</c>. A reference holds no connection and may be kept.
+    /// </summary>
+    /// <exception cref="ArgumentException">The key is empty, or the interface has no HTTP implementation.</exception>
+    /// <exception cref="ShardException"><c>INVALID_ARGUMENT</c> when the key is not a valid <c>tenant:table</c>.</exception>
+    public TGrainInterface GetGrain<TGrainInterface>(string key) where TGrainInterface : IGrainWithStringKey
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        if (typeof(TGrainInterface) == typeof(ITableShard))
+        {
+            var (tenant, table) = ShardName.Parse(key);
+            return (TGrainInterface)(object)new HttpTableShard(_transport, Options.AddIdempotencyKeys, tenant, table);
+        }
+
+        throw new ArgumentException($"The client has no HTTP implementation of {typeof(TGrainInterface).Name}; supported: {nameof(ITableShard)}.", nameof(TGrainInterface));
+    }
+
+    /// <summary>The shard of <paramref name="table"/> of <paramref name="tenant"/>: <c>GetGrain&lt;ITableShard&gt;(tenant + ":" + table)</c>.</summary>
+    /// <exception cref="ShardException"><c>INVALID_ARGUMENT</c> when a name is not 1–64 characters of <c>[A-Za-z0-9_]</c>.</exception>
+    public ITableShard GetTable(string tenant, string table) => GetGrain<ITableShard>(ShardName.Format(tenant, table));
+
+    /// <summary>Releases the connection pool when the client created its own.</summary>
+    public void Dispose() => _ownedClient?.Dispose();
+
+    /// <summary>The handler every client uses: pooled connections recycled every 5 minutes (DNS changes), several HTTP/2 connections allowed, gzip/brotli.</summary>
+    internal static HttpMessageHandler CreateHandler() => new SocketsHttpHandler
+    {
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        EnableMultipleHttp2Connections = true,
+        AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Brotli,
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+    };
+}

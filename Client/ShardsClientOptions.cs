@@ -1,0 +1,73 @@
+using System.Net;
+
+namespace OrleansShards.Client;
+
+/// <summary>
+/// Options of <see cref="ShardsClient"/>. Every default is stated; <see cref="Validate"/> (run by
+/// <c>AddShardsClient</c> and by the <see cref="ShardsClient"/> constructors) fails naming the option.
+/// </summary>
+public sealed class ShardsClientOptions
+{
+    /// <summary>The default silo address, that of <c>scripts/run-silo.sh</c>: <c>http://127.0.0.1:5080</c>.</summary>
+    public static readonly Uri DefaultEndpoint = new("http://127.0.0.1:5080");
+
+    /// <summary>
+    /// Silo base addresses (<c>http</c> or <c>https</c>, no query). Any silo accepts any request. A call
+    /// starts on the endpoint that last answered and moves to the next one when it cannot connect.
+    /// Default: <see cref="DefaultEndpoint"/> only.
+    /// </summary>
+    public IList<Uri> Endpoints { get; set; } = [DefaultEndpoint];
+
+    /// <summary>
+    /// The API key, sent as <c>Authorization: Bearer &lt;key&gt;</c>. Default null (nothing sent), which only
+    /// works against a silo with no keys configured (it then listens on loopback only).
+    /// </summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Time limit of one HTTP attempt, from sending to the last byte of the answer. Default 30 s (the silo's statement timeout is 30 s).</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Retries after the first attempt for <c>RETRYABLE</c> / <c>OVERLOADED</c> answers and connection
+    /// failures, when the call is safe to repeat (see <see cref="ShardsClient"/>). 0 disables retries. Default 3.
+    /// </summary>
+    public int MaxRetries { get; set; } = 3;
+
+    /// <summary>First retry delay; each further retry doubles it, up to <see cref="MaxRetryDelay"/>, with random jitter (50–100 % of the value). Default 100 ms.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Upper bound of one retry delay (before jitter). Default 5 s.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// When true (default), a mutation, batch or COMMIT sent without an idempotency key gets a new GUID key,
+    /// reused by all retries of that call, so a retry can never apply a write twice. When false, such calls
+    /// are sent once and never retried. Mutations queued in a transaction are never retried.
+    /// </summary>
+    public bool AddIdempotencyKeys { get; set; } = true;
+
+    /// <summary>
+    /// The HTTP version asked for. Default 2.0 with <see cref="HttpVersionPolicy"/> <c>RequestVersionOrLower</c>:
+    /// HTTP/2 over <c>https</c> (negotiated by ALPN), HTTP/1.1 over cleartext <c>http</c>, because cleartext
+    /// HTTP/2 (h2c) is only possible with prior knowledge.
+    /// </summary>
+    public Version HttpVersion { get; set; } = System.Net.HttpVersion.Version20;
+
+    /// <summary>
+    /// How <see cref="HttpVersion"/> is applied. Default <see cref="System.Net.Http.HttpVersionPolicy.RequestVersionOrLower"/>.
+    /// Use <c>RequestVersionExact</c> with 2.0 for h2c with prior knowledge against a silo endpoint configured
+    /// for HTTP/2 only.
+    /// </summary>
+    public HttpVersionPolicy HttpVersionPolicy { get; set; } = HttpVersionPolicy.RequestVersionOrLower;
+
+    /// <summary>Checks every option; throws <see cref="ArgumentException"/> naming the first invalid one.</summary>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    public void Validate()
+    {
+        var failures = ShardsClientOptionsValidator.Check(this);
+        if (failures.Count > 0)
+        {
+            throw new ArgumentException(string.Join(" ", failures));
+        }
+    }
+}

@@ -1,0 +1,14 @@
+namespace OrleansShards;
+
+/// <summary>How to shard a table.</summary>
+/// <param name="Key">The shard key: a column, or a dotted path into a JSON column (<c>metadata.organization.id</c>). Required.</param>
+/// <param name="Count">Number of shards, 1–1000.</param>
+/// <param name="Strategy"><c>hash</c> (consistent, default), <c>range</c>, <c>roundRobin</c> or <c>custom</c>.</param>
+/// <param name="KeyPath">A dotted JSON path inside the <paramref name="Key"/> column (alternative to a dotted key).</param>
+/// <param name="Router">For <c>custom</c>: the name a router was registered under with <c>AddShardRouter</c>.</param>
+public sealed record ShardRequest(
+    string? Key,
+    int Count,
+    string? Strategy = ShardStrategies.Hash,
+    string? KeyPath = null,
+    string? Router = null);

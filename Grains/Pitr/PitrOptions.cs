@@ -1,0 +1,31 @@
+namespace OrleansShards.Grains.Pitr;
+
+/// <summary>
+/// Options of the change log and point-in-time recovery of every TableShard. Every default is stated;
+/// invalid values fail the host at start (see <see cref="PitrServiceCollectionExtensions.ConfigurePitr"/>).
+/// </summary>
+public sealed class PitrOptions
+{
+    /// <summary>
+    /// Capture each commit's changeset into the change log (and take snapshots). Default true. When false
+    /// the log still records sequences and DDL but no data changes, so restore is refused; meant for
+    /// side-by-side benchmarks, not production.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Take a snapshot after this many commits since the last one. Default 10,000.</summary>
+    public int SnapshotEveryCommits { get; set; } = 10_000;
+
+    /// <summary>
+    /// Take a snapshot when this much time passed since the last one and there were commits since
+    /// (checked by the capacity reminder), so quiet shards can prune their log too. Default 24 hours.
+    /// </summary>
+    public TimeSpan SnapshotInterval { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// How far back a shard can be restored. Every commit newer than <c>now - RetentionPeriod</c>, and the
+    /// state at the window's start, stay restorable; older log rows and snapshots are pruned by the
+    /// capacity reminder. Default 30 days.
+    /// </summary>
+    public TimeSpan RetentionPeriod { get; set; } = TimeSpan.FromDays(30);
+}

@@ -1,0 +1,37 @@
+using System.Globalization;
+
+namespace OrleansShards.Grains.Sharding;
+
+/// <summary>
+/// The registry of a sharded table as persisted (JSON in the base table file's <c>_meta</c>, key <c>shard:layout</c>).
+/// Shard <c>i</c> is the table <c>{table}__s{i}</c> of the same tenant, its own grain and file.
+/// </summary>
+internal sealed record ShardLayout(
+    string Id,
+    string Key,
+    string? KeyPath,
+    string Strategy,
+    int Count,
+    long CreatedAtMs,
+    List<SqlValue>? SplitPoints = null,
+    string? Router = null)
+{
+    public const string ShardSeparator = "__s";
+
+    public static string ShardName(string table, int index) => table + ShardSeparator + index.ToString(CultureInfo.InvariantCulture);
+
+    public string ShardNameOf(string table, int index) => ShardName(table, index);
+
+    public IEnumerable<string> ShardNames(string table) => Enumerable.Range(0, Count).Select(i => ShardName(table, i));
+
+    public ShardRegistryInfo ToInfo(string table) => new(
+        Id,
+        Key,
+        KeyPath,
+        Count,
+        Strategy,
+        CreatedAtMs,
+        [.. Enumerable.Range(0, Count).Select(i => new ShardEndpoint(ShardName(table, i), i, "active"))],
+        SplitPoints,
+        Router);
+}

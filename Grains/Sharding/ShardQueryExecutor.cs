@@ -1,0 +1,162 @@
+using System.Diagnostics;
+
+namespace OrleansShards.Grains.Sharding;
+
+/// <summary>
+/// Runs one read on every shard in parallel and combines the answers. How each aggregation is expressed:
+/// <list type="bullet">
+/// <item><c>concat</c>/<c>merge</c>/<c>sum</c>: the query runs as sent; concat keeps every row in shard order, merge drops
+/// duplicate rows, sum adds each numeric column over every returned row (so <c>SELECT sum(x), count(*) …</c> sums exactly).</item>
+/// <item><c>count</c>: each shard runs <c>SELECT count(*) FROM (query)</c>; the counts are added.</item>
+/// <item><c>avg</c>: the query selects one column, the value to average; each shard runs
+/// <c>WITH q_avg(v) AS (query) SELECT total(v), count(v) FROM q_avg</c> and the answer is Σsum / Σcount — the exact mean
+/// of all values, never an average of the shards' averages.</item>
+/// </list>
+/// </summary>
+internal static class ShardQueryExecutor
+{
+    private const int DefaultTimeoutMs = 30_000;
+
+    public static async Task<ShardQueryResult> RunAsync(IGrainFactory grains, IReadOnlyList<string> shardKeys, ShardQueryRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(request.Query))
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument, "query must hold a SQL statement.");
+        }
+
+        var aggregation = request.Aggregation ?? ShardAggregations.Concat;
+        if (!ShardAggregations.All.Contains(aggregation, StringComparer.Ordinal))
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument, $"Unknown aggregation '{aggregation}'; use one of {string.Join(", ", ShardAggregations.All)}.");
+        }
+
+        var timeout = TimeSpan.FromMilliseconds(request.TimeoutMs is > 0 and var ms ? ms : DefaultTimeoutMs);
+        var inner = request.Query.Trim().TrimEnd(';').Trim();
+        var sql = aggregation switch
+        {
+            ShardAggregations.Count => $"SELECT count(*) FROM ({inner})",
+            ShardAggregations.Avg => $"WITH q_avg(v) AS ({inner}) SELECT total(v), count(v) FROM q_avg",
+            _ => inner,
+        };
+        var watch = Stopwatch.StartNew();
+        var parts = await Task.WhenAll(shardKeys.Select((key, index) => RunOneAsync(grains.GetGrain<ITableShard>(key), key, index, sql, request, timeout, cancellationToken))).ConfigureAwait(false);
+        if (!request.ContinueOnError && parts.FirstOrDefault(p => p.Error is not null) is { } failed)
+        {
+            throw failed.Error!;
+        }
+
+        var ok = parts.Where(p => p.Error is null).ToList();
+        IReadOnlyList<string> columns = ok.FirstOrDefault(p => p.Result!.Columns.Count > 0)?.Result!.Columns ?? [];
+        List<SqlValue[]> rows;
+        SqlValue? value = null;
+        switch (aggregation)
+        {
+            case ShardAggregations.Count:
+                var total = ok.Sum(p => p.Result!.Rows[0][0].AsInteger);
+                value = total;
+                columns = ["count"];
+                rows = [[total]];
+                break;
+            case ShardAggregations.Avg:
+                var sum = ok.Sum(p => p.Result!.Rows[0][0].AsReal);
+                var n = ok.Sum(p => p.Result!.Rows[0][1].AsInteger);
+                value = n == 0 ? SqlValue.Null : SqlValue.FromReal(sum / n);
+                columns = ["avg"];
+                rows = [[value.Value]];
+                break;
+            case ShardAggregations.Sum:
+                rows = [SumColumns(columns.Count, ok.SelectMany(p => p.Result!.Rows))];
+                break;
+            case ShardAggregations.Merge:
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                rows = [.. ok.SelectMany(p => p.Result!.Rows).Where(r => seen.Add(KeyCodec.Encode(r)))];
+                break;
+            default:
+                rows = [.. ok.SelectMany(p => p.Result!.Rows)];
+                break;
+        }
+
+        var shardResults = parts.Select(p => new ShardQueryShardResult(
+            p.Name,
+            p.Index,
+            p.Error is not null ? 0 : aggregation switch
+            {
+                ShardAggregations.Count => p.Result!.Rows[0][0].AsInteger,
+                ShardAggregations.Avg => p.Result!.Rows[0][1].AsInteger,
+                _ => p.Result!.Rows.Count,
+            },
+            p.DurationMs,
+            p.Error?.Message,
+            p.Error?.Code.ToWire(),
+            aggregation == ShardAggregations.Avg && p.Error is null ? p.Result!.Rows[0][0].AsReal : null)).ToList();
+        return new ShardQueryResult(aggregation, columns, rows, value, shardResults.Sum(s => s.ItemCount), shardResults, watch.Elapsed.TotalMilliseconds);
+    }
+
+    private static async Task<Part> RunOneAsync(ITableShard shard, string key, int index, string sql, ShardQueryRequest request, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var name = ShardName.Parse(key).Table;
+        var watch = Stopwatch.StartNew();
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            var result = await shard.QueryAsync(new QueryRequest(sql, request.Params), limit.Token).WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return new Part(name, index, result, null, watch.Elapsed.TotalMilliseconds);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is TimeoutException or OperationCanceledException)
+        {
+            return new Part(name, index, null, new ShardException(ShardErrorCode.Timeout, $"Shard {name} did not answer within {timeout.TotalMilliseconds:0} ms."), watch.Elapsed.TotalMilliseconds);
+        }
+        catch (ShardException ex)
+        {
+            return new Part(name, index, null, ex, watch.Elapsed.TotalMilliseconds);
+        }
+    }
+
+    private static SqlValue[] SumColumns(int width, IEnumerable<SqlValue[]> rows)
+    {
+        var integers = new long[width];
+        var reals = new double[width];
+        var isReal = new bool[width];
+        var any = new bool[width];
+        foreach (var row in rows)
+        {
+            for (var i = 0; i < width && i < row.Length; i++)
+            {
+                var v = row[i];
+                if (v.Kind == SqlValueKind.Integer && !isReal[i])
+                {
+                    try
+                    {
+                        integers[i] = checked(integers[i] + v.AsInteger);
+                    }
+                    catch (OverflowException)
+                    {
+                        isReal[i] = true;
+                        reals[i] = (double)integers[i] + v.AsInteger;
+                    }
+                }
+                else if (v.Kind is SqlValueKind.Integer or SqlValueKind.Real)
+                {
+                    if (!isReal[i])
+                    {
+                        isReal[i] = true;
+                        reals[i] = integers[i];
+                    }
+
+                    reals[i] += v.AsReal;
+                }
+                else
+                {
+                    continue;
+                }
+
+                any[i] = true;
+            }
+        }
+
+        return [.. Enumerable.Range(0, width).Select(i => !any[i] ? SqlValue.Null : isReal[i] ? SqlValue.FromReal(reals[i]) : SqlValue.FromInteger(integers[i]))];
+    }
+
+    private sealed record Part(string Name, int Index, QueryResult? Result, ShardException? Error, double DurationMs);
+}

@@ -1,0 +1,420 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using OrleansShards.Runtime;
+
+namespace OrleansShards.Grains.Sharding;
+
+/// <summary>
+/// The shard registry of one table (<see cref="IShardRegistry"/>). It keeps no state of its own: the layout and the
+/// operation journal live in the base table's file and are read through the base grain. It drives the long phases of
+/// an operation (copy, catch-up rounds) in its own turns so the base table keeps serving, then asks the base table
+/// for the brief switch.
+/// </summary>
+internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
+{
+    private const int MaxCount = 1000;
+    private const int MaxCatchUpRounds = 8;
+    private const int SmallTail = 64;
+    private readonly ShardRouterRegistry _routers;
+    private readonly ShardingHostId _hostId;
+    private readonly ShardingFaults _faults;
+    private readonly ILogger<ShardRegistryGrain> _logger;
+    private string _tenant = null!;
+    private string _table = null!;
+    private int _busy;
+
+    public ShardRegistryGrain(ShardRouterRegistry routers, ShardingHostId hostId, ShardingFaults faults, ILogger<ShardRegistryGrain> logger)
+    {
+        _routers = routers;
+        _hostId = hostId;
+        _faults = faults;
+        _logger = logger;
+    }
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        (_tenant, _table) = ShardName.Parse(GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
+    private IShardHost Host(string name) => GrainFactory.GetGrain<IShardHost>(ShardName.Format(_tenant, name));
+
+    private IShardHost Base => Host(_table);
+
+    [ConcurrentTurn]
+    public async Task<ShardResult> ShardAsync(ShardRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (key, keyPath) = ValidateKey(request.Key, request.KeyPath);
+        ValidateCount(request.Count, "count");
+        var strategy = request.Strategy ?? ShardStrategies.Hash;
+        if (!ShardStrategies.All.Contains(strategy, StringComparer.Ordinal))
+        {
+            throw Invalid($"Unknown strategy '{strategy}'; use one of {string.Join(", ", ShardStrategies.All)}.");
+        }
+
+        var router = strategy == ShardStrategies.Custom
+            ? _routers.Find(request.Router) ?? throw Invalid(request.Router is null
+                ? "Strategy custom needs router: the name of a router registered with AddShardRouter."
+                : $"No shard router named '{request.Router}' is registered (AddShardRouter).")
+            : null;
+        var longest = ShardLayout.ShardName(_table, request.Count - 1);
+        if (!ShardName.IsValid(longest))
+        {
+            throw Invalid($"Shard table names ({longest}) would exceed {ShardName.MaxLength} characters; table names up to {ShardName.MaxLength - longest.Length + _table.Length} characters can have {request.Count} shards.");
+        }
+
+        using var busy = Enter();
+        var started = Stopwatch.StartNew();
+        var state = await Base.GetShardingStateAsync(cancellationToken).ConfigureAwait(false);
+        RequireIdle(state);
+        if (state.Layout is not null)
+        {
+            throw Invalid($"Table {_table} is already sharded ({state.Layout.Count} shards by {state.Layout.Key}); unshard it first or rebalance.");
+        }
+
+        var shape = await Base.DescribeAsync(_table, key, keyPath, cancellationToken).ConfigureAwait(false);
+        var rows = await Base.CountRowsAsync(shape.Table, cancellationToken).ConfigureAwait(false);
+        if (rows == 0)
+        {
+            throw Invalid($"Table {_table} is empty; there is nothing to shard.");
+        }
+
+        var id = Guid.NewGuid().ToString("N");
+        var keyColumn = shape.Parent.Columns.First(c => string.Equals(c, key, StringComparison.OrdinalIgnoreCase));
+        var layout = new ShardLayout(id, keyColumn, keyPath, strategy, request.Count, TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(), Router: request.Router);
+        if (strategy == ShardStrategies.Range)
+        {
+            layout = layout with { SplitPoints = ShardAssigner.SplitPoints(await SortedKeysAsync([_table], shape, cancellationToken).ConfigureAwait(false), request.Count) };
+        }
+
+        var assigner = new ShardAssigner(layout, router);
+        var targets = Enumerable.Range(0, request.Count).Select(i => new MigrationTarget(ShardLayout.ShardName(_table, i), i, TargetMode.Fresh)).ToList();
+        var operation = NewOperation(id, ShardOperation.KindShard, shape, [_table], targets, layout, remove: [], emptyBase: true);
+        var outcome = await RunAsync(operation, shape, assigner, cancellationToken).ConfigureAwait(false);
+        var shards = await CountShardsAsync(layout, cancellationToken).ConfigureAwait(false);
+        return new ShardResult(shards, layout.ToInfo(_table), Stats(shards), outcome.RowsMoved, started.ElapsedMilliseconds, outcome.StallMs, id);
+    }
+
+    [ConcurrentTurn]
+    public async Task<UnshardResult> UnshardAsync(CancellationToken cancellationToken = default)
+    {
+        using var busy = Enter();
+        var started = Stopwatch.StartNew();
+        var state = await Base.GetShardingStateAsync(cancellationToken).ConfigureAwait(false);
+        RequireIdle(state);
+        var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded.");
+        var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken).ConfigureAwait(false);
+        var names = layout.ShardNames(_table).ToList();
+        var id = Guid.NewGuid().ToString("N");
+        var operation = NewOperation(id, ShardOperation.KindUnshard, shape, names, [new MigrationTarget(_table, 0, TargetMode.Base)], null, remove: names, emptyBase: false);
+        var outcome = await RunAsync(operation, shape, new ShardAssigner(layout with { Count = 1, Strategy = ShardStrategies.Hash }, null), cancellationToken).ConfigureAwait(false);
+        var rows = await Base.CountRowsAsync(shape.Table, cancellationToken).ConfigureAwait(false);
+        return new UnshardResult(rows, outcome.RowsMoved, names.Count, started.ElapsedMilliseconds, outcome.StallMs, id);
+    }
+
+    [ReadOnly]
+    public async Task<bool> IsShardedAsync(CancellationToken cancellationToken = default) =>
+        (await Base.GetShardingStateAsync(cancellationToken).ConfigureAwait(false)).Layout is not null;
+
+    [ReadOnly]
+    public async Task<ShardDiscovery> DiscoverAsync(CancellationToken cancellationToken = default)
+    {
+        var state = await Base.GetShardingStateAsync(cancellationToken).ConfigureAwait(false);
+        if (state.Layout is not { } layout)
+        {
+            return new ShardDiscovery(false, null, [], null, state.Operation?.Kind);
+        }
+
+        var health = await Task.WhenAll(Enumerable.Range(0, layout.Count).Select(async i =>
+        {
+            var name = ShardLayout.ShardName(_table, i);
+            var watch = Stopwatch.StartNew();
+            try
+            {
+                var rows = await Host(name).CountRowsAsync(_table, cancellationToken).ConfigureAwait(false);
+                var stats = await GrainFactory.GetGrain<ITableShard>(ShardName.Format(_tenant, name)).GetStatsAsync(cancellationToken).ConfigureAwait(false);
+                return new ShardHealth(name, i, "healthy", watch.Elapsed.TotalMilliseconds, rows, stats.SizeBytes);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                return new ShardHealth(name, i, "unhealthy", watch.Elapsed.TotalMilliseconds, 0, 0, ex.Message);
+            }
+        })).ConfigureAwait(false);
+        var healthy = health.Where(h => h.Status == "healthy").Select(h => h.RowCount).ToList();
+        return new ShardDiscovery(true, layout.ToInfo(_table), health, ShardDistributionStats.Of(healthy), state.Operation?.Kind);
+    }
+
+    [ReadOnly]
+    public async Task<ShardQueryResult> QueryShardsAsync(ShardQueryRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var state = await Base.GetShardingStateAsync(cancellationToken).ConfigureAwait(false);
+        var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded; use query.");
+        var names = layout.ShardNames(_table).Select(n => ShardName.Format(_tenant, n)).ToList();
+        return await ShardQueryExecutor.RunAsync(GrainFactory, names, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    [ConcurrentTurn]
+    public async Task<RebalanceResult> RebalanceAsync(RebalanceRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var mode = request.Strategy ?? "incremental";
+        if (mode is not ("incremental" or "full"))
+        {
+            throw Invalid($"Unknown rebalance strategy '{mode}'; use incremental or full.");
+        }
+
+        if (request.TargetCount is { } requested)
+        {
+            ValidateCount(requested, "targetCount");
+        }
+
+        if (request.MaxSkew is { } skew && (double.IsNaN(skew) || skew < 1))
+        {
+            throw Invalid("maxSkew is a ratio max/avg and must be at least 1.");
+        }
+
+        using var busy = Enter();
+        var started = Stopwatch.StartNew();
+        var state = await Base.GetShardingStateAsync(cancellationToken).ConfigureAwait(false);
+        RequireIdle(state);
+        var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded.");
+        var count = request.TargetCount ?? layout.Count;
+        var longest = ShardLayout.ShardName(_table, count - 1);
+        if (!ShardName.IsValid(longest))
+        {
+            throw Invalid($"Shard table names ({longest}) would exceed {ShardName.MaxLength} characters.");
+        }
+
+        var before = await CountShardsAsync(layout, cancellationToken).ConfigureAwait(false);
+        var beforeStats = Stats(before);
+        var unchangedLayout = count == layout.Count && !(mode == "full" && layout.Strategy is ShardStrategies.Range or ShardStrategies.RoundRobin);
+        if ((count == layout.Count && request.MaxSkew is { } maxSkew && beforeStats.SkewRatio <= maxSkew)
+            || (unchangedLayout && layout.Strategy is ShardStrategies.Hash or ShardStrategies.Custom))
+        {
+            return new RebalanceResult(0, beforeStats, beforeStats, [], before, layout.ToInfo(_table), started.ElapsedMilliseconds, 0, string.Empty, Skipped: true);
+        }
+
+        var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken).ConfigureAwait(false);
+        var oldNames = layout.ShardNames(_table).ToList();
+        var id = Guid.NewGuid().ToString("N");
+        var newLayout = layout with { Count = count };
+        ShardAssigner assigner;
+        switch (layout.Strategy)
+        {
+            case ShardStrategies.Range:
+                newLayout = newLayout with { SplitPoints = ShardAssigner.SplitPoints(await SortedKeysAsync(oldNames, shape, cancellationToken).ConfigureAwait(false), count) };
+                assigner = new ShardAssigner(newLayout, null);
+                break;
+            case ShardStrategies.RoundRobin:
+                var (map, next) = await RoundRobinMapAsync(layout, count, mode == "full", cancellationToken).ConfigureAwait(false);
+                assigner = new ShardAssigner(newLayout, null, map, next);
+                break;
+            default:
+                assigner = new ShardAssigner(newLayout, _routers.Find(layout.Router));
+                break;
+        }
+
+        var targets = Enumerable.Range(0, count)
+            .Select(i => new MigrationTarget(ShardLayout.ShardName(_table, i), i, i < layout.Count ? TargetMode.Live : TargetMode.Fresh))
+            .ToList();
+        var removed = oldNames.Skip(count).ToList();
+        var operation = NewOperation(id, ShardOperation.KindRebalance, shape, oldNames, targets, newLayout, removed, emptyBase: false);
+        var migration = await RunAsync(operation, shape, assigner, cancellationToken).ConfigureAwait(false);
+        var after = await CountShardsAsync(newLayout, cancellationToken).ConfigureAwait(false);
+        var modified = new SortedSet<string>(StringComparer.Ordinal);
+        modified.UnionWith(removed);
+        foreach (var shard in after)
+        {
+            var previous = before.FirstOrDefault(b => b.Index == shard.Index);
+            if (previous is null || previous.RowCount != shard.RowCount || migration.Touched.Contains(shard.Name))
+            {
+                modified.Add(shard.Name);
+            }
+        }
+
+        return new RebalanceResult(migration.RowsMoved, beforeStats, Stats(after), [.. modified], after, newLayout.ToInfo(_table),
+            started.ElapsedMilliseconds, migration.StallMs, id);
+    }
+
+    private ShardOperation NewOperation(string id, string kind, TableShape shape, List<string> sources, List<MigrationTarget> targets, ShardLayout? layout, List<string> remove, bool emptyBase) =>
+        new(id, kind, ShardOperation.Copying, _hostId.Value, [.. shape.Parts.Select(p => p.Name)], sources, targets, layout, remove, emptyBase,
+            TimeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+
+    /// <summary>Journal, prepare targets, copy, catch-up rounds, switch; on failure the base table rolls back.</summary>
+    private async Task<RunOutcome> RunAsync(ShardOperation operation, TableShape shape, ShardAssigner assigner, CancellationToken cancellationToken)
+    {
+        await Base.BeginOperationAsync(operation, cancellationToken).ConfigureAwait(false);
+        var migration = new ShardMigration(operation, shape, assigner, Host, _faults);
+        try
+        {
+            await Task.WhenAll(operation.Targets.Where(t => t.Mode == TargetMode.Fresh)
+                .Select(t => Host(t.Name).ResetAsync(shape.TableSchema, cancellationToken))).ConfigureAwait(false);
+            if (operation.Targets.Any(t => t.Mode == TargetMode.Base))
+            {
+                await Base.TruncateAsync(operation.Tables, cancellationToken).ConfigureAwait(false);
+            }
+
+            migration.Step("copy");
+            await migration.CopyAsync(cancellationToken).ConfigureAwait(false);
+            for (var round = 0; round < MaxCatchUpRounds; round++)
+            {
+                migration.Step("catchup");
+                if (await migration.CatchUpAsync(cancellationToken).ConfigureAwait(false) <= SmallTail)
+                {
+                    break;
+                }
+            }
+            var outcome = await Base.SwitchAsync(migration, cancellationToken).ConfigureAwait(false);
+            await outcome.Cleanup.ConfigureAwait(false);
+            LogCompleted(_table, operation.Kind, operation.Id, outcome.RowsMoved, outcome.StallMs);
+            var touched = operation.Targets.Where(t => t.Mode == TargetMode.Fresh).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+            return new RunOutcome(outcome.RowsMoved, outcome.StallMs, touched);
+        }
+        catch (Exception ex) when (ex is not SimulatedCrashException)
+        {
+            LogFailed(ex, _table, operation.Kind, operation.Id);
+            try
+            {
+                await Base.AbortOperationAsync(operation.Id, ex.Message, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception abort) when (abort is not SimulatedCrashException)
+            {
+                LogFailed(abort, _table, "rollback of " + operation.Kind, operation.Id);
+            }
+
+            throw;
+        }
+    }
+
+    private sealed record RunOutcome(long RowsMoved, long StallMs, HashSet<string> Touched);
+
+    private async Task<List<SqlValue>> SortedKeysAsync(IReadOnlyList<string> sources, TableShape shape, CancellationToken cancellationToken)
+    {
+        var keys = new List<SqlValue>();
+        var sql = $"SELECT k FROM ({shape.Parent.SelectWithKey.Replace(", p.* FROM", " AS k FROM", StringComparison.Ordinal)}) ORDER BY k COLLATE BINARY";
+        foreach (var source in sources)
+        {
+            keys.AddRange((await Host(source).ReadInternalAsync(sql, [], cancellationToken).ConfigureAwait(false)).Select(r => r[0]));
+        }
+
+        if (sources.Count > 1)
+        {
+            keys.Sort(SqlValueOrder.Instance);
+        }
+
+        return keys;
+    }
+
+    /// <summary>The new roundRobin key→shard map: full reassigns every key in turn; incremental moves only keys of removed or over-full shards.</summary>
+    private async Task<(Dictionary<string, int> Map, long Next)> RoundRobinMapAsync(ShardLayout layout, int count, bool full, CancellationToken cancellationToken)
+    {
+        var rows = await Base.ReadInternalAsync("SELECT k, shard FROM _shard_assign ORDER BY k", [], cancellationToken).ConfigureAwait(false);
+        var map = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (full)
+        {
+            var i = 0;
+            foreach (var row in rows)
+            {
+                map[row[0].AsText] = i++ % count;
+            }
+
+            return (map, i);
+        }
+
+        var quota = (rows.Count + count - 1) / count;
+        var load = new int[count];
+        var spill = new List<string>();
+        foreach (var row in rows)
+        {
+            var shard = (int)row[1].AsInteger;
+            if (shard < count && load[shard] < quota)
+            {
+                map[row[0].AsText] = shard;
+                load[shard]++;
+            }
+            else
+            {
+                spill.Add(row[0].AsText);
+            }
+        }
+
+        foreach (var k in spill)
+        {
+            var target = Array.IndexOf(load, load.Min());
+            map[k] = target;
+            load[target]++;
+        }
+
+        return (map, rows.Count);
+    }
+
+    private async Task<List<ShardInfo>> CountShardsAsync(ShardLayout layout, CancellationToken cancellationToken)
+    {
+        var counts = await Task.WhenAll(Enumerable.Range(0, layout.Count)
+            .Select(i => Host(ShardLayout.ShardName(_table, i)).CountRowsAsync(_table, cancellationToken))).ConfigureAwait(false);
+        return [.. counts.Select((c, i) => new ShardInfo(ShardLayout.ShardName(_table, i), i, c))];
+    }
+
+    private static ShardDistributionStats Stats(IReadOnlyList<ShardInfo> shards) => ShardDistributionStats.Of([.. shards.Select(s => s.RowCount)]);
+
+    private static (string Key, string? Path) ValidateKey(string? key, string? keyPath)
+    {
+        if (string.IsNullOrWhiteSpace(key))
+        {
+            throw Invalid("key is required: the column (or column.json.path) to shard by.");
+        }
+
+        var segments = key.Split('.');
+        var pathSegments = segments.Skip(1).Concat(string.IsNullOrEmpty(keyPath) ? [] : keyPath.Split('.')).ToList();
+        foreach (var segment in segments.Concat(pathSegments))
+        {
+            if (!ShardName.IsValid(segment))
+            {
+                throw Invalid($"key and keyPath are names of [A-Za-z0-9_] (1-{ShardName.MaxLength} characters) joined by dots; '{segment}' is not.");
+            }
+        }
+
+        return (segments[0], pathSegments.Count == 0 ? null : string.Join('.', pathSegments));
+    }
+
+    private static void ValidateCount(int count, string name)
+    {
+        if (count < 1 || count > MaxCount)
+        {
+            throw Invalid($"{name} must be a positive number of shards, at most {MaxCount}; got {count}.");
+        }
+    }
+
+    private static void RequireIdle(ShardingState state)
+    {
+        if (state.Operation is { } operation)
+        {
+            throw Invalid($"A {operation.Kind} operation ({operation.Id}) is in progress on this table; retry when it completes.");
+        }
+    }
+
+    private BusyScope Enter()
+    {
+        if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            throw Invalid($"A sharding operation is already running on {_table}; retry when it completes.");
+        }
+
+        return new BusyScope(this);
+    }
+
+    private static ShardException Invalid(string message) => new(ShardErrorCode.InvalidArgument, message);
+
+    private readonly struct BusyScope(ShardRegistryGrain grain) : IDisposable
+    {
+        public void Dispose() => Volatile.Write(ref grain._busy, 0);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Table {Table}: {Kind} {OperationId} completed, {RowsMoved} rows moved, writes held {StallMs} ms")]
+    private partial void LogCompleted(string table, string kind, string operationId, long rowsMoved, long stallMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Table {Table}: {Kind} {OperationId} failed")]
+    private partial void LogFailed(Exception exception, string table, string kind, string operationId);
+}

@@ -1,0 +1,222 @@
+using System.Text.Json;
+using OrleansShards.Grains.Sharding;
+using OrleansShards.Grains.Storage;
+
+namespace OrleansShards.Grains.TableShards;
+
+/// <summary>
+/// Routing of a sharded table. The base grain <c>tenant:table</c> keeps the layout (persisted in its own file's
+/// <c>_meta</c>) in memory and forwards every call: a read or write with <c>shardKey</c> to its shard, a read
+/// without it to every shard (rows concatenated), a write without it is refused. HTTP and in-process callers
+/// therefore need no change, and the layout can only flip inside this grain's own exclusive turn — which is
+/// what holds writes still during a switch.
+/// </summary>
+internal sealed partial class TableShardGrain : IShardHost
+{
+    private const string LayoutKey = "shard:layout";
+    private const string OperationKey = "shard:op";
+    private const string RoundRobinNextKey = "shard:rr-next";
+    private const string AssignTable = "_shard_assign";
+
+    private volatile ShardLayout? _layout;
+    private volatile ShardOperation? _operation;
+    private ShardAssigner? _assigner;
+    private ITableShard[]? _shardRefs;
+    private bool _destroyed;
+
+    /// <summary>True when calls to this table are forwarded to shards.</summary>
+    private bool IsSharded => _layout is not null;
+
+    /// <summary>Loads the layout and journal from <c>_meta</c> and turns change capture on (the tail replay needs it).</summary>
+    private void LoadSharding()
+    {
+        _writer.Capture ??= SessionChangeCapture.Instance;
+        _layout = ReadMeta(LayoutKey) is { } layoutJson
+            ? JsonSerializer.Deserialize(layoutJson, ShardingJsonContext.Default.ShardLayout)
+            : null;
+        _operation = ReadMeta(OperationKey) is { } operationJson
+            ? JsonSerializer.Deserialize(operationJson, ShardingJsonContext.Default.ShardOperation)
+            : null;
+        _shardRefs = null;
+        _assigner = _layout is null ? null : LoadAssigner(_layout);
+    }
+
+    private string? ReadMeta(string key) =>
+        _writerConnection.Query("SELECT value FROM _meta WHERE key = ?", key) is [var row, ..] && row[0].Kind == SqlValueKind.Text ? row[0].AsText : null;
+
+    private ShardAssigner LoadAssigner(ShardLayout layout)
+    {
+        var routers = ServiceProvider.GetService(typeof(ShardRouterRegistry)) as ShardRouterRegistry;
+        if (layout.Strategy != ShardStrategies.RoundRobin)
+        {
+            return new ShardAssigner(layout, routers?.Find(layout.Router));
+        }
+
+        var map = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (_writerConnection.ExecuteScalar("SELECT count(*) FROM sqlite_master WHERE name = ?", AssignTable) > 0)
+        {
+            foreach (var row in _writerConnection.Query($"SELECT k, shard FROM {AssignTable}"))
+            {
+                map[row[0].AsText] = (int)row[1].AsInteger;
+            }
+        }
+
+        var next = _writerConnection.Query("SELECT value FROM _meta WHERE key = ?", RoundRobinNextKey) is [var n, ..] && n[0].Kind == SqlValueKind.Integer ? n[0].AsInteger : map.Count;
+        return new ShardAssigner(layout, null, map, next);
+    }
+
+    private ITableShard[] ShardRefs(ShardLayout layout)
+    {
+        var refs = _shardRefs;
+        if (refs is null || refs.Length != layout.Count)
+        {
+            refs = [.. Enumerable.Range(0, layout.Count).Select(i => GrainFactory.GetGrain<ITableShard>(ShardName.Format(_tenant, ShardLayout.ShardName(_table, i))))];
+            _shardRefs = refs;
+        }
+
+        return refs;
+    }
+
+    /// <summary>The shard of <paramref name="shardKey"/>; a new roundRobin assignment is made durable before it is used.</summary>
+    private async Task<ITableShard> RouteAsync(ShardLayout layout, SqlValue? shardKey)
+    {
+        if (shardKey is not { } key)
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument,
+                $"Table {_table} is sharded by {layout.Key}{(layout.KeyPath is null ? string.Empty : "." + layout.KeyPath)}; writes must carry shardKey.");
+        }
+
+        var assigner = _assigner!;
+        var index = assigner.Assign(key);
+        if (layout.Strategy == ShardStrategies.RoundRobin)
+        {
+            await PersistAssignmentsAsync(assigner).ConfigureAwait(false);
+        }
+
+        return ShardRefs(layout)[index];
+    }
+
+    private async Task PersistAssignmentsAsync(ShardAssigner assigner)
+    {
+        var fresh = assigner.TakeNewAssignments();
+        if (fresh.Count == 0)
+        {
+            return;
+        }
+
+        await _writer.RunMaintenanceAsync(writer =>
+        {
+            InTransaction(writer, () =>
+            {
+                writer.Execute($"CREATE TABLE IF NOT EXISTS {AssignTable}(k TEXT PRIMARY KEY, shard INTEGER NOT NULL) WITHOUT ROWID");
+                foreach (var (k, shard) in fresh)
+                {
+                    writer.ExecuteInternal($"INSERT OR REPLACE INTO {AssignTable}(k, shard) VALUES (?, ?)", k, shard);
+                }
+
+                writer.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES (?, ?)", RoundRobinNextKey, assigner.Next);
+            });
+            return Task.CompletedTask;
+        }).ConfigureAwait(false);
+    }
+
+    private async Task<QueryResult> RouteQueryAsync(ShardLayout layout, QueryRequest request, CancellationToken cancellationToken)
+    {
+        var forwarded = request with { ShardKey = null };
+        if (request.ShardKey is not null)
+        {
+            var shard = await RouteAsync(layout, request.ShardKey).ConfigureAwait(false);
+            return await shard.QueryAsync(forwarded, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await FanOutQueryAsync(layout, forwarded, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A read without shard key: every shard in parallel, rows concatenated in shard order.</summary>
+    private async Task<QueryResult> FanOutQueryAsync(ShardLayout layout, QueryRequest request, CancellationToken cancellationToken)
+    {
+        var results = await Task.WhenAll(ShardRefs(layout).Select(s => s.QueryAsync(request, cancellationToken))).ConfigureAwait(false);
+        var rows = new List<SqlValue[]>();
+        long rowsRead = 0;
+        IReadOnlyList<string> columns = [];
+        foreach (var result in results)
+        {
+            if (columns.Count == 0)
+            {
+                columns = result.Columns;
+            }
+
+            rows.AddRange(result.Rows);
+            rowsRead += result.RowsRead;
+        }
+
+        return new QueryResult(columns, rows, rowsRead, new QueryMeta("shards", 0, null));
+    }
+
+    private async Task<MutationResult> RouteMutationAsync(ShardLayout layout, MutationRequest request, CancellationToken cancellationToken)
+    {
+        if (request.TransactionId is not null)
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument,
+                $"Table {_table} is sharded: interactive transactions are not available; send the statements as a batch with shardKey.");
+        }
+
+        var shard = await RouteAsync(layout, request.ShardKey).ConfigureAwait(false);
+        return await shard.MutateAsync(request with { ShardKey = null }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<BatchResult> RouteBatchAsync(ShardLayout layout, BatchRequest request, CancellationToken cancellationToken)
+    {
+        var shard = await RouteAsync(layout, request.ShardKey).ConfigureAwait(false);
+        return await shard.BatchAsync(request with { ShardKey = null }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>DDL of a sharded table is applied to the base file (which keeps the schema) and then to every shard, in order.</summary>
+    private async Task<DdlResult> RouteDdlAsync(ShardLayout layout, DdlRequest request, CancellationToken cancellationToken)
+    {
+        var outcome = await WriteAsync(new Writes.WriteWork(Writes.WriteKind.Ddl, [new Statement(request.Query)])).ConfigureAwait(false);
+        _readers.ClearPlanCaches();
+        foreach (var shard in ShardRefs(layout))
+        {
+            await shard.DdlAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new DdlResult(true, BookmarkOf(outcome.Sequence));
+    }
+
+    private void RejectDuringOperation(string what)
+    {
+        if (_operation is { } operation)
+        {
+            throw new ShardException(ShardErrorCode.Retryable,
+                $"Table {_table} is being changed by a {operation.Kind} operation ({operation.Id}); {what} is refused until it completes.");
+        }
+    }
+
+    private void RejectSharded(string what)
+    {
+        if (IsSharded)
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument, $"Table {_table} is sharded: {what} is not available; address the rows with shardKey.");
+        }
+    }
+
+    private static void InTransaction(ShardConnection writer, Action body)
+    {
+        writer.Execute("BEGIN IMMEDIATE");
+        try
+        {
+            body();
+            writer.Execute("COMMIT");
+        }
+        catch
+        {
+            if (SQLitePCL.raw.sqlite3_get_autocommit(writer.Db) == 0)
+            {
+                writer.Execute("ROLLBACK");
+            }
+
+            throw;
+        }
+    }
+}

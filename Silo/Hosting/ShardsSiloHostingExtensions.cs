@@ -1,0 +1,110 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OrleansShards.Grains.Hosting;
+using OrleansShards.Runtime;
+using OrleansShards.Silo.Diagnostics;
+using OrleansShards.Silo.Http;
+using OrleansShards.Silo.Security;
+
+namespace OrleansShards.Silo.Hosting;
+
+/// <summary>
+/// Hosts the silo in any ASP.NET Core app: <c>builder.AddShardsSilo(); var app = builder.Build(); app.MapShardsApi();</c>.
+/// </summary>
+public static class ShardsSiloHostingExtensions
+{
+    /// <summary>
+    /// Adds the grain runtime (reminders in <c>{DataDirectory}/.silo/reminders.db</c>), the in-memory stream
+    /// provider <c>default</c>, the TableShard grains and the HTTP API's services. Options come from the
+    /// configuration section <c>Shards</c> (and <c>MAX_SHARD_SIZE_GB</c>), then <paramref name="configure"/>;
+    /// they are validated when the host starts. <c>Shards:Runtime</c> binds <see cref="GrainRuntimeOptions"/>
+    /// and <c>Shards:TableShard</c> binds <see cref="TableShardOptions"/>.
+    /// </summary>
+    public static IHostApplicationBuilder AddShardsSilo(this IHostApplicationBuilder builder, Action<ShardsSiloOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        var section = configuration.GetSection(ShardsSiloOptions.SectionName);
+
+        var options = services.AddOptions<ShardsSiloOptions>()
+            .Configure(o => ApplyMaxShardSizeVariable(o, configuration[ShardsSiloOptions.MaxShardSizeGbVariable]))
+            .Bind(section)
+            .ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ShardsSiloOptions>, ShardsSiloOptionsValidator>());
+
+        services.AddGrainRuntime();
+        services.AddOptions<GrainRuntimeOptions>().Bind(section.GetSection("Runtime"));
+        services.AddOptions<ReminderOptions>().Configure<IOptions<ShardsSiloOptions>>(
+            (reminders, silo) => reminders.DatabasePath = Path.Combine(GetDataDirectory(silo.Value), ".silo", "reminders.db"));
+        services.AddMemoryStreams("default");
+
+        services.AddTableShards();
+        services.AddOptions<TableShardOptions>()
+            .Bind(section.GetSection("TableShard"))
+            .Configure<IOptions<ShardsSiloOptions>>((shards, silo) =>
+            {
+                shards.DataDirectory = GetDataDirectory(silo.Value);
+                shards.MaxShardSizeBytes = silo.Value.EffectiveMaxShardSizeBytes;
+            });
+
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ShardsJsonContext.Default));
+        services.TryAddSingleton<ApiKeyAuthenticator>();
+        services.TryAddSingleton<ShardsRequestLimiter>();
+        services.TryAddSingleton<ShardRequestContext>();
+        services.TryAddSingleton<PrometheusExporter>();
+        services.TryAddSingleton<HealthCheck>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps the HTTP API: <c>/v1/tables/{table}/…</c>, a JSON <c>NOT_FOUND</c> for unknown <c>/v1</c> routes,
+    /// <c>GET /health</c> and <c>GET /metrics</c>. Requires <see cref="AddShardsSilo"/>.
+    /// </summary>
+    public static IEndpointRouteBuilder MapShardsApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var services = endpoints.ServiceProvider;
+        if (services.GetService<IServiceProviderIsService>() is { } isService && !isService.IsService(typeof(ShardRequestContext)))
+        {
+            throw new InvalidOperationException("MapShardsApi needs the silo's services: call builder.AddShardsSilo() before building the app.");
+        }
+
+        // Start listening now, so measurements made before the first scrape are counted.
+        var exporter = services.GetRequiredService<PrometheusExporter>();
+
+        var v1 = endpoints.MapGroup("/v1");
+        v1.AddEndpointFilter<ShardsApiFilter>();
+        var tables = v1.MapGroup("/tables/{table}");
+        TableEndpoints.Map(tables);
+        ShardingEndpoints.Map(tables);
+        v1.MapFallback("{**path}", static (HttpContext http) =>
+        {
+            throw new ShardException(ShardErrorCode.NotFound, $"No route {http.Request.Method} {http.Request.Path}.");
+        });
+
+        endpoints.MapGet("/health", static (HealthCheck health) => health.Check());
+        endpoints.MapGet("/metrics", () => TypedResults.Text(exporter.Scrape(), PrometheusExporter.ContentType));
+        return endpoints;
+    }
+
+    /// <summary>The data directory as a full path (relative paths are under the working directory).</summary>
+    internal static string GetDataDirectory(ShardsSiloOptions options) => Path.GetFullPath(options.DataDirectory);
+
+    private static void ApplyMaxShardSizeVariable(ShardsSiloOptions options, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return;
+        }
+
+        // An unparsable value becomes NaN so that validation fails naming the option.
+        options.MaxShardSizeGb = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var gb) ? gb : double.NaN;
+    }
+}

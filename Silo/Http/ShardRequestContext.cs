@@ -1,0 +1,153 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using OrleansShards.Silo.Hosting;
+using OrleansShards.Silo.Security;
+
+namespace OrleansShards.Silo.Http;
+
+/// <summary>
+/// What every <c>/v1/tables/{table}</c> handler needs: reading the body, deciding the tenant,
+/// checking the API key, and the grain reference of <c>tenant:table</c>.
+/// </summary>
+internal sealed class ShardRequestContext(IGrainFactory grains, ApiKeyAuthenticator apiKeys, IOptions<ShardsSiloOptions> options)
+{
+    public const string TenantHeader = "X-Tenant-Id";
+    public const string TenantQueryParameter = "tenantId";
+
+    private readonly long _maxBodyBytes = options.Value.MaxRequestBodyBytes;
+
+    /// <summary>Checks the key is a configured one (401 before the body is read), then reads the body.</summary>
+    public Task<T> ReadBodyAsync<T>(HttpContext http, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo)
+        where T : class
+    {
+        if (apiKeys.Enabled)
+        {
+            apiKeys.Authenticate(http.Request.Headers.Authorization);
+        }
+
+        return RequestBodyReader.ReadAsync(http, typeInfo, _maxBodyBytes);
+    }
+
+    /// <summary>
+    /// Resolves the tenant (body/query value and <c>X-Tenant-Id</c>; if both are given they must be equal),
+    /// validates tenant and table names, checks the API key belongs to the tenant, and returns the shard.
+    /// </summary>
+    public ITableShard GetShard(HttpContext http, string table, string? requestTenant)
+    {
+        var tenant = ResolveTenant(http, requestTenant);
+        var key = ShardName.Format(tenant, table);
+        apiKeys.Authorize(http.Request.Headers.Authorization, tenant);
+        return grains.GetGrain<ITableShard>(key);
+    }
+
+    /// <summary>The tenant of a GET request: <c>X-Tenant-Id</c> or the <c>tenantId</c> query parameter.</summary>
+    public ITableShard GetShardForQueryString(HttpContext http, string table)
+    {
+        if (apiKeys.Enabled)
+        {
+            apiKeys.Authenticate(http.Request.Headers.Authorization);
+        }
+
+        return GetShard(http, table, Single(http.Request.Query, TenantQueryParameter));
+    }
+
+    /// <summary>As <see cref="GetShard"/>, for the table's shard registry (the sharding routes).</summary>
+    public IShardRegistry GetRegistry(HttpContext http, string table, string? requestTenant)
+    {
+        var tenant = ResolveTenant(http, requestTenant);
+        var key = ShardName.Format(tenant, table);
+        apiKeys.Authorize(http.Request.Headers.Authorization, tenant);
+        return grains.GetGrain<IShardRegistry>(key);
+    }
+
+    /// <summary>As <see cref="GetShardForQueryString"/>, for the table's shard registry.</summary>
+    public IShardRegistry GetRegistryForQueryString(HttpContext http, string table)
+    {
+        if (apiKeys.Enabled)
+        {
+            apiKeys.Authenticate(http.Request.Headers.Authorization);
+        }
+
+        return GetRegistry(http, table, Single(http.Request.Query, TenantQueryParameter));
+    }
+
+    private static string ResolveTenant(HttpContext http, string? requestTenant)
+    {
+        var header = http.Request.Headers[TenantHeader];
+        if (header.Count > 1)
+        {
+            throw Invalid($"Send one {TenantHeader} header.");
+        }
+
+        var headerTenant = header.Count == 1 ? header[0] : null;
+        if (!string.IsNullOrEmpty(headerTenant) && !string.IsNullOrEmpty(requestTenant)
+            && !string.Equals(headerTenant, requestTenant, StringComparison.Ordinal))
+        {
+            throw Invalid($"The tenant in {TenantHeader} and tenantId differ.");
+        }
+
+        var tenant = !string.IsNullOrEmpty(requestTenant) ? requestTenant : headerTenant;
+        if (string.IsNullOrEmpty(tenant))
+        {
+            throw Invalid($"The tenant is required: send tenantId or the {TenantHeader} header.");
+        }
+
+        ShardName.Validate(tenant, "tenant");
+        return tenant;
+    }
+
+    /// <summary>One value of a query-string parameter, or null; repeating it is <c>INVALID_ARGUMENT</c>.</summary>
+    public static string? Single(IQueryCollection query, string name)
+    {
+        if (!query.TryGetValue(name, out StringValues values) || values.Count == 0)
+        {
+            return null;
+        }
+
+        return values.Count == 1 ? values[0] : throw Invalid($"The query parameter {name} is repeated.");
+    }
+
+    /// <summary>Parses <c>strong</c> | <c>bounded</c> | <c>cached</c> (any case); null stays null.</summary>
+    public static Consistency? ParseConsistency(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        return text.ToLowerInvariant() switch
+        {
+            "strong" => Consistency.Strong,
+            "bounded" => Consistency.Bounded,
+            "cached" => Consistency.Cached,
+            _ => throw Invalid("consistency must be strong, bounded or cached."),
+        };
+    }
+
+    /// <summary>A canonical integer string becomes INTEGER; anything else TEXT.</summary>
+    public static SqlValue ParseKey(string text) =>
+        long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
+        && string.Equals(n.ToString(CultureInfo.InvariantCulture), text, StringComparison.Ordinal)
+            ? SqlValue.FromInteger(n)
+            : SqlValue.FromText(text);
+
+    /// <summary>A non-negative integer query parameter.</summary>
+    public static long? ParseMilliseconds(string? text, string name)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
+            ? ms
+            : throw Invalid($"{name} must be a non-negative integer.");
+    }
+
+    /// <summary>Throws <c>INVALID_ARGUMENT</c> naming a missing member.</summary>
+    public static string Required(string? value, string member) =>
+        string.IsNullOrEmpty(value) ? throw Invalid($"{member} is required.") : value;
+
+    public static ShardException Invalid(string message) => new(ShardErrorCode.InvalidArgument, message);
+}

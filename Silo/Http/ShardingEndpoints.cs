@@ -1,0 +1,69 @@
+using OrleansShards.Silo.Http.Wire;
+using static OrleansShards.Silo.Http.ShardRequestContext;
+
+namespace OrleansShards.Silo.Http;
+
+/// <summary>
+/// The sharding routes of <c>/v1/tables/{table}</c>: shard, unshard, shards (discover), shards/query, rebalance. They call the
+/// table's <see cref="IShardRegistry"/>; failures are thrown and shaped by <see cref="ShardsApiFilter"/>.
+/// </summary>
+internal static class ShardingEndpoints
+{
+    public static void Map(RouteGroupBuilder tables)
+    {
+        tables.MapPost("/shard", ShardAsync);
+        tables.MapPost("/unshard", UnshardAsync);
+        tables.MapGet("/shards", DiscoverAsync);
+        tables.MapPost("/shards/query", QueryShardsAsync);
+        tables.MapPost("/rebalance", RebalanceAsync);
+    }
+
+    private static async Task<IResult> ShardAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.ShardBody);
+        var registry = ctx.GetRegistry(http, table, body.TenantId);
+        var request = new ShardRequest(body.Key, body.Count ?? 0, body.Strategy ?? ShardStrategies.Hash, body.KeyPath, body.Router);
+        var result = await registry.ShardAsync(request, http.RequestAborted);
+        return TypedResults.Json(result, ShardsJsonContext.Default.ShardResult);
+    }
+
+    private static async Task<IResult> UnshardAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var hasBody = http.Request.ContentLength > 0 || http.Request.Headers.TransferEncoding.Count > 0;
+        var body = !hasBody
+            ? new UnshardBody()
+            : await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.UnshardBody);
+        var registry = ctx.GetRegistry(http, table, body.TenantId);
+        var result = await registry.UnshardAsync(http.RequestAborted);
+        return TypedResults.Json(result, ShardsJsonContext.Default.UnshardResult);
+    }
+
+    private static async Task<IResult> DiscoverAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var registry = ctx.GetRegistryForQueryString(http, table);
+        var result = await registry.DiscoverAsync(http.RequestAborted);
+        return TypedResults.Json(result, ShardsJsonContext.Default.ShardDiscovery);
+    }
+
+    private static async Task<IResult> QueryShardsAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.ShardQueryBody);
+        var registry = ctx.GetRegistry(http, table, body.TenantId);
+        var request = new ShardQueryRequest(
+            Required(body.Query, "query"),
+            body.Params,
+            body.Aggregation ?? ShardAggregations.Concat,
+            body.TimeoutMs ?? body.Timeout,
+            body.ContinueOnError ?? false);
+        var result = await registry.QueryShardsAsync(request, http.RequestAborted);
+        return TypedResults.Json(result, ShardsJsonContext.Default.ShardQueryResult);
+    }
+
+    private static async Task<IResult> RebalanceAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.RebalanceBody);
+        var registry = ctx.GetRegistry(http, table, body.TenantId);
+        var result = await registry.RebalanceAsync(new RebalanceRequest(body.TargetCount, body.MaxSkew, body.Strategy ?? "incremental"), http.RequestAborted);
+        return TypedResults.Json(result, ShardsJsonContext.Default.RebalanceResult);
+    }
+}

@@ -1,0 +1,55 @@
+using System.Text.Json;
+using OrleansShards.Runtime;
+using OrleansShards.Silo.Http.Wire;
+
+namespace OrleansShards.Silo.Http;
+
+/// <summary>Maps any failure to its API error code and writes <c>{error:{code, message, retryable}}</c>.</summary>
+internal static class ShardsErrors
+{
+    /// <summary>The code and client-facing message of <paramref name="exception"/>; <c>INTERNAL</c> for anything unexpected.</summary>
+    public static (ShardErrorCode Code, string Message) Classify(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case ShardException shard:
+                    return (shard.Code, shard.Message);
+                case GrainCallTimeoutException timeout:
+                    return (ShardErrorCode.Timeout, timeout.Message);
+                case JsonException json:
+                    return (ShardErrorCode.InvalidArgument, "Malformed JSON: " + json.Message);
+                case BadHttpRequestException bad:
+                    return bad.StatusCode == StatusCodes.Status413PayloadTooLarge
+                        ? (ShardErrorCode.PayloadTooLarge, "The request body is too large.")
+                        : (ShardErrorCode.InvalidArgument, "Bad request: " + bad.Message);
+                case GrainActivationException:
+                case AggregateException:
+                    // Look inside: the cause may be a ShardException (e.g. a shard that cannot open).
+                    continue;
+                default:
+                    break;
+            }
+        }
+
+        return (ShardErrorCode.Internal, "An unexpected error occurred; it has been logged.");
+    }
+
+    /// <summary>The JSON error answer with the code's HTTP status.</summary>
+    public static IResult ToResult(ShardErrorCode code, string message) =>
+        TypedResults.Json(
+            new ErrorResponse(new ErrorDetail(code.ToWire(), message, code.IsRetryable())),
+            ShardsJsonContext.Default.ErrorResponse,
+            statusCode: code.ToHttpStatus());
+
+    /// <summary>Writes the JSON error answer directly (outside endpoint filters, e.g. status-code pages).</summary>
+    public static Task WriteAsync(HttpContext http, ShardErrorCode code, string message)
+    {
+        http.Response.StatusCode = code.ToHttpStatus();
+        return http.Response.WriteAsJsonAsync(
+            new ErrorResponse(new ErrorDetail(code.ToWire(), message, code.IsRetryable())),
+            ShardsJsonContext.Default.ErrorResponse,
+            cancellationToken: http.RequestAborted);
+    }
+}

@@ -1,0 +1,45 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using OrleansShards.Silo.Http.Wire;
+
+namespace OrleansShards.Silo.Http;
+
+/// <summary>
+/// Source-generated JSON of every HTTP body and answer (camelCase web defaults). <see cref="SqlValue"/>
+/// uses its own converter: exact 64-bit integers and <c>{"$blob":"base64"}</c> blobs.
+/// </summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(QueryBody))]
+[JsonSerializable(typeof(MutationBody))]
+[JsonSerializable(typeof(BatchBody))]
+[JsonSerializable(typeof(DdlBody))]
+[JsonSerializable(typeof(TransactionBody))]
+[JsonSerializable(typeof(BookmarkBody))]
+[JsonSerializable(typeof(RestoreBody))]
+[JsonSerializable(typeof(WarmBody))]
+[JsonSerializable(typeof(WarmResult))]
+[JsonSerializable(typeof(ErrorResponse))]
+[JsonSerializable(typeof(MutationResponse))]
+[JsonSerializable(typeof(QueuedResponse))]
+[JsonSerializable(typeof(DdlResponse))]
+[JsonSerializable(typeof(TransactionBeginResponse))]
+[JsonSerializable(typeof(TransactionCommitResponse))]
+[JsonSerializable(typeof(TransactionRollbackResponse))]
+[JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(QueryResult))]
+[JsonSerializable(typeof(BatchResult))]
+[JsonSerializable(typeof(BookmarkResult))]
+[JsonSerializable(typeof(RestoreResult))]
+[JsonSerializable(typeof(ShardStats))]
+[JsonSerializable(typeof(ShardBody))]
+[JsonSerializable(typeof(UnshardBody))]
+[JsonSerializable(typeof(ShardQueryBody))]
+[JsonSerializable(typeof(RebalanceBody))]
+[JsonSerializable(typeof(ShardResult))]
+[JsonSerializable(typeof(UnshardResult))]
+[JsonSerializable(typeof(ShardDiscovery))]
+[JsonSerializable(typeof(ShardQueryResult))]
+[JsonSerializable(typeof(RebalanceResult))]
+internal sealed partial class ShardsJsonContext : JsonSerializerContext
+{
+}

@@ -1,0 +1,194 @@
+using OrleansShards.Silo.Http.Wire;
+using static OrleansShards.Silo.Http.ShardRequestContext;
+
+namespace OrleansShards.Silo.Http;
+
+/// <summary>The handlers of <c>/v1/tables/{table}/…</c>. Failures are thrown and shaped by <see cref="ShardsApiFilter"/>.</summary>
+internal static class TableEndpoints
+{
+    private static readonly HashSet<string> ReservedLookupParameters = new(StringComparer.Ordinal)
+    {
+        TenantQueryParameter, "consistency", "maxStalenessMs", "minBookmark",
+    };
+
+    public static void Map(RouteGroupBuilder tables)
+    {
+        tables.MapPost("/query", QueryAsync);
+        tables.MapPost("/mutation", MutationAsync);
+        tables.MapPost("/batch", BatchAsync);
+        tables.MapPost("/ddl", DdlAsync);
+        tables.MapPost("/transaction", TransactionAsync);
+        tables.MapPost("/pitr/bookmark", BookmarkAsync);
+        tables.MapPost("/pitr/restore", RestoreAsync);
+        tables.MapGet("/rows/{pk}", RowByKeyAsync);
+        tables.MapGet("/rows", RowsByColumnAsync);
+        tables.MapGet("/stats", StatsAsync);
+        tables.MapPost("/cache/warm", WarmAsync);
+    }
+
+    private static async Task<IResult> WarmAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.WarmBody);
+        var shard = ctx.GetShard(http, table, body.TenantId);
+        var result = await shard.WarmAsync(new WarmRequest(body.PrimaryKeys, body.Lookups, body.HotKeys), http.RequestAborted);
+        return TypedResults.Json(result, ShardsJsonContext.Default.WarmResult);
+    }
+
+    private static async Task<IResult> QueryAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.QueryBody);
+        var shard = ctx.GetShard(http, table, body.TenantId);
+        var request = new QueryRequest(
+            Required(body.Query, "query"),
+            body.Params,
+            ParseConsistency(body.Consistency),
+            body.MaxStalenessMs,
+            body.MinBookmark,
+            body.ShardKey);
+        var result = await shard.QueryAsync(request, http.RequestAborted);
+        return TypedResults.Json(result, ShardsJsonContext.Default.QueryResult);
+    }
+
+    private static async Task<IResult> MutationAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.MutationBody);
+        var shard = ctx.GetShard(http, table, body.TenantId);
+        var request = new MutationRequest(Required(body.Query, "query"), body.Params, body.TransactionId, body.IdempotencyKey, body.ShardKey);
+        var result = await shard.MutateAsync(request, http.RequestAborted);
+        return result.Queued
+            ? TypedResults.Json(new QueuedResponse(true), ShardsJsonContext.Default.QueuedResponse)
+            : TypedResults.Json(new MutationResponse(result.Changes, result.LastInsertRowId, result.Bookmark), ShardsJsonContext.Default.MutationResponse);
+    }
+
+    private static async Task<IResult> BatchAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.BatchBody);
+        var shard = ctx.GetShard(http, table, body.TenantId);
+        if (body.Statements is not { Count: > 0 } statements)
+        {
+            throw Invalid("statements must hold at least one statement.");
+        }
+
+        var list = new Statement[statements.Count];
+        for (var i = 0; i < list.Length; i++)
+        {
+            var s = statements[i] ?? throw Invalid($"statements[{i}] must be an object.");
+            list[i] = new Statement(Required(s.Query, $"statements[{i}].query"), s.Params);
+        }
+
+        var result = await shard.BatchAsync(new BatchRequest(list, body.IdempotencyKey, body.ShardKey), http.RequestAborted);
+        return TypedResults.Json(result, ShardsJsonContext.Default.BatchResult);
+    }
+
+    private static async Task<IResult> DdlAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.DdlBody);
+        var shard = ctx.GetShard(http, table, body.TenantId);
+        var result = await shard.DdlAsync(new DdlRequest(Required(body.Query, "query")), http.RequestAborted);
+        return TypedResults.Json(new DdlResponse(result.Ok, result.Bookmark), ShardsJsonContext.Default.DdlResponse);
+    }
+
+    private static async Task<IResult> TransactionAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.TransactionBody);
+        var shard = ctx.GetShard(http, table, body.TenantId);
+        var operation = Required(body.Operation, "operation").ToUpperInvariant() switch
+        {
+            "BEGIN" => TransactionOperation.Begin,
+            "COMMIT" => TransactionOperation.Commit,
+            "ROLLBACK" => TransactionOperation.Rollback,
+            _ => throw Invalid("operation must be BEGIN, COMMIT or ROLLBACK."),
+        };
+        if (operation != TransactionOperation.Begin)
+        {
+            Required(body.TransactionId, "transactionId");
+        }
+
+        var result = await shard.TransactionAsync(new TransactionRequest(operation, body.TransactionId, body.IdempotencyKey), http.RequestAborted);
+        return operation switch
+        {
+            TransactionOperation.Begin => TypedResults.Json(
+                new TransactionBeginResponse(result.TransactionId, result.ExpiresAtUnixMs), ShardsJsonContext.Default.TransactionBeginResponse),
+            TransactionOperation.Commit => TypedResults.Json(
+                new TransactionCommitResponse(result.TransactionId, result.Results ?? [], result.Bookmark), ShardsJsonContext.Default.TransactionCommitResponse),
+            _ => TypedResults.Json(
+                new TransactionRollbackResponse(result.TransactionId, true), ShardsJsonContext.Default.TransactionRollbackResponse),
+        };
+    }
+
+    private static async Task<IResult> BookmarkAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.BookmarkBody);
+        var shard = ctx.GetShard(http, table, body.TenantId);
+        var result = await shard.GetBookmarkAsync(new BookmarkRequest(body.At), http.RequestAborted);
+        return TypedResults.Json(result, ShardsJsonContext.Default.BookmarkResult);
+    }
+
+    private static async Task<IResult> RestoreAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.RestoreBody);
+        var shard = ctx.GetShard(http, table, body.TenantId);
+        var result = await shard.RestoreAsync(new RestoreRequest(Required(body.Bookmark, "bookmark")), http.RequestAborted);
+        return TypedResults.Json(result, ShardsJsonContext.Default.RestoreResult);
+    }
+
+    private static async Task<IResult> RowByKeyAsync(HttpContext http, string table, string pk, ShardRequestContext ctx)
+    {
+        var shard = ctx.GetShardForQueryString(http, table);
+        var query = http.Request.Query;
+        var request = new RowLookupRequest(
+            PrimaryKey: ParseKey(pk),
+            Consistency: ParseConsistency(Single(query, "consistency")),
+            MaxStalenessMs: ParseMilliseconds(Single(query, "maxStalenessMs"), "maxStalenessMs"),
+            MinBookmark: Single(query, "minBookmark"));
+        var result = await shard.LookupRowsAsync(request, http.RequestAborted);
+        return TypedResults.Json(result, ShardsJsonContext.Default.QueryResult);
+    }
+
+    private static async Task<IResult> RowsByColumnAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var shard = ctx.GetShardForQueryString(http, table);
+        var query = http.Request.Query;
+        string? column = null;
+        foreach (var name in query.Keys)
+        {
+            if (ReservedLookupParameters.Contains(name))
+            {
+                continue;
+            }
+
+            if (column is not null)
+            {
+                throw Invalid("Look rows up by exactly one column: GET rows?{column}={value}.");
+            }
+
+            column = name;
+        }
+
+        if (column is null)
+        {
+            throw Invalid("Look rows up by a column: GET rows?{column}={value}, or by primary key: GET rows/{pk}.");
+        }
+
+        if (!ShardName.IsValid(column))
+        {
+            throw Invalid($"The column name must be 1-{ShardName.MaxLength} characters of [A-Za-z0-9_].");
+        }
+
+        var request = new RowLookupRequest(
+            Column: column,
+            Value: ParseKey(Single(query, column) ?? string.Empty),
+            Consistency: ParseConsistency(Single(query, "consistency")),
+            MaxStalenessMs: ParseMilliseconds(Single(query, "maxStalenessMs"), "maxStalenessMs"),
+            MinBookmark: Single(query, "minBookmark"));
+        var result = await shard.LookupRowsAsync(request, http.RequestAborted);
+        return TypedResults.Json(result, ShardsJsonContext.Default.QueryResult);
+    }
+
+    private static async Task<IResult> StatsAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var shard = ctx.GetShardForQueryString(http, table);
+        var result = await shard.GetStatsAsync(http.RequestAborted);
+        return TypedResults.Json(result, ShardsJsonContext.Default.ShardStats);
+    }
+}

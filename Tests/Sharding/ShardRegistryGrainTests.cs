@@ -1,0 +1,475 @@
+using Microsoft.Extensions.DependencyInjection;
+using OrleansShards.Grains.Hosting;
+using OrleansShards.Grains.Sharding;
+using OrleansShards.Runtime.Streams;
+using OrleansShards.Tests.Infrastructure;
+using static OrleansShards.Tests.Sharding.ShardingTestData;
+
+namespace OrleansShards.Tests.Sharding;
+
+public sealed class ShardRegistryGrainTests
+{
+    [Fact]
+    public async Task ShardAsync_hash_routes_keyed_calls_and_fans_out_reads_when_sharded()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        var items = await CreateItemsAsync(host, 2000);
+        var before = await DumpAsync(items, "items");
+
+        var result = await host.Registry("items").ShardAsync(new ShardRequest("org", 4));
+
+        Assert.Equal(4, result.Shards.Count);
+        Assert.Equal(2000, result.Shards.Sum(s => s.RowCount));
+        Assert.All(result.Shards, s => Assert.True(s.RowCount > 0));
+        Assert.Equal(2000, result.RowsMoved);
+        Assert.Equal(2000, result.Stats.Total);
+        Assert.Equal("hash", result.Registry.Strategy);
+        Assert.Equal(["items__s0", "items__s1", "items__s2", "items__s3"], result.Registry.Endpoints.Select(e => e.Name));
+        Assert.True(await host.Registry("items").IsShardedAsync());
+        Assert.Equal(before, await DumpAsync(items, "items"));
+
+        // Every row of one org lives in exactly the shard its key hashes to.
+        foreach (var org in Orgs.Take(5))
+        {
+            var expected = ShardHashing.Bucket(org, 4);
+            var direct = await host.Shard(Tenant, $"items__s{expected}").QueryAsync(new QueryRequest("SELECT count(*) FROM items WHERE org = ?", [org]));
+            Assert.Equal(50, direct.Rows[0][0].AsInteger);
+            var routed = await items.QueryAsync(new QueryRequest("SELECT count(*) FROM items WHERE org = ?", [org], ShardKey: org));
+            Assert.Equal(50, routed.Rows[0][0].AsInteger);
+        }
+
+        var written = await items.MutateAsync(new MutationRequest("INSERT INTO items(id, org, price) VALUES (?, ?, ?)", [99_999, "org3", 1.5], ShardKey: "org3"));
+        Assert.Equal(1, written.Changes);
+        var back = await items.QueryAsync(new QueryRequest("SELECT price FROM items WHERE id = ?", [99_999], ShardKey: "org3"));
+        Assert.Equal(1.5, back.Rows[0][0].AsReal);
+
+        var unkeyed = await Assert.ThrowsAsync<ShardException>(() => items.MutateAsync(new MutationRequest("DELETE FROM items WHERE id = ?", [1])));
+        Assert.Equal(ShardErrorCode.InvalidArgument, unkeyed.Code);
+        Assert.Contains("shardKey", unkeyed.Message, StringComparison.Ordinal);
+        var batch = await Assert.ThrowsAsync<ShardException>(() => items.BatchAsync(new BatchRequest([new Statement("DELETE FROM items")])));
+        Assert.Equal(ShardErrorCode.InvalidArgument, batch.Code);
+
+        // The base file no longer holds rows once the switch cleaned up.
+        Assert.Equal(0, await host.ShardHost("items").CountRowsAsync("items"));
+    }
+
+    [Theory]
+    [InlineData(null, 4, "hash", "key is required")]
+    [InlineData("", 4, "hash", "key is required")]
+    [InlineData("org", 0, "hash", "positive")]
+    [InlineData("org", -3, "hash", "positive")]
+    [InlineData("org", 1001, "hash", "at most 1000")]
+    [InlineData("org", 4, "modulo", "Unknown strategy")]
+    [InlineData("org", 4, "custom", "router")]
+    [InlineData("nope", 4, "hash", "no column nope")]
+    [InlineData("org;drop", 4, "hash", "[A-Za-z0-9_]")]
+    public async Task ShardAsync_rejects_with_invalid_argument_when_request_is_bad(string? key, int count, string strategy, string message)
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        await CreateItemsAsync(host, 10);
+
+        var error = await Assert.ThrowsAsync<ShardException>(() => host.Registry("items").ShardAsync(new ShardRequest(key, count, strategy)));
+
+        Assert.Equal(ShardErrorCode.InvalidArgument, error.Code);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.False(await host.Registry("items").IsShardedAsync());
+    }
+
+    [Fact]
+    public async Task ShardAsync_rejects_when_table_is_empty_already_sharded_has_no_primary_key_or_is_missing()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        await host.Shard(Tenant, "empty").DdlAsync(new DdlRequest("CREATE TABLE empty(id INTEGER PRIMARY KEY, org TEXT)"));
+        var empty = await Assert.ThrowsAsync<ShardException>(() => host.Registry("empty").ShardAsync(new ShardRequest("org", 2)));
+        Assert.Equal(ShardErrorCode.InvalidArgument, empty.Code);
+        Assert.Contains("empty", empty.Message, StringComparison.Ordinal);
+
+        await host.Shard(Tenant, "nopk").DdlAsync(new DdlRequest("CREATE TABLE nopk(org TEXT)"));
+        await host.Shard(Tenant, "nopk").MutateAsync(new MutationRequest("INSERT INTO nopk VALUES ('a')"));
+        var noKey = await Assert.ThrowsAsync<ShardException>(() => host.Registry("nopk").ShardAsync(new ShardRequest("org", 2)));
+        Assert.Contains("PRIMARY KEY", noKey.Message, StringComparison.Ordinal);
+
+        var missing = await Assert.ThrowsAsync<ShardException>(() => host.Registry("ghost").ShardAsync(new ShardRequest("org", 2)));
+        Assert.Equal(ShardErrorCode.NotFound, missing.Code);
+
+        await CreateItemsAsync(host, 10);
+        await host.Registry("items").ShardAsync(new ShardRequest("org", 2));
+        var again = await Assert.ThrowsAsync<ShardException>(() => host.Registry("items").ShardAsync(new ShardRequest("org", 3)));
+        Assert.Equal(ShardErrorCode.InvalidArgument, again.Code);
+        Assert.Contains("already sharded", again.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ShardAsync_rejects_when_shard_names_would_exceed_64_characters()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        var table = new string('t', 60);
+        await CreateItemsAsync(host, 5, table);
+
+        var error = await Assert.ThrowsAsync<ShardException>(() => host.Registry(table).ShardAsync(new ShardRequest("org", 100)));
+
+        Assert.Equal(ShardErrorCode.InvalidArgument, error.Code);
+        Assert.Contains("64", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ShardAsync_range_stores_quantile_split_points_and_keeps_ranges_contiguous()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        var items = await CreateItemsAsync(host, 1000);
+
+        var result = await host.Registry("items").ShardAsync(new ShardRequest("id", 4, "range"));
+
+        Assert.Equal([250L, 500L, 750L], result.Registry.SplitPoints!.Select(v => v.AsInteger));
+        Assert.All(result.Shards, s => Assert.Equal(250, s.RowCount));
+        for (var i = 0; i < 4; i++)
+        {
+            var range = await host.Shard(Tenant, $"items__s{i}").QueryAsync(new QueryRequest("SELECT min(id), max(id) FROM items"));
+            Assert.Equal(i * 250, range.Rows[0][0].AsInteger);
+            Assert.Equal((i * 250) + 249, range.Rows[0][1].AsInteger);
+        }
+
+        await items.MutateAsync(new MutationRequest("INSERT INTO items(id, org) VALUES (?, ?)", [5000, "x"], ShardKey: 5000));
+        var last = await host.Shard(Tenant, "items__s3").QueryAsync(new QueryRequest("SELECT count(*) FROM items WHERE id = 5000"));
+        Assert.Equal(1, last.Rows[0][0].AsInteger);
+    }
+
+    [Fact]
+    public async Task ShardAsync_roundRobin_records_assignments_so_keys_are_found_after_restart()
+    {
+        using var dir = new TempDirectory("rr");
+        await using (var host = await ShardTestHost.StartAsync(dataDirectory: dir.Path))
+        {
+            var items = await CreateItemsAsync(host, 400);
+            var result = await host.Registry("items").ShardAsync(new ShardRequest("org", 4, "roundRobin"));
+            Assert.All(result.Shards, s => Assert.Equal(100, s.RowCount));
+            await items.MutateAsync(new MutationRequest("INSERT INTO items(id, org) VALUES (?, ?)", [10_000, "newcomer"], ShardKey: "newcomer"));
+        }
+
+        await using (var host = await ShardTestHost.StartAsync(dataDirectory: dir.Path))
+        {
+            var items = host.Shard(Tenant, "items");
+            foreach (var org in new[] { "org0", "org17", "newcomer" })
+            {
+                var total = await items.QueryAsync(new QueryRequest("SELECT count(*) FROM items WHERE org = ?", [org]));
+                var keyed = await items.QueryAsync(new QueryRequest("SELECT count(*) FROM items WHERE org = ?", [org], ShardKey: org));
+                Assert.Equal(total.Rows.Sum(r => r[0].AsInteger), keyed.Rows[0][0].AsInteger);
+                Assert.True(keyed.Rows[0][0].AsInteger > 0);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ShardAsync_custom_uses_the_registered_router()
+    {
+        await using var host = await ShardTestHost.StartAsync(services: s => s.AddShardRouter("byId", new ModuloRouter()));
+        var items = await CreateItemsAsync(host, 300);
+
+        var result = await host.Registry("items").ShardAsync(new ShardRequest("id", 3, "custom", Router: "byId"));
+
+        Assert.Equal("byId", result.Registry.Router);
+        for (var i = 0; i < 3; i++)
+        {
+            var wrong = await host.Shard(Tenant, $"items__s{i}").QueryAsync(new QueryRequest("SELECT count(*) FROM items WHERE id % 3 <> ?", [i]));
+            Assert.Equal(0, wrong.Rows[0][0].AsInteger);
+        }
+
+        var unknown = await Assert.ThrowsAsync<ShardException>(() => host.Registry("other").ShardAsync(new ShardRequest("id", 3, "custom", Router: "missing")));
+        Assert.Contains("missing", unknown.Message, StringComparison.Ordinal);
+        Assert.Equal(300, (await DumpAsync(items, "items")).Count);
+    }
+
+    [Fact]
+    public async Task ShardAsync_routes_by_a_json_path_when_key_is_dotted()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        var items = await CreateItemsAsync(host, 400);
+
+        var result = await host.Registry("items").ShardAsync(new ShardRequest("meta.organization.id", 4));
+
+        Assert.Equal("meta", result.Registry.Key);
+        Assert.Equal("organization.id", result.Registry.KeyPath);
+        var org = "org5";
+        var shard = ShardHashing.Bucket(org, 4);
+        var rows = await host.Shard(Tenant, $"items__s{shard}").QueryAsync(new QueryRequest("SELECT count(*) FROM items WHERE org = ?", [org]));
+        Assert.Equal(10, rows.Rows[0][0].AsInteger);
+        var keyed = await items.QueryAsync(new QueryRequest("SELECT count(*) FROM items WHERE org = ?", [org], ShardKey: org));
+        Assert.Equal(10, keyed.Rows[0][0].AsInteger);
+    }
+
+    [Fact]
+    public async Task ShardAsync_moves_child_rows_with_their_parent()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        var orders = host.Shard(Tenant, "orders");
+        await orders.DdlAsync(new DdlRequest(
+            "CREATE TABLE orders(id INTEGER PRIMARY KEY, customer TEXT NOT NULL);" +
+            "CREATE TABLE lines(id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL REFERENCES orders(id), sku TEXT)"));
+        var statements = new List<Statement>();
+        for (var i = 0; i < 200; i++)
+        {
+            statements.Add(new Statement("INSERT INTO orders VALUES (?, ?)", [i, "c" + (i % 13)]));
+            statements.Add(new Statement("INSERT INTO lines VALUES (?, ?, ?)", [i * 2, i, "a"]));
+            statements.Add(new Statement("INSERT INTO lines VALUES (?, ?, ?)", [(i * 2) + 1, i, "b"]));
+        }
+
+        await orders.BatchAsync(new BatchRequest(statements));
+
+        await host.Registry("orders").ShardAsync(new ShardRequest("customer", 3));
+
+        long lines = 0;
+        for (var i = 0; i < 3; i++)
+        {
+            var shard = host.Shard(Tenant, $"orders__s{i}");
+            var orphans = await shard.QueryAsync(new QueryRequest("SELECT count(*) FROM lines l LEFT JOIN orders o ON o.id = l.order_id WHERE o.id IS NULL"));
+            Assert.Equal(0, orphans.Rows[0][0].AsInteger);
+            lines += (await shard.QueryAsync(new QueryRequest("SELECT count(*) FROM lines"))).Rows[0][0].AsInteger;
+        }
+
+        Assert.Equal(400, lines);
+    }
+
+    [Fact]
+    public async Task UnshardAsync_restores_every_row_and_removes_registry_and_files()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        var items = await CreateItemsAsync(host, 1500);
+        var before = await DumpAsync(items, "items");
+        await host.Registry("items").ShardAsync(new ShardRequest("org", 5));
+        await items.MutateAsync(new MutationRequest("UPDATE items SET price = -1 WHERE org = ?", ["org1"], ShardKey: "org1"));
+        var expected = await DumpAsync(items, "items");
+        Assert.NotEqual(before, expected);
+
+        var result = await host.Registry("items").UnshardAsync();
+
+        Assert.Equal(1500, result.RowCount);
+        Assert.Equal(1500, result.RowsMoved);
+        Assert.Equal(5, result.ShardsMerged);
+        Assert.False(await host.Registry("items").IsShardedAsync());
+        Assert.Equal(expected, await DumpAsync(items, "items"));
+        Assert.False(File.Exists(ShardFile(host, "items__s0")));
+        await items.MutateAsync(new MutationRequest("DELETE FROM items WHERE id = 1"));
+        var notSharded = await Assert.ThrowsAsync<ShardException>(() => host.Registry("items").UnshardAsync());
+        Assert.Contains("not sharded", notSharded.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RebalanceAsync_hash_moves_close_to_the_minimum_when_count_grows_and_shrinks()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        const int Rows = 6000;
+        var table = host.Shard(Tenant, "users");
+        await table.DdlAsync(new DdlRequest("CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT)"));
+        for (var start = 0; start < Rows; start += 1000)
+        {
+            await table.BatchAsync(new BatchRequest([.. Enumerable.Range(start, 1000).Select(i => new Statement("INSERT INTO users VALUES (?, ?)", [i, "u" + i]))]));
+        }
+
+        var before = await DumpAsync(table, "users");
+        await host.Registry("users").ShardAsync(new ShardRequest("id", 4));
+
+        var grown = await host.Registry("users").RebalanceAsync(new RebalanceRequest(TargetCount: 5));
+
+        var minimum = Rows / 5.0;
+        Assert.InRange(grown.RowsMoved, minimum * 0.85, minimum * 1.15);
+        Assert.Equal(5, grown.Shards.Count);
+        Assert.Equal(Rows, grown.After.Total);
+        Assert.Contains("users__s4", grown.ModifiedShards);
+        Assert.Equal(grown.RowsMoved, grown.Shards.Single(s => s.Index == 4).RowCount);
+        Assert.Equal(before, await DumpAsync(table, "users"));
+
+        var shrunk = await host.Registry("users").RebalanceAsync(new RebalanceRequest(TargetCount: 4));
+
+        Assert.Equal(grown.Shards.Single(s => s.Index == 4).RowCount, shrunk.RowsMoved);
+        Assert.Equal(4, shrunk.Shards.Count);
+        Assert.Contains("users__s4", shrunk.ModifiedShards);
+        Assert.False(File.Exists(ShardFile(host, "users__s4")));
+        Assert.Equal(before, await DumpAsync(table, "users"));
+        for (var i = 0; i < 4; i++)
+        {
+            var rows = await host.Shard(Tenant, $"users__s{i}").QueryAsync(new QueryRequest("SELECT id FROM users"));
+            Assert.All(rows.Rows, r => Assert.Equal(i, ShardHashing.Bucket(r[0], 4)));
+        }
+    }
+
+    [Fact]
+    public async Task RebalanceAsync_range_full_evens_out_skew_and_skips_within_max_skew()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        var items = await CreateItemsAsync(host, 800);
+        await host.Registry("items").ShardAsync(new ShardRequest("id", 4, "range"));
+        await InsertItemsAsync(items, "items", 10_000, 800, shardKey: 10_000);
+
+        var skipped = await host.Registry("items").RebalanceAsync(new RebalanceRequest(MaxSkew: 10));
+        Assert.True(skipped.Skipped);
+        Assert.Equal(0, skipped.RowsMoved);
+
+        var result = await host.Registry("items").RebalanceAsync(new RebalanceRequest(Strategy: "full"));
+
+        Assert.True(result.Before.SkewRatio > 2);
+        Assert.InRange(result.After.SkewRatio, 1, 1.01);
+        Assert.True(result.RowsMoved > 0);
+        Assert.NotEmpty(result.ModifiedShards);
+        Assert.Equal(1600, result.After.Total);
+        Assert.Equal(1600, (await DumpAsync(items, "items")).Count);
+        var bad = await Assert.ThrowsAsync<ShardException>(() => host.Registry("items").RebalanceAsync(new RebalanceRequest(Strategy: "sideways")));
+        Assert.Equal(ShardErrorCode.InvalidArgument, bad.Code);
+    }
+
+    [Fact]
+    public async Task RebalanceAsync_roundRobin_incremental_keeps_keys_findable()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        var items = await CreateItemsAsync(host, 800);
+        await host.Registry("items").ShardAsync(new ShardRequest("org", 4, "roundRobin"));
+
+        var result = await host.Registry("items").RebalanceAsync(new RebalanceRequest(TargetCount: 5));
+
+        Assert.Equal(800, result.After.Total);
+        Assert.Equal(160, result.RowsMoved);
+        Assert.All(result.Shards, s => Assert.Equal(160, s.RowCount));
+        foreach (var org in Orgs)
+        {
+            var keyed = await items.QueryAsync(new QueryRequest("SELECT count(*) FROM items WHERE org = ?", [org], ShardKey: org));
+            Assert.Equal(20, keyed.Rows[0][0].AsInteger);
+        }
+    }
+
+    [Fact]
+    public async Task QueryShardsAsync_avg_is_exact_when_shards_differ_in_size()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        var table = host.Shard(Tenant, "scores");
+        await table.DdlAsync(new DdlRequest("CREATE TABLE scores(id INTEGER PRIMARY KEY, v REAL)"));
+        await table.BatchAsync(new BatchRequest([.. Enumerable.Range(0, 100).Select(i => new Statement("INSERT INTO scores VALUES (?, ?)", [i, (double)(i * i % 97)]))]));
+        await host.Registry("scores").ShardAsync(new ShardRequest("id", 4, "range"));
+        await table.MutateAsync(new MutationRequest("DELETE FROM scores WHERE id < 20", ShardKey: 0));
+        var truth = (await table.QueryAsync(new QueryRequest("SELECT v FROM scores"))).Rows.Select(r => r[0].AsReal).ToList();
+        var perShard = (await table.QueryAsync(new QueryRequest("SELECT avg(v) FROM scores"))).Rows.Select(r => r[0].AsReal).ToList();
+
+        var result = await host.Registry("scores").QueryShardsAsync(new ShardQueryRequest("SELECT v FROM scores", Aggregation: "avg"));
+
+        Assert.Equal(truth.Average(), result.Value!.Value.AsReal, 9);
+        Assert.NotEqual(perShard.Average(), result.Value!.Value.AsReal, 6);
+        Assert.Equal(80, result.TotalItems);
+        Assert.Equal(4, result.Shards.Count);
+        Assert.Equal(truth.Sum(), result.Shards.Sum(s => s.Sum!.Value), 6);
+    }
+
+    [Fact]
+    public async Task QueryShardsAsync_combines_by_concat_merge_sum_and_count()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        await CreateItemsAsync(host, 400);
+        var registry = host.Registry("items");
+        await registry.ShardAsync(new ShardRequest("org", 4));
+
+        var concat = await registry.QueryShardsAsync(new ShardQueryRequest("SELECT org FROM items WHERE price < ?", [100.0], "concat"));
+        var merge = await registry.QueryShardsAsync(new ShardQueryRequest("SELECT DISTINCT 'same' FROM items", Aggregation: "merge"));
+        var sum = await registry.QueryShardsAsync(new ShardQueryRequest("SELECT sum(price), count(*) FROM items", Aggregation: "sum"));
+        var count = await registry.QueryShardsAsync(new ShardQueryRequest("SELECT * FROM items WHERE org = ?", ["org2"], "count"));
+
+        Assert.Equal(100, concat.Rows.Count);
+        Assert.Equal(100, concat.TotalItems);
+        Assert.Single(merge.Rows);
+        Assert.Equal(Enumerable.Range(0, 400).Sum(i => (double)i), sum.Rows[0][0].AsReal);
+        Assert.Equal(400, sum.Rows[0][1].AsInteger);
+        Assert.Equal(10, count.Value!.Value.AsInteger);
+        Assert.All(concat.Shards, s => Assert.Null(s.Error));
+
+        var failing = await registry.QueryShardsAsync(new ShardQueryRequest("SELECT nope FROM items", ContinueOnError: true));
+        Assert.All(failing.Shards, s => Assert.Equal("SQL_ERROR", s.ErrorCode));
+        var thrown = await Assert.ThrowsAsync<ShardException>(() => registry.QueryShardsAsync(new ShardQueryRequest("SELECT nope FROM items")));
+        Assert.Equal(ShardErrorCode.SqlError, thrown.Code);
+        var unknown = await Assert.ThrowsAsync<ShardException>(() => registry.QueryShardsAsync(new ShardQueryRequest("SELECT 1", Aggregation: "median")));
+        Assert.Equal(ShardErrorCode.InvalidArgument, unknown.Code);
+    }
+
+    [Fact]
+    public async Task DiscoverAsync_reports_registry_and_health_of_each_shard()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        await CreateItemsAsync(host, 300);
+        Assert.False((await host.Registry("items").DiscoverAsync()).Sharded);
+        await host.Registry("items").ShardAsync(new ShardRequest("org", 3));
+
+        var discovery = await host.Registry("items").DiscoverAsync();
+
+        Assert.True(discovery.Sharded);
+        Assert.Equal(3, discovery.Registry!.Count);
+        Assert.All(discovery.Shards, s =>
+        {
+            Assert.Equal("healthy", s.Status);
+            Assert.True(s.ResponseTimeMs >= 0);
+            Assert.True(s.SizeBytes > 0);
+        });
+        Assert.Equal(300, discovery.Stats!.Total);
+        Assert.Null(discovery.Operation);
+    }
+
+    [Fact]
+    public async Task ShardAsync_publishes_and_records_started_and_completed_with_one_correlation_id()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        await CreateItemsAsync(host, 50);
+        var received = new List<ShardEvent>();
+        var provider = host.Services.GetKeyedService<IStreamProvider>("default")!;
+        var completed = new TaskCompletionSource();
+        await using var subscription = await provider.GetStream<ShardEvent>(ShardEvents.StreamNamespace, ShardName.Format(Tenant, "items"))
+            .SubscribeAsync(new Observer(e =>
+            {
+                lock (received)
+                {
+                    received.Add(e);
+                }
+
+                if (e.Type == ShardEvents.Completed)
+                {
+                    completed.TrySetResult();
+                }
+            }));
+
+        var result = await host.Registry("items").ShardAsync(new ShardRequest("org", 2));
+        await completed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        lock (received)
+        {
+            Assert.Equal([ShardEvents.Started, ShardEvents.Completed], received.Select(e => e.Type));
+            Assert.All(received, e => Assert.Equal(result.CorrelationId, e.CorrelationId));
+        }
+
+        var stored = await host.ShardHost("items").ReadInternalAsync("SELECT type, correlation_id FROM _events ORDER BY id", []);
+        Assert.Equal([ShardEvents.Started, ShardEvents.Completed], stored.Select(r => r[0].AsText));
+        Assert.All(stored, r => Assert.Equal(result.CorrelationId, r[1].AsText));
+    }
+
+    [Fact]
+    public async Task DdlAsync_applies_to_every_shard_and_transactions_are_refused_when_sharded()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        var items = await CreateItemsAsync(host, 100);
+        await host.Registry("items").ShardAsync(new ShardRequest("org", 2));
+
+        await items.DdlAsync(new DdlRequest("ALTER TABLE items ADD COLUMN note TEXT"));
+
+        await items.MutateAsync(new MutationRequest("UPDATE items SET note = 'x' WHERE org = ?", ["org1"], ShardKey: "org1"));
+        var notes = await items.QueryAsync(new QueryRequest("SELECT count(note) FROM items"));
+        Assert.Equal(3, notes.Rows.Sum(r => r[0].AsInteger));
+        var tx = await Assert.ThrowsAsync<ShardException>(() => items.TransactionAsync(new TransactionRequest(TransactionOperation.Begin)));
+        Assert.Equal(ShardErrorCode.InvalidArgument, tx.Code);
+    }
+
+    private sealed class ModuloRouter : IShardRouter
+    {
+        public int GetShard(SqlValue key, int shardCount) => (int)(key.AsInteger % shardCount);
+    }
+
+    private sealed class Observer(Action<ShardEvent> onNext) : IAsyncObserver<ShardEvent>
+    {
+        public Task OnNextAsync(ShardEvent item, StreamSequenceToken token)
+        {
+            onNext(item);
+            return Task.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,72 @@
+namespace OrleansShards.Tests.Silo;
+
+/// <summary>API keys over HTTP: a key reaches its own tenant's data and nobody else's.</summary>
+public sealed class ApiKeyAuthenticatorTests(SecuredSiloFixture silo) : IClassFixture<SecuredSiloFixture>
+{
+    private const string Ddl = """{"query":"CREATE TABLE IF NOT EXISTS secrets (id INTEGER PRIMARY KEY, v TEXT)"}""";
+
+    [Fact]
+    public async Task Requests_answer_UNAUTHENTICATED_when_the_key_is_missing_or_unknown()
+    {
+        var none = silo.CreateTenantClient("alpha");
+        await none.PostErrorAsync("/v1/tables/secrets/ddl", Ddl, "UNAUTHENTICATED", 401);
+        using var getNone = await none.GetAsync("/v1/tables/secrets/stats");
+        await SiloHttp.AssertErrorAsync(getNone, "UNAUTHENTICATED", 401);
+
+        var unknown = silo.CreateTenantClient("alpha", "not-a-configured-key-at-all");
+        await unknown.PostErrorAsync("/v1/tables/secrets/ddl", Ddl, "UNAUTHENTICATED", 401);
+
+        var basic = silo.CreateTenantClient("alpha");
+        basic.DefaultRequestHeaders.Authorization = new("Basic", SecuredSiloFixture.AlphaKey);
+        await basic.PostErrorAsync("/v1/tables/secrets/ddl", Ddl, "UNAUTHENTICATED", 401);
+    }
+
+    [Fact]
+    public async Task Key_of_one_tenant_answers_FORBIDDEN_for_another_tenants_data()
+    {
+        var alpha = silo.CreateTenantClient("alpha", SecuredSiloFixture.AlphaKey);
+        await alpha.PostOkAsync("/v1/tables/secrets/ddl", Ddl);
+        await alpha.PostOkAsync("/v1/tables/secrets/mutation", """{"query":"INSERT OR REPLACE INTO secrets VALUES (1, 'alpha-only')"}""");
+
+        // Beta's valid key, aimed at alpha by header, by body, and by query parameter.
+        var betaAsAlpha = silo.CreateTenantClient("alpha", SecuredSiloFixture.BetaKey);
+        await betaAsAlpha.PostErrorAsync("/v1/tables/secrets/query", """{"query":"SELECT v FROM secrets"}""", "FORBIDDEN", 403);
+        using var rowAsAlpha = await betaAsAlpha.GetAsync("/v1/tables/secrets/rows/1");
+        await SiloHttp.AssertErrorAsync(rowAsAlpha, "FORBIDDEN", 403);
+
+        var beta = silo.CreateTenantClient(tenant: null, SecuredSiloFixture.BetaKey);
+        await beta.PostErrorAsync("/v1/tables/secrets/query", """{"tenantId":"alpha","query":"SELECT v FROM secrets"}""", "FORBIDDEN", 403);
+        using var byQuery = await beta.GetAsync("/v1/tables/secrets/rows/1?tenantId=alpha");
+        await SiloHttp.AssertErrorAsync(byQuery, "FORBIDDEN", 403);
+
+        // Header says beta (its own), body says alpha: refused, never served as either.
+        var mixed = silo.CreateTenantClient("beta", SecuredSiloFixture.BetaKey);
+        await mixed.PostErrorAsync("/v1/tables/secrets/query", """{"tenantId":"alpha","query":"SELECT v FROM secrets"}""", "INVALID_ARGUMENT", 400);
+    }
+
+    [Fact]
+    public async Task Each_key_reads_only_its_own_tenants_table()
+    {
+        var alpha = silo.CreateTenantClient("alpha", SecuredSiloFixture.AlphaKey);
+        var beta = silo.CreateTenantClient("beta", SecuredSiloFixture.BetaKey);
+        await alpha.PostOkAsync("/v1/tables/mine/ddl", """{"query":"CREATE TABLE IF NOT EXISTS mine (id INTEGER PRIMARY KEY, owner TEXT)"}""");
+        await beta.PostOkAsync("/v1/tables/mine/ddl", """{"query":"CREATE TABLE IF NOT EXISTS mine (id INTEGER PRIMARY KEY, owner TEXT)"}""");
+        await alpha.PostOkAsync("/v1/tables/mine/mutation", """{"query":"INSERT OR REPLACE INTO mine VALUES (1, 'alpha')"}""");
+        await beta.PostOkAsync("/v1/tables/mine/mutation", """{"query":"INSERT OR REPLACE INTO mine VALUES (1, 'beta')"}""");
+
+        var seenByBeta = await beta.PostOkAsync("/v1/tables/mine/query", """{"query":"SELECT owner FROM mine"}""");
+        Assert.Equal("beta", Assert.Single(seenByBeta.GetProperty("rows").EnumerateArray())[0].GetString());
+        var seenByAlpha = await alpha.GetOkAsync("/v1/tables/mine/rows/1");
+        Assert.Contains(seenByAlpha.GetProperty("rows")[0].EnumerateArray(), v => v.ValueKind == System.Text.Json.JsonValueKind.String && v.GetString() == "alpha");
+    }
+
+    [Fact]
+    public async Task Health_and_metrics_need_no_key()
+    {
+        var client = silo.CreateClient();
+        using var health = await client.GetAsync("/health");
+        Assert.True(health.IsSuccessStatusCode);
+        using var metrics = await client.GetAsync("/metrics");
+        Assert.True(metrics.IsSuccessStatusCode);
+    }
+}

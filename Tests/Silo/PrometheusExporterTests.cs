@@ -1,0 +1,111 @@
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
+using OrleansShards.Silo.Diagnostics;
+
+namespace OrleansShards.Tests.Silo;
+
+/// <summary>/metrics: Prometheus text 0.0.4 built from the OrleansShards meters.</summary>
+[Collection(SiloCollection.Name)]
+public sealed partial class PrometheusExporterTests(SiloFixture silo)
+{
+    // One sample line: name, optional {labels}, value.
+    [GeneratedRegex("""^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\\\|\\"|\\n|[^"\\\n])*",?)*\})? (\+Inf|-Inf|NaN|-?[0-9.eE+-]+)$""")]
+    private static partial Regex SampleLine();
+
+    [GeneratedRegex("""^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$""")]
+    private static partial Regex CommentLine();
+
+    [Fact]
+    public async Task Metrics_expose_per_shard_counters_after_statements()
+    {
+        var tenant = "m_" + Guid.NewGuid().ToString("N")[..8];
+        var client = silo.CreateTenantClient(tenant);
+        await client.PostOkAsync("/v1/tables/counted/ddl", """{"query":"CREATE TABLE counted (id INTEGER PRIMARY KEY)"}""");
+        await client.PostOkAsync("/v1/tables/counted/mutation", """{"query":"INSERT INTO counted VALUES (1), (2), (3)"}""");
+        await client.PostOkAsync("/v1/tables/counted/query", """{"query":"SELECT * FROM counted"}""");
+
+        using var response = await client.GetAsync("/metrics");
+        Assert.True(response.IsSuccessStatusCode);
+        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+        var text = await response.Content.ReadAsStringAsync();
+
+        var samples = Parse(text);
+        var shard = $"shard=\"{tenant}:counted\"";
+        Assert.Contains(samples, s => s.Name == "orleansshards_shard_statements_total" && s.Labels.Contains(shard, StringComparison.Ordinal) && s.Value >= 2);
+        Assert.Contains(samples, s => s.Name == "orleansshards_shard_rows_written_total" && s.Labels.Contains(shard, StringComparison.Ordinal) && s.Value >= 3);
+        Assert.Contains("# TYPE orleansshards_shard_statements_total counter", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Scrape_renders_counters_gauges_and_histograms_with_escaped_labels()
+    {
+        using var factoryScope = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meterFactory = factoryScope.GetRequiredService<IMeterFactory>();
+        using var exporter = new PrometheusExporter(meterFactory);
+        var meter = meterFactory.Create("OrleansShards.Test");
+        var other = meterFactory.Create("SomeoneElse");
+        var counter = meter.CreateCounter<long>("orleansshards.test.requests", description: "Requests\nserved");
+        var histogram = meter.CreateHistogram<double>("orleansshards.test.latency");
+        meter.CreateObservableGauge("orleansshards.test.depth", () => 7);
+        other.CreateCounter<long>("not.ours").Add(1);
+
+        counter.Add(2, new KeyValuePair<string, object?>("path", "a\"b\\c\nd"), new KeyValuePair<string, object?>("code.name", 404));
+        counter.Add(3, new KeyValuePair<string, object?>("code.name", 404), new KeyValuePair<string, object?>("path", "a\"b\\c\nd"));
+        histogram.Record(3);
+        histogram.Record(30);
+        histogram.Record(20000);
+
+        var text = exporter.Scrape();
+        var samples = Parse(text);
+
+        Assert.Contains("# HELP orleansshards_test_requests_total Requests\\nserved", text, StringComparison.Ordinal);
+        var requests = Assert.Single(samples, s => s.Name == "orleansshards_test_requests_total");
+        Assert.Equal("{code_name=\"404\",path=\"a\\\"b\\\\c\\nd\"}", requests.Labels);
+        Assert.Equal(5, requests.Value);
+        Assert.Equal(7, Assert.Single(samples, s => s.Name == "orleansshards_test_depth").Value);
+        Assert.Equal(1, Assert.Single(samples, s => s.Name == "orleansshards_test_latency_bucket" && s.Labels == "{le=\"5\"}").Value);
+        Assert.Equal(2, Assert.Single(samples, s => s.Name == "orleansshards_test_latency_bucket" && s.Labels == "{le=\"50\"}").Value);
+        Assert.Equal(3, Assert.Single(samples, s => s.Name == "orleansshards_test_latency_bucket" && s.Labels == "{le=\"+Inf\"}").Value);
+        Assert.Equal(3, Assert.Single(samples, s => s.Name == "orleansshards_test_latency_count").Value);
+        Assert.Equal(20033, Assert.Single(samples, s => s.Name == "orleansshards_test_latency_sum").Value);
+        Assert.DoesNotContain(samples, s => s.Name.StartsWith("not_ours", StringComparison.Ordinal));
+    }
+
+    /// <summary>Parses exposition text strictly: every line is a HELP/TYPE comment or a valid sample.</summary>
+    private static List<(string Name, string Labels, double Value)> Parse(string text)
+    {
+        Assert.EndsWith("\n", text, StringComparison.Ordinal);
+        var samples = new List<(string, string, double)>();
+        var typed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var line in text.TrimEnd('\n').Split('\n'))
+        {
+            var comment = CommentLine().Match(line);
+            if (comment.Success)
+            {
+                if (comment.Groups[1].Value == "TYPE")
+                {
+                    Assert.Contains(comment.Groups[3].Value, new[] { "counter", "gauge", "histogram", "summary", "untyped" });
+                    Assert.True(typed.Add(comment.Groups[2].Value), "TYPE given twice for " + comment.Groups[2].Value);
+                }
+
+                continue;
+            }
+
+            var sample = SampleLine().Match(line);
+            Assert.True(sample.Success, "not a Prometheus sample line: " + line);
+            var valueText = sample.Groups[5].Value;
+            var value = valueText switch
+            {
+                "+Inf" => double.PositiveInfinity,
+                "-Inf" => double.NegativeInfinity,
+                "NaN" => double.NaN,
+                _ => double.Parse(valueText, NumberStyles.Float, CultureInfo.InvariantCulture),
+            };
+            samples.Add((sample.Groups[1].Value, sample.Groups[2].Value, value));
+        }
+
+        return samples;
+    }
+}
