@@ -19,7 +19,14 @@ internal sealed class HotKeys(int capacity)
 
         lock (_counts)
         {
-            _counts[key] = (lookup, _counts.TryGetValue(key, out var current) ? current.Count + 1 : 1);
+            var known = _counts.TryGetValue(key, out var current);
+            _counts[key] = (lookup, known ? current.Count + 1 : 1);
+            if (!known && _top.Count < capacity)
+            {
+                // Room in the top set: a new key belongs there now, not at the next 100 ms refresh.
+                Volatile.Write(ref _topAt, -1_000_000);
+            }
+
             if (_counts.Count > capacity * 4)
             {
                 foreach (var (k, v) in _counts.ToList())
