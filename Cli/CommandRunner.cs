@@ -17,6 +17,14 @@ internal sealed class CommandRunner(GlobalOptions globals, CliContext context)
 
     /// <summary>Builds the action of a command that works on one table shard.</summary>
     public Func<ParseResult, CancellationToken, Task<int>> ForShard(Func<ParseResult, ITableShard, CancellationToken, Task> body) =>
+        For(static (client, tenant, table) => client.GetTable(tenant, table), body);
+
+    /// <summary>Builds the action of a command that works on a table's shard registry (shard, unshard, rebalance, discover, query-shards).</summary>
+    public Func<ParseResult, CancellationToken, Task<int>> ForRegistry(Func<ParseResult, IShardRegistry, CancellationToken, Task> body) =>
+        For(static (client, tenant, table) => client.GetRegistry(tenant, table), body);
+
+    private Func<ParseResult, CancellationToken, Task<int>> For<TGrain>(
+        Func<ShardsClient, string, string, TGrain> grain, Func<ParseResult, TGrain, CancellationToken, Task> body) =>
         async (parse, cancellationToken) =>
         {
             var url = parse.GetValue(globals.Url);
@@ -40,7 +48,7 @@ internal sealed class CommandRunner(GlobalOptions globals, CliContext context)
                 }
 
                 using var client = new ShardsClient(CreateOptions(url, parse.GetValue(globals.ApiKey)));
-                await body(parse, client.GetTable(tenant, table), cancellationToken).ConfigureAwait(false);
+                await body(parse, grain(client, tenant, table), cancellationToken).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
             catch (UsageException ex)

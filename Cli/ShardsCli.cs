@@ -11,7 +11,7 @@ internal static class ShardsCli
         var globals = new GlobalOptions(context);
         var runner = new CommandRunner(globals, context);
         var root = new RootCommand(
-            "shards — talk to an OrleansShards silo: run SQL on a tenant's table, transactions, bookmarks, restores.\n" +
+            "shards — talk to an OrleansShards silo: run SQL on a tenant's table, transactions, bookmarks, restores, sharding.\n" +
             "Exit codes: 0 ok, 1 usage error, 2 API error (the message names the code), 3 cannot reach the silo.");
         globals.AddTo(root);
         root.Subcommands.Add(QueryCommand.Create(runner));
@@ -22,6 +22,11 @@ internal static class ShardsCli
         root.Subcommands.Add(BookmarkCommand.Create(runner));
         root.Subcommands.Add(RestoreCommand.Create(runner));
         root.Subcommands.Add(StatsCommand.Create(runner));
+        root.Subcommands.Add(ShardCommand.Create(runner));
+        root.Subcommands.Add(UnshardCommand.Create(runner));
+        root.Subcommands.Add(RebalanceCommand.Create(runner));
+        root.Subcommands.Add(DiscoverCommand.Create(runner));
+        root.Subcommands.Add(QueryShardsCommand.Create(runner));
         return root;
     }
 

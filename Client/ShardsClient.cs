@@ -21,8 +21,14 @@ namespace OrleansShards.Client;
 /// logical call by default, reused by its retries, so a write is never applied twice. DDL, ROLLBACK, restore
 /// and statements queued in a transaction are sent once. A failure to connect is retried for every call
 /// (nothing reached a silo), moving to the next endpoint.</para>
-/// <para><see cref="ITableShard.RefreshCapacityAsync"/> has no HTTP route and throws <see cref="NotSupportedException"/>.
-/// <c>IShardRegistry</c> (sharding a table) is not part of the client yet.</para>
+/// <para><see cref="IShardRegistry"/>: <see cref="IShardRegistry.DiscoverAsync"/>, <see cref="IShardRegistry.IsShardedAsync"/>
+/// (answered from the discover route) and <see cref="IShardRegistry.QueryShardsAsync"/> are reads and retried as such.
+/// <see cref="IShardRegistry.ShardAsync"/>, <see cref="IShardRegistry.UnshardAsync"/> and <see cref="IShardRegistry.RebalanceAsync"/>
+/// are sent once (a failure to connect is still retried): they are long, carry no idempotency key, and a repeat of one
+/// whose answer was lost fails (<c>already sharded</c>, <c>an operation in progress</c>) or rebalances again — call
+/// <see cref="IShardRegistry.DiscoverAsync"/> to learn the state before repeating. Their attempts are limited by
+/// <see cref="ShardsClientOptions.OperationTimeout"/> (the silo's own grain call timeout must allow as much).</para>
+/// <para><see cref="ITableShard.RefreshCapacityAsync"/> has no HTTP route and throws <see cref="NotSupportedException"/>.</para>
 /// </remarks>
 public sealed class ShardsClient : IGrainFactory, IDisposable
 {
@@ -68,9 +74,11 @@ public sealed class ShardsClient : IGrainFactory, IDisposable
     public ShardsClientOptions Options { get; }
 
     /// <summary>
-    /// Returns a reference to the grain with <paramref name="key"/>. Supported: <see cref="ITableShard"/>, keyed
-    /// <c>tenant:table</c>. A reference holds no connection and may be kept.
+    /// Returns a reference to the grain with <paramref name="key"/>. Supported: <see cref="ITableShard"/> and
+    /// <see cref="IShardRegistry"/>, both keyed <c>tenant:table</c>. A reference holds no connection and may be kept.
     /// </summary>
+    /// <typeparam name="TGrainInterface"><see cref="ITableShard"/> or <see cref="IShardRegistry"/>.</typeparam>
+    /// <param name="key">The grain key, <c>tenant:table</c>.</param>
     /// <exception cref="ArgumentException">The key is empty, or the interface has no HTTP implementation.</exception>
     /// <exception cref="ShardException"><c>INVALID_ARGUMENT</c> when the key is not a valid <c>tenant:table</c>.</exception>
     public TGrainInterface GetGrain<TGrainInterface>(string key) where TGrainInterface : IGrainWithStringKey
@@ -82,12 +90,26 @@ public sealed class ShardsClient : IGrainFactory, IDisposable
             return (TGrainInterface)(object)new HttpTableShard(_transport, Options.AddIdempotencyKeys, tenant, table);
         }
 
-        throw new ArgumentException($"The client has no HTTP implementation of {typeof(TGrainInterface).Name}; supported: {nameof(ITableShard)}.", nameof(TGrainInterface));
+        if (typeof(TGrainInterface) == typeof(IShardRegistry))
+        {
+            var (tenant, table) = ShardName.Parse(key);
+            return (TGrainInterface)(object)new HttpShardRegistry(_transport, Options, tenant, table);
+        }
+
+        throw new ArgumentException(
+            $"The client has no HTTP implementation of {typeof(TGrainInterface).Name}; supported: {nameof(ITableShard)}, {nameof(IShardRegistry)}.",
+            nameof(TGrainInterface));
     }
 
     /// <summary>The shard of <paramref name="table"/> of <paramref name="tenant"/>: <c>GetGrain&lt;ITableShard&gt;(tenant + ":" + table)</c>.</summary>
     /// <exception cref="ShardException"><c>INVALID_ARGUMENT</c> when a name is not 1–64 characters of <c>[A-Za-z0-9_]</c>.</exception>
     public ITableShard GetTable(string tenant, string table) => GetGrain<ITableShard>(ShardName.Format(tenant, table));
+
+    /// <summary>The shard registry of <paramref name="table"/> of <paramref name="tenant"/>: <c>GetGrain&lt;IShardRegistry&gt;(tenant + ":" + table)</c>.</summary>
+    /// <param name="tenant">The tenant's name.</param>
+    /// <param name="table">The table's name.</param>
+    /// <exception cref="ShardException"><c>INVALID_ARGUMENT</c> when a name is not 1–64 characters of <c>[A-Za-z0-9_]</c>.</exception>
+    public IShardRegistry GetRegistry(string tenant, string table) => GetGrain<IShardRegistry>(ShardName.Format(tenant, table));
 
     /// <summary>Releases the connection pool when the client created its own.</summary>
     public void Dispose() => _ownedClient?.Dispose();

@@ -28,6 +28,14 @@ public sealed class ShardsClientOptions
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// Time limit of one HTTP attempt of the long sharding operations — <c>IShardRegistry.ShardAsync</c>,
+    /// <c>UnshardAsync</c> and <c>RebalanceAsync</c> — which copy the table and can run far past <see cref="Timeout"/>.
+    /// When it passes the call raises <c>TIMEOUT</c> and the operation's outcome is unknown: <c>DiscoverAsync</c> tells
+    /// whether it finished or is still running. Default 10 min.
+    /// </summary>
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
     /// Retries after the first attempt for <c>RETRYABLE</c> / <c>OVERLOADED</c> answers and connection
     /// failures, when the call is safe to repeat (see <see cref="ShardsClient"/>). 0 disables retries. Default 3.
     /// </summary>

@@ -16,6 +16,11 @@ namespace OrleansShards.Cli.Output;
 [JsonSerializable(typeof(BookmarkResult))]
 [JsonSerializable(typeof(RestoreResult))]
 [JsonSerializable(typeof(ShardStats))]
+[JsonSerializable(typeof(ShardResult))]
+[JsonSerializable(typeof(UnshardResult))]
+[JsonSerializable(typeof(ShardDiscovery))]
+[JsonSerializable(typeof(ShardQueryResult))]
+[JsonSerializable(typeof(RebalanceResult))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
 }

@@ -42,6 +42,11 @@ internal sealed class ShardsClientOptionsValidator : IValidateOptions<ShardsClie
             failures.Add($"ShardsClientOptions.Timeout must be positive or Timeout.InfiniteTimeSpan (was {options.Timeout}).");
         }
 
+        if (options.OperationTimeout <= TimeSpan.Zero && options.OperationTimeout != System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            failures.Add($"ShardsClientOptions.OperationTimeout must be positive or Timeout.InfiniteTimeSpan (was {options.OperationTimeout}).");
+        }
+
         if (options.MaxRetries is < 0 or > 20)
         {
             failures.Add($"ShardsClientOptions.MaxRetries must be between 0 and 20 (was {options.MaxRetries}).");

@@ -27,6 +27,15 @@ namespace OrleansShards.Client.Http;
 [JsonSerializable(typeof(BookmarkResult))]
 [JsonSerializable(typeof(RestoreResult))]
 [JsonSerializable(typeof(ShardStats))]
+[JsonSerializable(typeof(ShardBody))]
+[JsonSerializable(typeof(UnshardBody))]
+[JsonSerializable(typeof(ShardQueryBody))]
+[JsonSerializable(typeof(RebalanceBody))]
+[JsonSerializable(typeof(ShardResult))]
+[JsonSerializable(typeof(UnshardResult))]
+[JsonSerializable(typeof(ShardDiscovery))]
+[JsonSerializable(typeof(ShardQueryResult))]
+[JsonSerializable(typeof(RebalanceResult))]
 internal sealed partial class ClientJsonContext : JsonSerializerContext
 {
 }

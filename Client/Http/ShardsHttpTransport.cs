@@ -30,20 +30,28 @@ internal sealed class ShardsHttpTransport
         _authorization = options.ApiKey is { } key ? new AuthenticationHeaderValue("Bearer", key) : null;
     }
 
-    /// <summary>POSTs <paramref name="body"/> and reads the answer.</summary>
+    /// <summary>The time limit of one attempt of an ordinary call: <see cref="ShardsClientOptions.Timeout"/>.</summary>
+    public AttemptTimeout DefaultTimeout => new(_options.Timeout, "ShardsClientOptions.Timeout");
+
+    /// <summary>POSTs <paramref name="body"/> and reads the answer, each attempt limited by <see cref="ShardsClientOptions.Timeout"/>.</summary>
     public Task<TResponse> PostAsync<TBody, TResponse>(
-        string tenant, string path, TBody body, JsonTypeInfo<TBody> bodyInfo, JsonTypeInfo<TResponse> responseInfo, bool safeToRetry, CancellationToken cancellationToken)
+        string tenant, string path, TBody body, JsonTypeInfo<TBody> bodyInfo, JsonTypeInfo<TResponse> responseInfo, bool safeToRetry, CancellationToken cancellationToken) =>
+        PostAsync(tenant, path, body, bodyInfo, responseInfo, safeToRetry, DefaultTimeout, cancellationToken);
+
+    /// <summary>POSTs <paramref name="body"/> and reads the answer, each attempt limited by <paramref name="timeout"/>.</summary>
+    public Task<TResponse> PostAsync<TBody, TResponse>(
+        string tenant, string path, TBody body, JsonTypeInfo<TBody> bodyInfo, JsonTypeInfo<TResponse> responseInfo, bool safeToRetry, AttemptTimeout timeout, CancellationToken cancellationToken)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(body, bodyInfo);
-        return SendAsync(tenant, HttpMethod.Post, path, bytes, responseInfo, safeToRetry, cancellationToken);
+        return SendAsync(tenant, HttpMethod.Post, path, bytes, responseInfo, safeToRetry, timeout, cancellationToken);
     }
 
     /// <summary>GETs <paramref name="pathAndQuery"/> and reads the answer; always safe to retry.</summary>
     public Task<TResponse> GetAsync<TResponse>(string tenant, string pathAndQuery, JsonTypeInfo<TResponse> responseInfo, CancellationToken cancellationToken) =>
-        SendAsync(tenant, HttpMethod.Get, pathAndQuery, null, responseInfo, safeToRetry: true, cancellationToken);
+        SendAsync(tenant, HttpMethod.Get, pathAndQuery, null, responseInfo, safeToRetry: true, DefaultTimeout, cancellationToken);
 
     private async Task<TResponse> SendAsync<TResponse>(
-        string tenant, HttpMethod method, string path, byte[]? body, JsonTypeInfo<TResponse> responseInfo, bool safeToRetry, CancellationToken cancellationToken)
+        string tenant, HttpMethod method, string path, byte[]? body, JsonTypeInfo<TResponse> responseInfo, bool safeToRetry, AttemptTimeout timeout, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -52,7 +60,7 @@ internal sealed class ShardsHttpTransport
             TimeSpan? retryAfter = null;
             try
             {
-                return await SendOnceAsync(tenant, method, new Uri(endpoint, path), body, responseInfo, cancellationToken).ConfigureAwait(false);
+                return await SendOnceAsync(tenant, method, new Uri(endpoint, path), body, responseInfo, timeout, cancellationToken).ConfigureAwait(false);
             }
             catch (ShardException ex) when (ex.Retryable && safeToRetry && attempt < _options.MaxRetries)
             {
@@ -89,7 +97,7 @@ internal sealed class ShardsHttpTransport
     }
 
     private async Task<TResponse> SendOnceAsync<TResponse>(
-        string tenant, HttpMethod method, Uri uri, byte[]? body, JsonTypeInfo<TResponse> responseInfo, CancellationToken cancellationToken)
+        string tenant, HttpMethod method, Uri uri, byte[]? body, JsonTypeInfo<TResponse> responseInfo, AttemptTimeout attemptTimeout, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, uri)
         {
@@ -106,9 +114,9 @@ internal sealed class ShardsHttpTransport
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (_options.Timeout != Timeout.InfiniteTimeSpan)
+        if (attemptTimeout.Limit != Timeout.InfiniteTimeSpan)
         {
-            timeout.CancelAfter(_options.Timeout);
+            timeout.CancelAfter(attemptTimeout.Limit);
         }
 
         try
@@ -134,7 +142,7 @@ internal sealed class ShardsHttpTransport
         {
             throw new ShardException(
                 ShardErrorCode.Timeout,
-                $"No answer from {uri.GetLeftPart(UriPartial.Authority)} to {method} {uri.AbsolutePath} within {_options.Timeout.TotalSeconds:0.###} s (ShardsClientOptions.Timeout).",
+                $"No answer from {uri.GetLeftPart(UriPartial.Authority)} to {method} {uri.AbsolutePath} within {attemptTimeout.Limit.TotalSeconds:0.###} s ({attemptTimeout.Source}).",
                 ex);
         }
     }

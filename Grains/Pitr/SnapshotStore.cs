@@ -134,44 +134,67 @@ internal sealed class SnapshotStore
     private long Publish(string temporary, bool strip)
     {
         long sequence;
-        using (var snapshot = new ShardConnection(temporary, readOnly: false, planCacheSize: 4))
+        string? compacted = null;
+        try
         {
-            snapshot.Execute("PRAGMA journal_mode = DELETE");
-            if (strip)
+            using (var snapshot = new ShardConnection(temporary, readOnly: false, planCacheSize: 4))
             {
-                var tables = snapshot.Query("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE '\\_%' ESCAPE '\\' AND name <> '_meta'");
-                if (tables.Count > 0)
+                snapshot.Execute("PRAGMA journal_mode = DELETE");
+                if (strip)
                 {
-                    snapshot.Execute("BEGIN");
-                    foreach (var table in tables)
+                    var tables = snapshot.Query("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE '\\_%' ESCAPE '\\' AND name <> '_meta'");
+                    if (tables.Count > 0)
                     {
-                        snapshot.Execute($"DELETE FROM \"{table[0].AsText}\"");
+                        snapshot.Execute("BEGIN");
+                        foreach (var table in tables)
+                        {
+                            snapshot.Execute($"DELETE FROM \"{table[0].AsText}\"");
+                        }
+
+                        snapshot.Execute("COMMIT");
                     }
 
-                    snapshot.Execute("COMMIT");
+                    // The log may be most of the file: give its pages back when they are a large share. Not with a
+                    // plain VACUUM: it renumbers the rowids of tables without an INTEGER PRIMARY KEY (and without an
+                    // index), and the change log addresses those rows by rowid, so replay on top of a renumbered
+                    // snapshot updates or deletes the wrong rows. VACUUM INTO copies every rowid as it is.
+                    var free = snapshot.ExecuteScalar("PRAGMA freelist_count");
+                    if (free * 4 > snapshot.ExecuteScalar("PRAGMA page_count"))
+                    {
+                        compacted = NewTemporaryPath();
+                        snapshot.Execute($"VACUUM main INTO {Quote(compacted)}");
+                    }
                 }
 
-                // The log may be most of the file: give its pages back when they are a large share.
-                var free = snapshot.ExecuteScalar("PRAGMA freelist_count");
-                if (free * 4 > snapshot.ExecuteScalar("PRAGMA page_count"))
-                {
-                    snapshot.Execute("VACUUM");
-                }
+                sequence = snapshot.ExecuteScalar("SELECT value FROM _meta WHERE key = 'commit:seq'");
             }
 
-            sequence = snapshot.ExecuteScalar("SELECT value FROM _meta WHERE key = 'commit:seq'");
-        }
+            if (compacted is not null)
+            {
+                File.Delete(temporary);
+            }
 
-        FileDurability.SyncFile(temporary);
-        if (sequence <= 0)
+            var published = compacted ?? temporary;
+            FileDurability.SyncFile(published);
+            if (sequence <= 0)
+            {
+                // State 0 is the implicit empty snapshot; never publish a file for it.
+                File.Delete(published);
+                return 0;
+            }
+
+            FileDurability.ReplaceDurably(published, PathOf(sequence));
+            return sequence;
+        }
+        catch
         {
-            // State 0 is the implicit empty snapshot; never publish a file for it.
-            File.Delete(temporary);
-            return 0;
-        }
+            if (compacted is not null)
+            {
+                FileDurability.DeleteIfExists(compacted);
+            }
 
-        FileDurability.ReplaceDurably(temporary, PathOf(sequence));
-        return sequence;
+            throw;
+        }
     }
 
     private string NewTemporaryPath() => Path.Combine(Directory, TemporaryPrefix + Guid.NewGuid().ToString("N") + Extension);

@@ -33,6 +33,7 @@ internal static class SqliteResultCodes
 
     public const int ConstraintPrimaryKey = Constraint | (6 << 8);
     public const int ConstraintUnique = Constraint | (8 << 8);
+    public const int ConstraintForeignKey = Constraint | (3 << 8);
 
     public static bool IsBusy(int rc) => (rc & 0xFF) is Busy or Locked;
 
@@ -48,6 +49,7 @@ internal static class SqliteResultCodes
             Full => ShardErrorCode.CapacityExceeded,
             TooBig => ShardErrorCode.PayloadTooLarge,
             Interrupt => timedOut ? ShardErrorCode.Timeout : ShardErrorCode.Retryable,
+            Error when sqliteMessage.StartsWith("too many SQL variables", StringComparison.Ordinal) => ShardErrorCode.PayloadTooLarge,
             Error or Auth or Range or Mismatch or Schema or ReadOnly or Perm => ShardErrorCode.SqlError,
             _ => ShardErrorCode.Internal,
         };

@@ -27,6 +27,8 @@ internal sealed partial class TableShardGrain
                         throw TransactionNotFound(id);
                     }
 
+                    removed.Seal();
+
                     return new TransactionResult(id, RolledBack: true);
                 default:
                     throw new ShardException(ShardErrorCode.InvalidArgument, "operation must be BEGIN, COMMIT or ROLLBACK.");
@@ -73,7 +75,7 @@ internal sealed partial class TableShardGrain
             throw TransactionNotFound(id);
         }
 
-        var statements = transaction.Snapshot();
+        var statements = transaction.Seal();
         if (statements.Count == 0)
         {
             return new TransactionResult(id, Results: [], Bookmark: BookmarkOf(_writer.Sequence));
@@ -114,7 +116,11 @@ internal sealed partial class TableShardGrain
             _readers.Return(reader);
         }
 
-        transaction.Add(statement);
+        if (!transaction.TryAdd(statement))
+        {
+            // COMMIT or ROLLBACK ended the transaction while this statement was being validated.
+            throw TransactionNotFound(transactionId);
+        }
     }
 
     private static string RequireTransactionId(string? id) =>

@@ -169,10 +169,11 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         _pitr.OnCommitted(_writer.Sequence);
     }
 
-    /// <summary>Measures page_count * page_size (+ WAL and snapshot files when asked) and updates the limit flag.</summary>
+    /// <summary>Measures used pages ((page_count - freelist_count) * page_size, + WAL and snapshot files when asked) and updates the limit flag.</summary>
     private long MeasureCapacity(ShardConnection writer, bool measureFiles = true)
     {
-        var pages = writer.ExecuteScalar("PRAGMA page_count") * _pageSize;
+        // Used pages: freed ones (after DELETE/DROP) are reused before the file grows, so they are room, not size.
+        var pages = (writer.ExecuteScalar("PRAGMA page_count") - writer.ExecuteScalar("PRAGMA freelist_count")) * _pageSize;
         if (measureFiles)
         {
             _extraBytes = _paths.ExtraFilesSize();

@@ -51,7 +51,11 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// <summary>Called after each commit that changed data or schema, on the writer's loop.</summary>
     public Action<CommittedGroup>? Committed { get; set; }
 
-    /// <summary>True once the shard passed its size limit: data writes are refused.</summary>
+    /// <summary>
+    /// True once the shard passed its size limit. Writes still run, each in its savepoint, but one that
+    /// makes the database use more pages is rolled back with <c>CAPACITY_EXCEEDED</c>; so DELETE, DROP and
+    /// in-place updates work and a full shard can recover.
+    /// </summary>
     public bool CapacityExceeded { get; set; }
 
     /// <summary>Transactions committed.</summary>
@@ -180,22 +184,6 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             work.Reset();
         }
 
-        if (CapacityExceeded)
-        {
-            var refused = group.Where(w => w.Kind != WriteKind.Ddl).ToList();
-            foreach (var work in refused)
-            {
-                work.Fail(new ShardException(ShardErrorCode.CapacityExceeded,
-                    $"The shard reached its size limit ({_options.MaxShardSizeBytes} bytes); writes are refused, reads still work."));
-            }
-
-            group = group.Except(refused).ToList();
-            if (group.Count == 0)
-            {
-                return [];
-            }
-        }
-
         try
         {
             await BusyRetry.RunAsync(() => _connection.Execute("BEGIN IMMEDIATE"), _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
@@ -236,8 +224,16 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             _connection.Execute("SAVEPOINT w");
             try
             {
+                var usedBefore = CapacityExceeded ? UsedPages() : -1;
                 _connection.SetDeadline(_options.StatementTimeout);
                 Execute(work);
+                ThrowIfDeferredForeignKeysUnresolved();
+                if (usedBefore >= 0 && UsedPages() > usedBefore)
+                {
+                    throw new ShardException(ShardErrorCode.CapacityExceeded,
+                        $"The shard reached its size limit ({_options.MaxShardSizeBytes} bytes); writes that need more space are refused (DELETE and DROP still work), reads still work.");
+                }
+
                 _connection.Execute("RELEASE w");
                 changed |= work.ChangedData;
                 if (work.Kind == WriteKind.Ddl)
@@ -355,6 +351,8 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             }
             else
             {
+                // Counted only once committed: rows of a rolled-back savepoint or transaction were never written.
+                RowsWritten += work.RowsChanged;
                 work.Succeed(new WriteOutcome(work.Results!, sequence));
             }
         }
@@ -382,7 +380,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             }
 
             results[i] = outcome.ToResult();
-            RowsWritten += outcome.Changes;
+            work.RowsChanged += outcome.Changes;
             work.ChangedData |= outcome.Changes > 0 || work.Kind == WriteKind.Ddl;
         }
 
@@ -392,6 +390,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     private StatementOutcome RunDdl(string sql)
     {
         // DDL may hold several statements; each is prepared (and authorized) uncached, then run.
+        var reserved = ReservedNames();
         var previous = _connection.Mode;
         _connection.Mode = SqlMode.TenantDdl;
         try
@@ -424,6 +423,14 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 remaining = tail;
             }
 
+            // The authorizer sees the old name of ALTER TABLE ... RENAME TO, not the new one: check the result.
+            _connection.Mode = previous;
+            if (ReservedNames().FirstOrDefault(name => !reserved.Contains(name)) is { } taken)
+            {
+                throw new ShardException(ShardErrorCode.SqlError, $"not authorized: {taken} starts with '_', which is reserved for the engine's tables.",
+                    SqliteResultCodes.Auth, SqliteResultCodes.Auth);
+            }
+
             _connection.PlanCache.Clear();
             return new StatementOutcome(0, 0, null, null, 0);
         }
@@ -431,6 +438,32 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         {
             _connection.Mode = previous;
         }
+    }
+
+    /// <summary>
+    /// A deferred foreign key left unresolved by this work would only fail at COMMIT, failing every work of
+    /// the group; it is checked here, while the work's savepoint can still be rolled back alone.
+    /// </summary>
+    private void ThrowIfDeferredForeignKeysUnresolved()
+    {
+        SQLitePCL.raw.sqlite3_db_status(_connection.Db, DbStatusDeferredForeignKeys, out var unresolved, out _, 0);
+        if (unresolved > 0)
+        {
+            throw new ShardException(ShardErrorCode.ConstraintViolation, "FOREIGN KEY constraint failed (a deferred foreign key is unresolved at the end of the work)",
+                SqliteResultCodes.Constraint, SqliteResultCodes.ConstraintForeignKey);
+        }
+    }
+
+    /// <summary>Schema objects whose name starts with '_': the engine's own, reserved.</summary>
+    private HashSet<string> ReservedNames()
+    {
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var row in _connection.Query("SELECT name FROM sqlite_schema WHERE substr(name, 1, 1) = '_'"))
+        {
+            names.Add(row[0].AsText);
+        }
+
+        return names;
     }
 
     private StoredOutcome? LoadIdempotent(string key)
@@ -447,6 +480,10 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             : JsonSerializer.Deserialize(row[0].AsText, GrainsJsonContext.Default.StoredOutcome);
     }
 
+    /// <summary>Pages in use: the file's pages less the free list (freed pages are reused before the file grows).</summary>
+    private long UsedPages() =>
+        _connection.ExecuteScalar("PRAGMA page_count") - _connection.ExecuteScalar("PRAGMA freelist_count");
+
     private static StoredOutcome ToStored(ShardException error, long sequence) =>
         new(null, sequence, error.Code.ToWire(), error.Message);
 
@@ -455,6 +492,8 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         ShardErrorCode.ConflictUnique or ShardErrorCode.ConstraintViolation or ShardErrorCode.SqlError or ShardErrorCode.InvalidArgument;
 
     private bool TransactionRolledBack() => SQLitePCL.raw.sqlite3_get_autocommit(_connection.Db) != 0;
+
+    private const int DbStatusDeferredForeignKeys = 10;
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The shard writer failed a group")]
     private partial void LogWriterFault(Exception exception);

@@ -39,12 +39,16 @@ internal sealed class WriteWork
 
     public bool ChangedData { get; set; }
 
+    /// <summary>Rows this attempt changed (counted as written only after the commit).</summary>
+    public long RowsChanged { get; set; }
+
     public void Reset()
     {
         Results = null;
         Error = null;
         Replay = null;
         ChangedData = false;
+        RowsChanged = 0;
     }
 
     public void Succeed(WriteOutcome outcome) => _completion.TrySetResult(outcome);

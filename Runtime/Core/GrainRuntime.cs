@@ -11,7 +11,7 @@ namespace OrleansShards.Runtime;
 /// the call's turn, runs it, and returns its result, exception or cancellation to the caller intact.
 /// Every call is bounded by <see cref="GrainRuntimeOptions.CallTimeout"/>.
 /// </summary>
-internal sealed partial class GrainRuntime
+internal sealed partial class GrainRuntime : IGrainRuntimeStatistics
 {
     private readonly ILogger<GrainRuntime> _logger;
 
@@ -40,6 +40,9 @@ internal sealed partial class GrainRuntime
     public TimeProvider Time { get; }
 
     public ActivationDirectory Directory { get; }
+
+    /// <inheritdoc />
+    public int ActivationCount => Directory.Count;
 
     public GrainFactory Factory { get; }
 

@@ -40,6 +40,7 @@ public static class GrainRuntimeServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<GrainTypeRegistry>();
         services.TryAddSingleton<GrainRuntime>();
+        services.TryAddSingleton<IGrainRuntimeStatistics>(sp => sp.GetRequiredService<GrainRuntime>());
         services.TryAddSingleton<IGrainFactory>(sp => sp.GetRequiredService<GrainRuntime>().Factory);
         services.TryAddSingleton<ReminderService>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, GrainRuntimeHostedService>());

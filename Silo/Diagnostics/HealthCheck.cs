@@ -8,7 +8,7 @@ namespace OrleansShards.Silo.Diagnostics;
 
 /// <summary>
 /// <c>GET /health</c>: <c>ok</c> (200) when the data directory accepts a file, else <c>degraded</c> (503);
-/// also the number of live shards the capacity registry knows of.
+/// also the number of live shards the capacity registry knows of and of live grain activations.
 /// </summary>
 internal sealed class HealthCheck(IOptions<ShardsSiloOptions> options, IServiceProvider services)
 {
@@ -18,7 +18,8 @@ internal sealed class HealthCheck(IOptions<ShardsSiloOptions> options, IServiceP
         int? activeShards = services.GetService(typeof(ShardCapacityRegistry)) is ShardCapacityRegistry registry
             ? registry.Measure().Count()
             : null;
-        var response = new HealthResponse(writable ? "ok" : "degraded", writable, activeShards);
+        var activations = (services.GetService(typeof(OrleansShards.Runtime.IGrainRuntimeStatistics)) as OrleansShards.Runtime.IGrainRuntimeStatistics)?.ActivationCount;
+        var response = new HealthResponse(writable ? "ok" : "degraded", writable, activeShards, activations);
         return TypedResults.Json(response, ShardsJsonContext.Default.HealthResponse, statusCode: writable ? 200 : 503);
     }
 

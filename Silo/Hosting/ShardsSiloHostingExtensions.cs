@@ -20,7 +20,7 @@ public static class ShardsSiloHostingExtensions
     /// provider <c>default</c>, the TableShard grains and the HTTP API's services. Options come from the
     /// configuration section <c>Shards</c> (and <c>MAX_SHARD_SIZE_GB</c>), then <paramref name="configure"/>;
     /// they are validated when the host starts. <c>Shards:Runtime</c> binds <see cref="GrainRuntimeOptions"/>
-    /// and <c>Shards:TableShard</c> binds <see cref="TableShardOptions"/>.
+    /// <c>Shards:TableShard</c> binds <see cref="TableShardOptions"/> and <c>Shards:Pitr</c> binds the change-log options.
     /// </summary>
     public static IHostApplicationBuilder AddShardsSilo(this IHostApplicationBuilder builder, Action<ShardsSiloOptions>? configure = null)
     {
@@ -55,6 +55,7 @@ public static class ShardsSiloHostingExtensions
                 shards.MaxShardSizeBytes = silo.Value.EffectiveMaxShardSizeBytes;
             });
 
+<<<<<<< HEAD
         // Cache: Shards:Cache binds ShardCacheOptions; with Shards:Redis:Configuration set, Redis serves as the
         // cache store and carries the invalidation stream (provider "redis"); otherwise both stay in memory.
         services.AddShardCache();
@@ -67,6 +68,9 @@ public static class ShardsSiloHostingExtensions
             services.AddRedisStreams("redis", o => o.Configuration = redisConfiguration);
             services.AddOptions<ShardCacheOptions>().Configure(o => o.StreamProvider = "redis");
         }
+=======
+        services.AddOptions<OrleansShards.Grains.Pitr.PitrOptions>().Bind(section.GetSection("Pitr"));
+>>>>>>> main
 
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ShardsJsonContext.Default));
         services.TryAddSingleton<ApiKeyAuthenticator>();

@@ -23,6 +23,7 @@ internal static class TableEndpoints
         tables.MapGet("/rows/{pk}", RowByKeyAsync);
         tables.MapGet("/rows", RowsByColumnAsync);
         tables.MapGet("/stats", StatsAsync);
+<<<<<<< HEAD
         tables.MapPost("/cache/warm", WarmAsync);
     }
 
@@ -32,6 +33,9 @@ internal static class TableEndpoints
         var shard = ctx.GetShard(http, table, body.TenantId);
         var result = await shard.WarmAsync(new WarmRequest(body.PrimaryKeys, body.Lookups, body.HotKeys), http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.WarmResult);
+=======
+        tables.MapPost("/stats/refresh", RefreshStatsAsync);
+>>>>>>> main
     }
 
     private static async Task<IResult> QueryAsync(HttpContext http, string table, ShardRequestContext ctx)
@@ -189,6 +193,14 @@ internal static class TableEndpoints
     {
         var shard = ctx.GetShardForQueryString(http, table);
         var result = await shard.GetStatsAsync(http.RequestAborted);
+        return TypedResults.Json(result, ShardsJsonContext.Default.ShardStats);
+    }
+
+    /// <summary>Measures the shard's size now (as the periodic capacity check does) and answers its stats.</summary>
+    private static async Task<IResult> RefreshStatsAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var shard = ctx.GetShardForQueryString(http, table);
+        var result = await shard.RefreshCapacityAsync(http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.ShardStats);
     }
 }

@@ -245,7 +245,7 @@ public sealed class ShardsCliTests(SharedKestrelSilo silo, SecuredKestrelSilo se
         var run = await ShardsAsync("--help");
 
         Assert.Equal(0, run.Exit);
-        foreach (var command in new[] { "query", "mutate", "ddl", "batch", "tx", "bookmark", "restore", "stats" })
+        foreach (var command in new[] { "query", "mutate", "ddl", "batch", "tx", "bookmark", "restore", "stats", "shard", "unshard", "rebalance", "discover", "query-shards" })
         {
             Assert.Contains("  " + command, run.Out, StringComparison.Ordinal);
         }

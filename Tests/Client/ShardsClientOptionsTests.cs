@@ -14,6 +14,7 @@ public sealed class ShardsClientOptionsTests
         Assert.Equal([new Uri("http://127.0.0.1:5080")], o.Endpoints);
         Assert.Null(o.ApiKey);
         Assert.Equal(TimeSpan.FromSeconds(30), o.Timeout);
+        Assert.Equal(TimeSpan.FromMinutes(10), o.OperationTimeout);
         Assert.Equal(3, o.MaxRetries);
         Assert.True(o.AddIdempotencyKeys);
         Assert.Equal(new Version(2, 0), o.HttpVersion);
@@ -23,6 +24,7 @@ public sealed class ShardsClientOptionsTests
     [Theory]
     [InlineData("Endpoints")]
     [InlineData("Timeout")]
+    [InlineData("OperationTimeout")]
     [InlineData("MaxRetries")]
     [InlineData("ApiKey")]
     public void Validate_names_the_invalid_option(string option)
@@ -32,6 +34,7 @@ public sealed class ShardsClientOptionsTests
         {
             case "Endpoints": o.Endpoints = [new Uri("ftp://x/")]; break;
             case "Timeout": o.Timeout = TimeSpan.Zero; break;
+            case "OperationTimeout": o.OperationTimeout = TimeSpan.FromSeconds(-1); break;
             case "MaxRetries": o.MaxRetries = -1; break;
             default: o.ApiKey = "has space"; break;
         }

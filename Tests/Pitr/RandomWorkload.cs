@@ -119,7 +119,14 @@ internal sealed class RandomWorkload(ITableShard shard, int seed, string table)
 
     private async Task RandomDdlAsync()
     {
-        switch (_random.Next(6))
+        var choice = _random.Next(6);
+        if (choice == 4)
+        {
+            // A restore may have moved the shard to a state holding other tables than this workload created since.
+            await RefreshExtraTablesAsync();
+        }
+
+        switch (choice)
         {
             case 0:
                 _addedColumns++;
@@ -148,6 +155,14 @@ internal sealed class RandomWorkload(ITableShard shard, int seed, string table)
                 await Ddl($"ALTER TABLE notes ADD COLUMN x{++_created} TEXT DEFAULT 'd'");
                 break;
         }
+    }
+
+    private async Task RefreshExtraTablesAsync()
+    {
+        var tables = await shard.QueryAsync(new QueryRequest(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND (name GLOB 't[0-9]*' OR name GLOB 'r[0-9]*') ORDER BY CAST(substr(name, 2) AS INTEGER)"));
+        _extraTables.Clear();
+        _extraTables.AddRange(tables.Rows.Select(r => r[0].AsText));
     }
 
     private async Task InsertItem()

@@ -176,6 +176,17 @@ public sealed class TableEndpointsTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task Stats_refresh_measures_the_file_again_when_rows_grew()
+    {
+        var (client, path) = await NewTableAsync();
+        var before = (await client.PostOkAsync(path + "/stats/refresh", "{}")).GetProperty("sizeBytes").GetInt64();
+        await client.PostOkAsync(path + "/mutation", """{"query":"INSERT INTO items (name, qty) VALUES (zeroblob(262144), 1)"}""");
+
+        var after = (await client.PostOkAsync(path + "/stats/refresh", "{}")).GetProperty("sizeBytes").GetInt64();
+        Assert.True(after >= before + 256 * 1024, $"size {before} -> {after}");
+    }
+
+    [Fact]
     public async Task Pitr_bookmark_names_this_shard_and_advances_with_commits()
     {
         var (client, path) = await NewTableAsync();

@@ -1,0 +1,68 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OrleansShards.Grains.Hosting;
+using OrleansShards.Runtime;
+
+namespace OrleansShards.Benchmarks.TableShards;
+
+/// <summary>An in-process silo with one table shard, and a raw Microsoft.Data.Sqlite file with the same settings.</summary>
+internal sealed class ShardBenchmarkHost : IAsyncDisposable
+{
+    public const string Schema = "CREATE TABLE IF NOT EXISTS items(id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL)";
+
+    private readonly IHost _host;
+
+    private ShardBenchmarkHost(IHost host, string directory, ITableShard shard)
+    {
+        _host = host;
+        Directory = directory;
+        Shard = shard;
+    }
+
+    public string Directory { get; }
+
+    public ITableShard Shard { get; }
+
+    public static async Task<ShardBenchmarkHost> StartAsync()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "orleansshards-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        System.IO.Directory.CreateDirectory(directory);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddGrainRuntime(configureReminders: r => r.DatabasePath = Path.Combine(directory, ".silo", "reminders.db"));
+        builder.Services.AddMemoryStreams("default");
+        builder.Services.AddTableShards(o => o.DataDirectory = directory);
+        var host = builder.Build();
+        await host.StartAsync();
+        var shard = host.Services.GetRequiredService<IGrainFactory>().GetGrain<ITableShard>(ShardName.Format("bench", "items"));
+        await shard.DdlAsync(new DdlRequest(Schema));
+        return new ShardBenchmarkHost(host, directory, shard);
+    }
+
+    /// <summary>A raw connection on its own file in WAL mode with the grain's synchronous setting (FULL).</summary>
+    public SqliteConnection OpenRaw()
+    {
+        var connection = new SqliteConnection($"Data Source={Path.Combine(Directory, "raw.db")};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; " + Schema;
+        command.ExecuteNonQuery();
+        return connection;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
