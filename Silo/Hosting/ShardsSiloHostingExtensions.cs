@@ -55,7 +55,6 @@ public static class ShardsSiloHostingExtensions
                 shards.MaxShardSizeBytes = silo.Value.EffectiveMaxShardSizeBytes;
             });
 
-<<<<<<< HEAD
         // Cache: Shards:Cache binds ShardCacheOptions; with Shards:Redis:Configuration set, Redis serves as the
         // cache store and carries the invalidation stream (provider "redis"); otherwise both stay in memory.
         services.AddShardCache();
@@ -68,9 +67,8 @@ public static class ShardsSiloHostingExtensions
             services.AddRedisStreams("redis", o => o.Configuration = redisConfiguration);
             services.AddOptions<ShardCacheOptions>().Configure(o => o.StreamProvider = "redis");
         }
-=======
+
         services.AddOptions<OrleansShards.Grains.Pitr.PitrOptions>().Bind(section.GetSection("Pitr"));
->>>>>>> main
 
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ShardsJsonContext.Default));
         services.TryAddSingleton<ApiKeyAuthenticator>();

@@ -23,7 +23,7 @@ internal static class TableEndpoints
         tables.MapGet("/rows/{pk}", RowByKeyAsync);
         tables.MapGet("/rows", RowsByColumnAsync);
         tables.MapGet("/stats", StatsAsync);
-<<<<<<< HEAD
+        tables.MapPost("/stats/refresh", RefreshStatsAsync);
         tables.MapPost("/cache/warm", WarmAsync);
     }
 
@@ -33,9 +33,6 @@ internal static class TableEndpoints
         var shard = ctx.GetShard(http, table, body.TenantId);
         var result = await shard.WarmAsync(new WarmRequest(body.PrimaryKeys, body.Lookups, body.HotKeys), http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.WarmResult);
-=======
-        tables.MapPost("/stats/refresh", RefreshStatsAsync);
->>>>>>> main
     }
 
     private static async Task<IResult> QueryAsync(HttpContext http, string table, ShardRequestContext ctx)
