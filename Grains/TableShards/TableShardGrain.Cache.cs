@@ -111,17 +111,35 @@ internal sealed partial class TableShardGrain
         }
 
         var hot = _hot?.Top().Select(h => new HotKeyRecord(h.Lookup.Column, h.Lookup.Value)).ToList();
-        if (_writer is null || hot is not { Count: > 0 })
+        var applied = _cache.Watermarks.Get(_shard);
+        if (_writer is null || _destroyed || (hot is not { Count: > 0 } && applied <= _outboxDeletedThrough))
         {
             return;
         }
 
         try
         {
+            // One last transaction: drop outbox rows whose events are applied, save the hot keys.
             await _writer.RunMaintenanceAsync(writer =>
             {
-                writer.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES ('cache:hot', ?)",
-                    JsonSerializer.Serialize(hot, CacheJsonContext.Default.ListHotKeyRecord));
+                writer.Execute("BEGIN IMMEDIATE");
+                try
+                {
+                    writer.ExecuteInternal("DELETE FROM _outbox WHERE seq <= ?", applied);
+                    if (hot is { Count: > 0 })
+                    {
+                        writer.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES ('cache:hot', ?)",
+                            JsonSerializer.Serialize(hot, CacheJsonContext.Default.ListHotKeyRecord));
+                    }
+
+                    writer.Execute("COMMIT");
+                }
+                catch
+                {
+                    writer.Execute("ROLLBACK");
+                    throw;
+                }
+
                 return Task.CompletedTask;
             }).ConfigureAwait(false);
         }

@@ -226,12 +226,20 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             {
                 var usedBefore = CapacityExceeded ? UsedPages() : -1;
                 _connection.SetDeadline(_options.StatementTimeout);
-                Execute(work);
+                try
+                {
+                    Execute(work);
+                }
+                catch (ShardException full) when (usedBefore >= 0 && full.Code == ShardErrorCode.CapacityExceeded)
+                {
+                    // No free page was left to grow into (SQLITE_FULL at max_page_count): the same refusal as below.
+                    throw SizeLimitReached(full);
+                }
+
                 ThrowIfDeferredForeignKeysUnresolved();
                 if (usedBefore >= 0 && UsedPages() > usedBefore)
                 {
-                    throw new ShardException(ShardErrorCode.CapacityExceeded,
-                        $"The shard reached its size limit ({_options.MaxShardSizeBytes} bytes); writes that need more space are refused (DELETE and DROP still work), reads still work.");
+                    throw SizeLimitReached(null);
                 }
 
                 _connection.Execute("RELEASE w");
@@ -483,6 +491,13 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// <summary>Pages in use: the file's pages less the free list (freed pages are reused before the file grows).</summary>
     private long UsedPages() =>
         _connection.ExecuteScalar("PRAGMA page_count") - _connection.ExecuteScalar("PRAGMA freelist_count");
+
+    private ShardException SizeLimitReached(ShardException? inner) => new(
+        ShardErrorCode.CapacityExceeded,
+        $"The shard reached its size limit ({_options.MaxShardSizeBytes} bytes); writes that need more space are refused (DELETE and DROP still work), reads still work.",
+        inner?.SqliteCode ?? 0,
+        inner?.SqliteExtendedCode ?? 0,
+        inner);
 
     private static StoredOutcome ToStored(ShardException error, long sequence) =>
         new(null, sequence, error.Code.ToWire(), error.Message);

@@ -260,6 +260,21 @@ public sealed class TableShardGrainCacheTests
     private static string CachedRowsText(CacheEntry entry) => CachedRows.Decode(entry.Value).Rows[0][1].AsText;
 
     [Fact]
+    public async Task RestoreAsync_stops_cache_serving_pre_restore_entries()
+    {
+        await using var host = await CacheTestHost.StartAsync();
+        var shard = await CacheTestHost.SeedAsync(host);
+        var before = await shard.MutateAsync(new MutationRequest("UPDATE items SET name = 'old' WHERE id = 1"));
+        await shard.MutateAsync(new MutationRequest("UPDATE items SET name = 'new' WHERE id = 1"));
+        await shard.LookupRowsAsync(ByPk(1));
+        var restored = await shard.RestoreAsync(new RestoreRequest(before.Bookmark!));
+        var after = await shard.LookupRowsAsync(ByPk(1));
+        Assert.Equal("old", after.Rows[0][1].AsText);
+        Assert.Equal("shard", after.Meta.ServedBy);
+        await host.WhenAppliedAsync("t1:items", CacheTestHost.SequenceOf(restored.RestoredTo) + 1);
+    }
+
+    [Fact]
     public async Task Ddl_flushes_table_entries_when_schema_changes()
     {
         await using var host = await CacheTestHost.StartAsync();
