@@ -15,6 +15,7 @@ namespace OrleansShards.Client.Http;
 [JsonSerializable(typeof(DdlBody))]
 [JsonSerializable(typeof(TransactionBody))]
 [JsonSerializable(typeof(BookmarkBody))]
+[JsonSerializable(typeof(TenantBody))]
 [JsonSerializable(typeof(RestoreBody))]
 [JsonSerializable(typeof(WarmBody))]
 [JsonSerializable(typeof(WarmResult))]

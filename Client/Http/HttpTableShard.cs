@@ -160,8 +160,9 @@ internal sealed class HttpTableShard : ITableShard
         _transport.GetAsync(_tenant, _routeBase + "stats", ClientJsonContext.Default.ShardStats, cancellationToken);
 
     public Task<ShardStats> RefreshCapacityAsync(CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException(
-            "RefreshCapacityAsync has no route in HTTP API v1; the silo measures capacity every 60 s and GetStatsAsync reports the last measurement.");
+        _transport.PostAsync(
+            _tenant, _routeBase + "stats/refresh", new TenantBody(_tenant), ClientJsonContext.Default.TenantBody, ClientJsonContext.Default.ShardStats,
+            safeToRetry: true, cancellationToken);
 
     public Task<BookmarkResult> GetBookmarkAsync(BookmarkRequest request, CancellationToken cancellationToken = default)
     {

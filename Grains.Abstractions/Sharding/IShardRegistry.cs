@@ -19,11 +19,13 @@ public interface IShardRegistry : IGrainWithStringKey
     /// <remarks>Errors: <c>INVALID_ARGUMENT</c> (missing key, count outside 1–1000, unknown strategy or router,
     /// empty or missing table, no primary key, already sharded, an operation in progress).</remarks>
     [ConcurrentTurn]
+    [ResponseTimeout("01:00:00")]
     Task<ShardResult> ShardAsync(ShardRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Merges every shard back into the table and removes the registry and the shard files. Nothing is lost.</summary>
     /// <remarks>Errors: <c>INVALID_ARGUMENT</c> when the table is not sharded or an operation is in progress.</remarks>
     [ConcurrentTurn]
+    [ResponseTimeout("01:00:00")]
     Task<UnshardResult> UnshardAsync(CancellationToken cancellationToken = default);
 
     /// <summary>True when the table is sharded now.</summary>
@@ -50,5 +52,6 @@ public interface IShardRegistry : IGrainWithStringKey
     /// </summary>
     /// <remarks>Errors: <c>INVALID_ARGUMENT</c> (not sharded, bad count, unknown strategy, an operation in progress).</remarks>
     [ConcurrentTurn]
+    [ResponseTimeout("01:00:00")]
     Task<RebalanceResult> RebalanceAsync(RebalanceRequest request, CancellationToken cancellationToken = default);
 }

@@ -38,8 +38,9 @@ internal abstract class GrainMethodInvoker
             throw new NotSupportedException($"Grain method {method.DeclaringType?.Name}.{method.Name} must return Task or Task<T>.");
         }
 
+        var timeout = method.GetCustomAttribute<ResponseTimeoutAttribute>(inherit: true)?.Timeout;
         var invokerType = typeof(Typed<>).MakeGenericType(resultType);
-        return (GrainMethodInvoker)Activator.CreateInstance(invokerType, method, readOnly, tokenIndex)!;
+        return (GrainMethodInvoker)Activator.CreateInstance(invokerType, method, readOnly, tokenIndex, timeout)!;
     }
 
     /// <summary>Stands in for the result of a method returning plain <see cref="Task"/>.</summary>
@@ -51,9 +52,11 @@ internal abstract class GrainMethodInvoker
         private readonly bool _readOnly;
         private readonly int _tokenIndex;
         private readonly bool _void;
+        private readonly TimeSpan? _timeout;
 
-        public Typed(MethodInfo method, bool readOnly, int tokenIndex)
+        public Typed(MethodInfo method, bool readOnly, int tokenIndex, TimeSpan? timeout)
         {
+            _timeout = timeout;
             _readOnly = readOnly;
             _tokenIndex = tokenIndex;
             _void = typeof(T) == typeof(VoidResult);
@@ -65,7 +68,7 @@ internal abstract class GrainMethodInvoker
             var token = _tokenIndex >= 0 && args[_tokenIndex] is CancellationToken ct ? ct : CancellationToken.None;
 
             // The compiled call takes (grain, args) itself: no closure or delegate per call.
-            return runtime.CallAsync(reference.GrainId, _readOnly, _call, args, reference, token);
+            return runtime.CallAsync(reference.GrainId, _readOnly, _call, args, reference, token, _timeout);
         }
 
         private static Func<object, object?[], Task<T>> Compile(MethodInfo method, bool isVoid)

@@ -9,7 +9,7 @@ namespace OrleansShards.Runtime;
 /// <summary>
 /// The in-process grain runtime: resolves a call's activation (creating it on first use), waits for
 /// the call's turn, runs it, and returns its result, exception or cancellation to the caller intact.
-/// Every call is bounded by <see cref="GrainRuntimeOptions.CallTimeout"/>.
+/// Every call is bounded by <see cref="GrainRuntimeOptions.CallTimeout"/>, or by the method's <see cref="ResponseTimeoutAttribute"/>.
 /// </summary>
 internal sealed partial class GrainRuntime : IGrainRuntimeStatistics
 {
@@ -61,7 +61,8 @@ internal sealed partial class GrainRuntime : IGrainRuntimeStatistics
         Func<Grain, TState, Task<T>> body,
         TState state,
         GrainReference? reference,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        TimeSpan? timeoutOverride = null)
     {
         if (cancellationToken.IsCancellationRequested)
         {
@@ -74,7 +75,7 @@ internal sealed partial class GrainRuntime : IGrainRuntimeStatistics
                 $"Call to {id} would re-enter a turn of the same activation further up the call chain (a call cycle); it cannot complete."));
         }
 
-        var timeout = Options.CallTimeout;
+        var timeout = timeoutOverride ?? Options.CallTimeout;
         var deadline = Time.GetTimestamp() + (long)(timeout.TotalSeconds * Time.TimestampFrequency);
         var task = RunTurnAsync(id, readOnly, body, state, reference, deadline, cancellationToken);
         return task.IsCompleted ? task : WithTimeoutAsync(task, id, timeout, cancellationToken);

@@ -199,9 +199,16 @@ public sealed class ShardsClientTests(SharedKestrelSilo silo, SecuredKestrelSilo
     }
 
     [Fact]
-    public async Task RefreshCapacityAsync_throws_NotSupportedException_because_api_v1_has_no_route()
+    public async Task RefreshCapacityAsync_measures_the_shard_over_http_when_rows_grew()
     {
-        await Assert.ThrowsAsync<NotSupportedException>(() => _client.GetTable("acme", "items").RefreshCapacityAsync());
+        var shard = await ItemsAsync();
+        var before = await shard.RefreshCapacityAsync();
+        await shard.MutateAsync(new MutationRequest("INSERT INTO items (name, qty) VALUES (zeroblob(200000), 1)"));
+
+        var after = await shard.RefreshCapacityAsync();
+
+        Assert.Equal(before.Shard, after.Shard);
+        Assert.True(after.SizeBytes >= before.SizeBytes + 200_000, $"size {before.SizeBytes} -> {after.SizeBytes}");
     }
 
     public interface IUnknownGrain : IGrainWithStringKey;

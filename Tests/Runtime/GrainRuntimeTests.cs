@@ -99,6 +99,23 @@ public sealed class GrainRuntimeTests
     }
 
     [Fact]
+    public async Task CallAsync_uses_the_methods_ResponseTimeout_instead_of_CallTimeout_when_it_has_one()
+    {
+        await using var silo = await TestSilo.StartAsync(o => o.CallTimeout = TimeSpan.FromSeconds(2));
+        var grain = silo.Grains.GetGrain<ICounterGrain>("long");
+        await grain.Get();
+
+        var call = grain.HangLong();
+        silo.Time.Advance(TimeSpan.FromSeconds(5));
+        Assert.False(call.IsCompleted);
+        silo.Time.Advance(TimeSpan.FromSeconds(5));
+
+        var ex = await Assert.ThrowsAsync<GrainCallTimeoutException>(() => call.Within());
+        Assert.Contains("did not complete within 10000 ms", ex.Message, StringComparison.Ordinal);
+        silo.Probe.Open("never");
+    }
+
+    [Fact]
     public async Task CallAsync_times_out_queued_call_and_never_runs_it_when_turn_ahead_holds_past_CallTimeout()
     {
         await using var silo = await TestSilo.StartAsync(o => o.CallTimeout = TimeSpan.FromSeconds(2));

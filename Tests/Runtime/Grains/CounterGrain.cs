@@ -23,6 +23,10 @@ public interface ICounterGrain : IGrainWithStringKey
 
     Task Hang();
 
+    /// <summary>As <see cref="Hang"/>, with its own call timeout of 10 s.</summary>
+    [ResponseTimeout("00:00:10")]
+    Task HangLong();
+
     Task Deactivate();
 }
 
@@ -80,6 +84,8 @@ public sealed class CounterGrain(Probe probe) : Grain, ICounterGrain
     }
 
     public Task Hang() => probe.Barrier("never").Task;
+
+    public Task HangLong() => probe.Barrier("never").Task;
 
     public Task Deactivate()
     {
