@@ -17,6 +17,8 @@ namespace OrleansShards.Client.Http;
 [JsonSerializable(typeof(BookmarkBody))]
 [JsonSerializable(typeof(TenantBody))]
 [JsonSerializable(typeof(RestoreBody))]
+[JsonSerializable(typeof(WarmBody))]
+[JsonSerializable(typeof(WarmResult))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(MutationResponse))]
 [JsonSerializable(typeof(DdlResponse))]

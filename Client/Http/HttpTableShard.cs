@@ -182,6 +182,15 @@ internal sealed class HttpTableShard : ITableShard
             safeToRetry: false, cancellationToken);
     }
 
+    public Task<WarmResult> WarmAsync(WarmRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var body = new WarmBody(_tenant, request.PrimaryKeys, request.Lookups, request.HotKeys);
+        return _transport.PostAsync(
+            _tenant, _routeBase + "cache/warm", body, ClientJsonContext.Default.WarmBody, ClientJsonContext.Default.WarmResult,
+            safeToRetry: true, cancellationToken);
+    }
+
     private string? KeyFor(string? given) => given ?? (_addIdempotencyKeys ? Guid.NewGuid().ToString("N") : null);
 
     private static string? ToWire(Consistency? consistency) => consistency switch

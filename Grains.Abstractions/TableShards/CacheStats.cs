@@ -6,7 +6,20 @@ namespace OrleansShards;
 /// <param name="Stale">Reads answered by an entry in its stale-while-revalidate window.</param>
 /// <param name="Refreshes">Background refreshes run.</param>
 /// <param name="Invalidations">Keys deleted by invalidation events.</param>
-public sealed record CacheStats(long Hits, long Misses, long Stale, long Refreshes, long Invalidations)
+/// <param name="InvalidationP50Ms">Median commit→delete latency of this table's invalidations, in milliseconds.</param>
+/// <param name="InvalidationP95Ms">95th percentile commit→delete latency, in milliseconds.</param>
+/// <param name="InvalidationP99Ms">99th percentile commit→delete latency, in milliseconds.</param>
+/// <param name="DefaultConsistency">The consistency a read of this table gets when it names none.</param>
+public sealed record CacheStats(
+    long Hits,
+    long Misses,
+    long Stale,
+    long Refreshes,
+    long Invalidations,
+    double InvalidationP50Ms = 0,
+    double InvalidationP95Ms = 0,
+    double InvalidationP99Ms = 0,
+    Consistency DefaultConsistency = Consistency.Strong)
 {
     /// <summary>Hit rate in [0, 1], counting stale answers as hits.</summary>
     public double HitRate => Hits + Stale + Misses == 0 ? 0 : (double)(Hits + Stale) / (Hits + Stale + Misses);

@@ -39,6 +39,18 @@ public interface ITableShard : IGrainWithStringKey
     [ReadOnly]
     Task<QueryResult> LookupRowsAsync(RowLookupRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Loads entries into the cache ahead of reads: rows by primary key, rows by indexed-column
+    /// value, and (with <see cref="WarmRequest.HotKeys"/>) the keys this shard has recently served
+    /// most. Each entry is read from the shard (a strong read) and written stamped with the commit
+    /// sequence it reflects, so a warm never overwrites a newer invalidation. Best effort: entries
+    /// that cannot be read or written are counted in <see cref="WarmResult.Skipped"/>; the call
+    /// itself fails only for a malformed request.
+    /// </summary>
+    /// <remarks>Errors: <c>INVALID_ARGUMENT</c> (a lookup column that is not indexed), <c>NOT_FOUND</c> (the table does not exist).</remarks>
+    [ReadOnly]
+    Task<WarmResult> WarmAsync(WarmRequest request, CancellationToken cancellationToken = default);
+
     /// <summary>Size, counters, plan-cache and cache figures.</summary>
     [ReadOnly]
     Task<ShardStats> GetStatsAsync(CancellationToken cancellationToken = default);

@@ -31,6 +31,6 @@ public static class TableShardsServiceCollectionExtensions
         services.TryAddSingleton<ShardMetrics>();
         services.AddGrain<ITableShard, TableShardGrain>();
         services.AddTableSharding();
-        return services;
+        return services.AddShardCache();
     }
 }

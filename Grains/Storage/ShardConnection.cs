@@ -264,7 +264,7 @@ internal sealed class ShardConnection : IDisposable
             extended = rc;
         }
 
-        return SqliteResultCodes.ToException(extended, raw.sqlite3_errmsg(Db).utf8_to_string(), TimedOut, context);
+        return SqliteResultCodes.ToException(extended, raw.sqlite3_errmsg(Db).utf8_to_string(), TimedOut, context, Authorizer?.TakeLastDenied());
     }
 
     /// <summary>Disposes <paramref name="resource"/> (e.g. the authorizer) before the connection closes.</summary>

@@ -37,30 +37,29 @@ internal static class SqliteResultCodes
 
     public static bool IsBusy(int rc) => (rc & 0xFF) is Busy or Locked;
 
-    /// <summary>Maps a failed result to the shard's typed error.</summary>
-    public static ShardException ToException(int extended, string sqliteMessage, bool timedOut = false, string? context = null)
+    /// <summary>
+    /// Maps a failed result to the shard's typed error. Classification is <see cref="Native.SqliteErrors.Classify"/>
+    /// (the one mapping); this adds the engine's messages: internal faults reveal nothing about the server,
+    /// a denied action is named, and "too many SQL variables" is the parameter cap (<c>PAYLOAD_TOO_LARGE</c>).
+    /// </summary>
+    public static ShardException ToException(int extended, string sqliteMessage, bool timedOut = false, string? context = null, string? deniedAction = null)
     {
         var primary = extended & 0xFF;
-        var code = primary switch
-        {
-            Busy or Locked => ShardErrorCode.Retryable,
-            Constraint when extended is ConstraintUnique or ConstraintPrimaryKey => ShardErrorCode.ConflictUnique,
-            Constraint => ShardErrorCode.ConstraintViolation,
-            Full => ShardErrorCode.CapacityExceeded,
-            TooBig => ShardErrorCode.PayloadTooLarge,
-            Interrupt => timedOut ? ShardErrorCode.Timeout : ShardErrorCode.Retryable,
-            Error when sqliteMessage.StartsWith("too many SQL variables", StringComparison.Ordinal) => ShardErrorCode.PayloadTooLarge,
-            Error or Auth or Range or Mismatch or Schema or ReadOnly or Perm => ShardErrorCode.SqlError,
-            _ => ShardErrorCode.Internal,
-        };
+        var interrupt = primary != Interrupt ? Native.InterruptReason.None
+            : timedOut ? Native.InterruptReason.Deadline : Native.InterruptReason.Canceled;
+        var code = primary == Error && sqliteMessage.StartsWith("too many SQL variables", StringComparison.Ordinal)
+            ? ShardErrorCode.PayloadTooLarge
+            : Native.SqliteErrors.Classify(primary, extended, interrupt);
 
         var message = code switch
         {
+            ShardErrorCode.Timeout when interrupt == Native.InterruptReason.Canceled => "The statement was canceled before it finished.",
             ShardErrorCode.Timeout => "The statement ran past its time limit and was interrupted.",
-            ShardErrorCode.Retryable when primary == Interrupt => "The statement was interrupted.",
             ShardErrorCode.Retryable => "The shard is busy; retry. (" + sqliteMessage + ")",
-            ShardErrorCode.CapacityExceeded => "The shard reached its size limit; writes are refused until space is freed. (" + sqliteMessage + ")",
+            ShardErrorCode.CapacityExceeded => "The shard reached its size limit; writes that need more space are refused. (" + sqliteMessage + ")",
             ShardErrorCode.PayloadTooLarge => "A statement or value is larger than the shard allows. (" + sqliteMessage + ")",
+            ShardErrorCode.Internal => $"Internal storage error (SQLite {primary}/{extended}).",
+            _ when deniedAction is not null && sqliteMessage.Contains("not authorized", StringComparison.Ordinal) => sqliteMessage + ": " + deniedAction,
             _ => sqliteMessage,
         };
 

@@ -4,7 +4,7 @@ internal sealed partial class TableShardGrain
 {
     /// <summary>
     /// Takes a snapshot when one is due (and waits for a running one), prunes the change log and snapshots
-    /// outside the retention window, measures the shard, stores <c>capacity:size</c> in <c>_meta</c>, and
+    /// outside the retention window, checkpoints and truncates the WAL, measures the shard, stores <c>capacity:size</c> in <c>_meta</c>, and
     /// prunes expired idempotency keys.
     /// </summary>
     public async Task<ShardStats> RefreshCapacityAsync(CancellationToken cancellationToken = default)
@@ -17,6 +17,9 @@ internal sealed partial class TableShardGrain
                 _pitr.Prune(writer);
             }
 
+            // Fold the WAL into the file and truncate it, so the figure is data, not a transient log. A reader
+            // still inside a read may keep part of it (the checkpoint then stays partial, which is fine).
+            writer.Query("PRAGMA wal_checkpoint(TRUNCATE)");
             var size = MeasureCapacity(writer);
             var horizon = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() - (long)_options.IdempotencyWindow.TotalMilliseconds;
             writer.Execute("BEGIN IMMEDIATE");

@@ -1,3 +1,4 @@
+using OrleansShards.Grains.Caching;
 using OrleansShards.Grains.Diagnostics;
 using OrleansShards.Grains.Storage;
 
@@ -6,6 +7,8 @@ namespace OrleansShards.Grains.TableShards;
 internal sealed partial class TableShardGrain
 {
     private const string ServedByShard = "shard";
+    private const string ServedByCache = "cache";
+    private const string ServedByCacheStale = "cache-stale";
 
     [ReadOnly]
     public async Task<QueryResult> QueryAsync(QueryRequest request, CancellationToken cancellationToken = default)
@@ -16,10 +19,31 @@ internal sealed partial class TableShardGrain
             RequireSql(request.Query);
             if (_layout is { } layout)
             {
+                // A sharded table: the shards (their own grains) serve and cache the rows.
                 return await RouteQueryAsync(layout, request, cancellationToken).ConfigureAwait(false);
             }
 
-            return await ReadAsync(request.Query, request.Params, cancellationToken).ConfigureAwait(false);
+            var consistency = ResolveConsistency(request.Consistency);
+            if (consistency == Consistency.Strong || !CacheOptions.CacheQueries)
+            {
+                return await ReadAsync(request.Query, request.Params, cancellationToken).ConfigureAwait(false);
+            }
+
+            // Query results are keyed by the shard's commit sequence (the table version): a commit
+            // moves every later read to a new key, so a cached result is never older than the data.
+            var minSequence = MinSequence(request.MinBookmark);
+            var sequence = _writer.Sequence;
+            var key = CacheKeys.Query(_tenant, _table, sequence, CacheKeys.Hash(request.Query, request.Params));
+            if (await TryCacheAsync(key, consistency, request.MaxStalenessMs, minSequence, versioned: true, cancellationToken).ConfigureAwait(false) is { } hit)
+            {
+                return FromCache(hit.Entry, hit.ServedBy, hit.AgeMs);
+            }
+
+            _cache.Metrics.Miss(_shard);
+            var readAt = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+            var result = await ReadAsync(request.Query, request.Params, cancellationToken).ConfigureAwait(false);
+            StartPopulate(key, result, sequence, readAt);
+            return result;
         }
         catch (ShardException ex) when (CountError(ex))
         {
@@ -33,58 +57,58 @@ internal sealed partial class TableShardGrain
         try
         {
             ArgumentNullException.ThrowIfNull(request);
-            var reader = await _readers.RentAsync(cancellationToken).ConfigureAwait(false);
-            string sql;
+            var info = await GetTableInfoAsync(cancellationToken).ConfigureAwait(false);
+            string? column;
             SqlValue value;
-            try
+            if (request.PrimaryKey is { } pk)
             {
-                var columns = reader.Query("SELECT name, pk FROM pragma_table_info(?)", _table);
-                if (columns.Count == 0)
-                {
-                    throw new ShardException(ShardErrorCode.NotFound, $"Table {_table} does not exist; create it with ddl.");
-                }
+                column = null;
+                value = pk;
+            }
+            else if (request.Column is { } c && request.Value is { } v)
+            {
+                column = c;
+                value = v;
+            }
+            else
+            {
+                throw new ShardException(ShardErrorCode.InvalidArgument, $"Look rows up by primary key or by a column of {_table} and a value.");
+            }
 
-                if (request.PrimaryKey is { } pk)
+            var (sql, key) = PlanLookup(info, column, value);
+            var consistency = ResolveConsistency(request.Consistency);
+            QueryResult result;
+            if (_layout is { } layout)
+            {
+                result = await FanOutQueryAsync(layout, new QueryRequest(sql, [value]), cancellationToken).ConfigureAwait(false);
+            }
+            else if (consistency == Consistency.Strong || key is null)
+            {
+                result = await ReadAsync(sql, [value], cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                _hot.Touch(key, new RowLookup(column, value));
+                var minSequence = MinSequence(request.MinBookmark);
+                if (await TryCacheAsync(key, consistency, request.MaxStalenessMs, minSequence, versioned: false, cancellationToken).ConfigureAwait(false) is { } hit)
                 {
-                    var keyColumns = columns.Where(c => c[1].AsInteger > 0).ToList();
-                    if (keyColumns.Count > 1)
+                    if (hit.ServedBy == ServedByCacheStale && consistency == Consistency.Cached)
                     {
-                        throw new ShardException(ShardErrorCode.InvalidArgument, $"Table {_table} has a composite primary key; use query.");
+                        StartRefresh([new RowLookup(column, value)]);
                     }
 
-                    var keyColumn = keyColumns.Count == 1 ? keyColumns[0][0].AsText : "rowid";
-                    sql = $"SELECT * FROM \"{_table}\" WHERE \"{keyColumn}\" = ?";
-                    value = pk;
+                    result = FromCache(hit.Entry, hit.ServedBy, hit.AgeMs);
                 }
                 else
                 {
-                    var column = request.Column;
-                    var match = columns.FirstOrDefault(c => string.Equals(c[0].AsText, column, StringComparison.Ordinal));
-                    if (column is null || match is null || request.Value is not { } v)
-                    {
-                        throw new ShardException(ShardErrorCode.InvalidArgument, $"Look rows up by primary key or by a column of {_table} and a value.");
-                    }
-
-                    var indexed = reader.ExecuteScalar(
-                        "SELECT count(*) FROM pragma_index_list(?) AS l, pragma_index_info(l.name) AS i WHERE i.name = ? AND i.seqno = 0",
-                        _table, column);
-                    if (indexed == 0 && match[1].AsInteger != 1)
-                    {
-                        throw new ShardException(ShardErrorCode.InvalidArgument, $"Column {column} is not indexed; row lookups use indexed columns (create an index, or use query).");
-                    }
-
-                    sql = $"SELECT * FROM \"{_table}\" WHERE \"{column.Replace("\"", "\"\"", StringComparison.Ordinal)}\" = ?";
-                    value = v;
+                    _cache.Metrics.Miss(_shard);
+                    var sequence = _writer.Sequence;
+                    var readAt = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+                    result = await ReadAsync(sql, [value], cancellationToken).ConfigureAwait(false);
+                    StartPopulate(key, result, sequence, readAt);
                 }
             }
-            finally
-            {
-                _readers.Return(reader);
-            }
 
-            var result = _layout is { } layout
-                ? await FanOutQueryAsync(layout, new QueryRequest(sql, [value]), cancellationToken).ConfigureAwait(false)
-                : await ReadAsync(sql, [value], cancellationToken).ConfigureAwait(false);
             if (request.PrimaryKey is not null && result.Rows.Count == 0)
             {
                 throw new ShardException(ShardErrorCode.NotFound, $"No row of {_table} has primary key {request.PrimaryKey}.");
@@ -96,6 +120,22 @@ internal sealed partial class TableShardGrain
         {
             throw;
         }
+    }
+
+    /// <summary>An answer from a cache entry; counts the hit.</summary>
+    private QueryResult FromCache(CacheEntry entry, string servedBy, long ageMs)
+    {
+        if (servedBy == ServedByCache)
+        {
+            _cache.Metrics.Hit(_shard);
+        }
+        else
+        {
+            _cache.Metrics.StaleHit(_shard);
+        }
+
+        var (columns, rows) = CachedRows.Decode(entry.Value);
+        return new QueryResult(columns, rows, 0, new QueryMeta(servedBy, ageMs, BookmarkOf(entry.Sequence)));
     }
 
     [ReadOnly]
@@ -155,7 +195,8 @@ internal sealed partial class TableShardGrain
         _writer.Commits,
         _writerConnection.PlanCache.Hits + _readers.PlanCacheHits,
         _writerConnection.PlanCache.Misses + _readers.PlanCacheMisses,
-        BookmarkOf(_writer.Sequence));
+        BookmarkOf(_writer.Sequence),
+        _cache.Metrics.Snapshot(_shard, ResolveConsistency(null)));
 
     private static void RequireSql(string? sql)
     {

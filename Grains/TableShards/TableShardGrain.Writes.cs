@@ -79,6 +79,7 @@ internal sealed partial class TableShardGrain
 
             var outcome = await WriteAsync(new WriteWork(WriteKind.Ddl, [new Statement(request.Query)])).ConfigureAwait(false);
             _readers.ClearPlanCaches();
+            _tableInfo = null;
             await _pitr.AfterDdlAsync(request.Query, outcome.Sequence).ConfigureAwait(false);
             return new DdlResult(true, BookmarkOf(outcome.Sequence));
         }

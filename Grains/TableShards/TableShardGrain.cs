@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OrleansShards.Grains.Caching;
 using OrleansShards.Grains.Diagnostics;
 using OrleansShards.Grains.Hosting;
 using OrleansShards.Grains.Pitr;
@@ -41,13 +42,17 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
     private long _sizeBytes;
     private long _pageSize;
 
+    private readonly ShardCacheServices _cache;
+
     public TableShardGrain(
         IOptions<TableShardOptions> options,
         IOptions<PitrOptions> pitrOptions,
         ShardMetrics metrics,
         ShardCapacityRegistry capacity,
+        ShardCacheServices cache,
         ILogger<TableShardGrain> logger)
     {
+        _cache = cache;
         _options = options.Value;
         _pitrOptions = pitrOptions.Value;
         _metrics = metrics;
@@ -64,6 +69,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         Directory.CreateDirectory(_paths.TenantDirectory);
         OpenStorage();
         LoadSharding();
+        OpenCache();
         await ResumeShardOperationAsync().ConfigureAwait(false);
         await EnsureCapacityReminderAsync().ConfigureAwait(false);
         LogActivated(_shard, _writer.Sequence, _sizeBytes);
@@ -71,6 +77,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        await CloseCacheAsync().ConfigureAwait(false);
         if (!_destroyed)
         {
             await CloseStorageAsync().ConfigureAwait(false);
@@ -124,6 +131,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
             return reader;
         });
         MeasureCapacity(_writerConnection);
+        AttachCache();
     }
 
     private async Task CloseStorageAsync()

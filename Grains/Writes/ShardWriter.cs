@@ -46,6 +46,13 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// <summary>Captures each transaction's changeset for the change log (set by the change-log feature).</summary>
     public IChangeCapture? Capture { get; set; }
 
+    /// <summary>
+    /// Called inside each data-changing transaction before COMMIT, on the writer's loop; a non-null
+    /// result is inserted into <c>_outbox</c> under the commit's sequence, so the event and the commit
+    /// are durable together. It may run its own statements on the connection (same transaction).
+    /// </summary>
+    public Func<CommitContext, byte[]?>? OutboxPayload { get; set; }
+
     /// <summary>Called after each commit that changed data or schema, on the writer's loop.</summary>
     public Action<CommittedGroup>? Committed { get; set; }
 
@@ -224,12 +231,20 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             {
                 var usedBefore = CapacityExceeded ? UsedPages() : -1;
                 _connection.SetDeadline(_options.StatementTimeout);
-                Execute(work);
+                try
+                {
+                    Execute(work);
+                }
+                catch (ShardException full) when (usedBefore >= 0 && full.Code == ShardErrorCode.CapacityExceeded)
+                {
+                    // No free page was left to grow into (SQLITE_FULL at max_page_count): the same refusal as below.
+                    throw SizeLimitReached(full);
+                }
+
                 ThrowIfDeferredForeignKeysUnresolved();
                 if (usedBefore >= 0 && UsedPages() > usedBefore)
                 {
-                    throw new ShardException(ShardErrorCode.CapacityExceeded,
-                        $"The shard reached its size limit ({_options.MaxShardSizeBytes} bytes); writes that need more space are refused (DELETE and DROP still work), reads still work.");
+                    throw SizeLimitReached(null);
                 }
 
                 _connection.Execute("RELEASE w");
@@ -277,6 +292,10 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                     sequence, nowMs, ddl is null ? 0 : 1, changeset, ddl);
 
                 // No per-commit '_meta commit:seq' update: the sequence is max(seq) of this row at open (ChangeLog.CurrentSequence).
+                if (OutboxPayload?.Invoke(new CommitContext(_connection, sequence, nowMs, changeset, ddl)) is { } payload)
+                {
+                    _connection.ExecuteInternal("INSERT OR REPLACE INTO _outbox(seq, payload) VALUES (?, ?)", sequence, payload);
+                }
             }
 
             foreach (var work in keysInGroup.Values)
@@ -484,6 +503,13 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// <summary>Pages in use: the file's pages less the free list (freed pages are reused before the file grows).</summary>
     private long UsedPages() =>
         _connection.ExecuteScalar("PRAGMA page_count") - _connection.ExecuteScalar("PRAGMA freelist_count");
+
+    private ShardException SizeLimitReached(ShardException? inner) => new(
+        ShardErrorCode.CapacityExceeded,
+        $"The shard reached its size limit ({_options.MaxShardSizeBytes} bytes); writes that need more space are refused (DELETE and DROP still work), reads still work.",
+        inner?.SqliteCode ?? 0,
+        inner?.SqliteExtendedCode ?? 0,
+        inner);
 
     private static StoredOutcome ToStored(ShardException error, long sequence) =>
         new(null, sequence, error.Code.ToWire(), error.Message);

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using OrleansShards.Runtime.Hosting;
 using OrleansShards.Runtime.Reminders;
 using OrleansShards.Runtime.Streams;
+using OrleansShards.Runtime.Streams.Redis;
 
 namespace OrleansShards.Runtime;
 
@@ -83,6 +84,35 @@ public static class GrainRuntimeServiceCollectionExtensions
             sp.GetRequiredService<GrainRuntime>(),
             options,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<MemoryStreamProvider>()));
+        return services;
+    }
+
+    /// <summary>
+    /// Adds a Redis Streams provider named <paramref name="name"/>: durable at publish (XADD), a
+    /// consumer group per silo service, acknowledged after handling, idle items re-claimed.
+    /// Options are validated here; the connection is made in the background, so the silo starts
+    /// while Redis is down and publishing fails until it is back.
+    /// </summary>
+    /// <exception cref="OptionsValidationException">An option is invalid; the message names it.</exception>
+    public static IServiceCollection AddRedisStreams(this IServiceCollection services, string name, Action<RedisStreamOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var options = new RedisStreamOptions();
+        configure?.Invoke(options);
+        var failures = RedisStreamOptionsValidator.Validate(options);
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException(name, typeof(RedisStreamOptions), failures);
+        }
+
+        services.AddKeyedSingleton(name, (sp, _) => new RedisStreamProvider(
+            name,
+            sp.GetRequiredService<GrainRuntime>(),
+            options,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<RedisStreamProvider>()));
+        services.AddKeyedSingleton<IStreamProvider>(name, (sp, key) => sp.GetRequiredKeyedService<RedisStreamProvider>(key));
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredKeyedService<RedisStreamProvider>(name));
         return services;
     }
 }

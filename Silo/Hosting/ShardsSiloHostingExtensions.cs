@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OrleansShards.Grains.Caching;
 using OrleansShards.Grains.Hosting;
 using OrleansShards.Runtime;
 using OrleansShards.Silo.Diagnostics;
@@ -53,6 +54,19 @@ public static class ShardsSiloHostingExtensions
                 shards.DataDirectory = GetDataDirectory(silo.Value);
                 shards.MaxShardSizeBytes = silo.Value.EffectiveMaxShardSizeBytes;
             });
+
+        // Cache: Shards:Cache binds ShardCacheOptions; with Shards:Redis:Configuration set, Redis serves as the
+        // cache store and carries the invalidation stream (provider "redis"); otherwise both stay in memory.
+        services.AddShardCache();
+        services.AddOptions<ShardCacheOptions>().Bind(section.GetSection("Cache"));
+        var redis = section.GetSection("Redis");
+        if (redis["Configuration"] is { Length: > 0 } redisConfiguration)
+        {
+            services.AddRedisCache(o => o.Configuration = redisConfiguration);
+            services.AddOptions<RedisCacheOptions>().Bind(redis);
+            services.AddRedisStreams("redis", o => o.Configuration = redisConfiguration);
+            services.AddOptions<ShardCacheOptions>().Configure(o => o.StreamProvider = "redis");
+        }
 
         services.AddOptions<OrleansShards.Grains.Pitr.PitrOptions>().Bind(section.GetSection("Pitr"));
 

@@ -16,6 +16,8 @@ namespace OrleansShards.Silo.Http;
 [JsonSerializable(typeof(TransactionBody))]
 [JsonSerializable(typeof(BookmarkBody))]
 [JsonSerializable(typeof(RestoreBody))]
+[JsonSerializable(typeof(WarmBody))]
+[JsonSerializable(typeof(WarmResult))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(MutationResponse))]
 [JsonSerializable(typeof(QueuedResponse))]

@@ -24,6 +24,15 @@ internal static class TableEndpoints
         tables.MapGet("/rows", RowsByColumnAsync);
         tables.MapGet("/stats", StatsAsync);
         tables.MapPost("/stats/refresh", RefreshStatsAsync);
+        tables.MapPost("/cache/warm", WarmAsync);
+    }
+
+    private static async Task<IResult> WarmAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.WarmBody);
+        var shard = ctx.GetShard(http, table, body.TenantId);
+        var result = await shard.WarmAsync(new WarmRequest(body.PrimaryKeys, body.Lookups, body.HotKeys), http.RequestAborted);
+        return TypedResults.Json(result, ShardsJsonContext.Default.WarmResult);
     }
 
     private static async Task<IResult> QueryAsync(HttpContext http, string table, ShardRequestContext ctx)

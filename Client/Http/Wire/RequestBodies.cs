@@ -35,4 +35,6 @@ internal sealed record BookmarkBody(string TenantId, long? At);
 
 internal sealed record RestoreBody(string TenantId, string Bookmark);
 
+internal sealed record WarmBody(string TenantId, IReadOnlyList<SqlValue>? PrimaryKeys, IReadOnlyList<ColumnLookup>? Lookups, bool HotKeys);
+
 internal sealed record TenantBody(string TenantId);

@@ -1,0 +1,20 @@
+namespace OrleansShards;
+
+/// <summary>Figures of one shard's cache invalidator since its activation.</summary>
+/// <param name="Shard">The shard key, <c>tenant:table</c>.</param>
+/// <param name="Watermark">The highest commit sequence whose invalidation has been applied.</param>
+/// <param name="EventsApplied">Events applied (duplicates excluded).</param>
+/// <param name="Duplicates">Events skipped because their sequence was at or below the watermark.</param>
+/// <param name="KeysDeleted">Keys deleted (tombstoned).</param>
+/// <param name="LatencyP50Ms">Median commit→delete latency in milliseconds.</param>
+/// <param name="LatencyP95Ms">95th percentile commit→delete latency in milliseconds.</param>
+/// <param name="LatencyP99Ms">99th percentile commit→delete latency in milliseconds.</param>
+public sealed record InvalidatorStats(
+    string Shard,
+    long Watermark,
+    long EventsApplied,
+    long Duplicates,
+    long KeysDeleted,
+    double LatencyP50Ms,
+    double LatencyP95Ms,
+    double LatencyP99Ms);

@@ -1,0 +1,6 @@
+namespace OrleansShards;
+
+/// <summary>The outcome of a warm call.</summary>
+/// <param name="Warmed">Entries read from the shard and written to the cache.</param>
+/// <param name="Skipped">Entries not written (no cache configured, a newer invalidation won, or the lookup failed).</param>
+public sealed record WarmResult(int Warmed, int Skipped);

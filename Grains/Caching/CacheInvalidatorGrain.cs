@@ -1,0 +1,97 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrleansShards.Runtime;
+using OrleansShards.Runtime.Streams;
+
+namespace OrleansShards.Grains.Caching;
+
+/// <summary>
+/// Applies the invalidation events of one shard (same key, <c>tenant:table</c>), delivered by the
+/// invalidation stream (implicit subscription) in commit order. Keys are tombstoned in batches with
+/// the event's sequence; an event at or below the watermark is a duplicate and skipped. A failed
+/// batch throws, so the stream delivers the event again (at-least-once; tombstones make the retry
+/// harmless). The commit→delete latency of every applied event is recorded.
+/// </summary>
+[ImplicitStreamSubscription(InvalidationStream.Namespace)]
+internal sealed partial class CacheInvalidatorGrain(
+    ICacheStore store,
+    IOptions<ShardCacheOptions> options,
+    CacheMetrics metrics,
+    InvalidationWatermarks watermarks,
+    ILogger<CacheInvalidatorGrain> logger) : Grain, ICacheInvalidator, IAsyncObserver<InvalidationEvent>
+{
+    private readonly ShardCacheOptions _options = options.Value;
+    private readonly ILogger _logger = logger;
+    private string _shard = null!;
+    private string _tenant = null!;
+    private string _table = null!;
+    private long _watermark;
+    private long _applied;
+    private long _duplicates;
+    private long _keys;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _shard = GetPrimaryKeyString();
+        (_tenant, _table) = ShardName.Parse(_shard);
+        _watermark = watermarks.Get(_shard);
+        return Task.CompletedTask;
+    }
+
+    public Task OnNextAsync(InvalidationEvent item, StreamSequenceToken token) => InvalidateAsync(item);
+
+    public async Task InvalidateAsync(InvalidationEvent invalidation)
+    {
+        ArgumentNullException.ThrowIfNull(invalidation);
+        if (!string.Equals(invalidation.Shard, _shard, StringComparison.Ordinal))
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument, $"The event belongs to shard {invalidation.Shard}, not {_shard}.");
+        }
+
+        if (invalidation.Sequence <= _watermark)
+        {
+            _duplicates++;
+            return;
+        }
+
+        try
+        {
+            if (invalidation.Flush)
+            {
+                foreach (var prefix in CacheKeys.TablePrefixes(_tenant, _table))
+                {
+                    await store.RemoveByPrefixAsync(prefix).ConfigureAwait(false);
+                }
+            }
+
+            var keys = invalidation.Keys;
+            for (var start = 0; start < keys.Count; start += _options.InvalidationBatchSize)
+            {
+                var batch = keys.Skip(start).Take(_options.InvalidationBatchSize).ToList();
+                await store.InvalidateManyAsync(batch, invalidation.Sequence, _options.EntryLifetime).ConfigureAwait(false);
+            }
+        }
+        catch (CacheUnavailableException ex)
+        {
+            LogDeferred(ex, _shard, invalidation.Sequence);
+            throw new ShardException(ShardErrorCode.Retryable, $"The cache store is unavailable; invalidation {invalidation.Sequence} of {_shard} will be delivered again.", ex);
+        }
+
+        _watermark = invalidation.Sequence;
+        _applied++;
+        _keys += invalidation.Keys.Count;
+        var latency = Math.Max(0, TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() - invalidation.CommittedAtUnixMs);
+        metrics.Invalidated(_shard, invalidation.Keys.Count, latency);
+        watermarks.Advance(_shard, invalidation.Sequence);
+    }
+
+    [ReadOnly]
+    public Task<InvalidatorStats> GetStatsAsync()
+    {
+        var (p50, p95, p99) = metrics.LatencyOf(_shard);
+        return Task.FromResult(new InvalidatorStats(_shard, _watermark, _applied, _duplicates, _keys, p50, p95, p99));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Invalidation {Sequence} of shard {Shard} not applied: the cache store is unavailable; it will be redelivered")]
+    private partial void LogDeferred(Exception exception, string shard, long sequence);
+}

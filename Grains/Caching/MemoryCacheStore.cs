@@ -1,0 +1,206 @@
+using System.Collections.Concurrent;
+
+namespace OrleansShards.Grains.Caching;
+
+/// <summary>
+/// The in-process cache store (embedded default). Compare-and-set runs under one of a fixed set of
+/// striped locks chosen by the key's hash, so writes to one key are serialized and reads take no lock.
+/// Expiry follows the injected <see cref="TimeProvider"/>; past <c>maxEntries</c> expired entries are
+/// swept first, then arbitrary ones.
+/// </summary>
+public sealed class MemoryCacheStore : ICacheStore
+{
+    private const int Stripes = 64;
+    private readonly ConcurrentDictionary<string, Slot> _slots = new(StringComparer.Ordinal);
+    private readonly object[] _locks = Enumerable.Range(0, Stripes).Select(_ => new object()).ToArray();
+    private readonly TimeProvider _time;
+    private readonly int _maxEntries;
+    private int _sweeping;
+
+    public MemoryCacheStore(TimeProvider time, int maxEntries = 100_000)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxEntries, 1);
+        _time = time;
+        _maxEntries = maxEntries;
+    }
+
+    public string Kind => "memory";
+
+    /// <summary>Entries held, expired ones included until swept.</summary>
+    public int Count => _slots.Count;
+
+    public Task<CacheEntry?[]> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var now = NowMs;
+        var result = new CacheEntry?[keys.Count];
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if (_slots.TryGetValue(keys[i], out var slot) && slot.ExpiresAtMs > now && slot.Entry is { } entry)
+            {
+                result[i] = entry;
+            }
+        }
+
+        return Task.FromResult(result);
+    }
+
+    public Task<int> SetManyAsync(IReadOnlyList<CacheWrite> writes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        var now = NowMs;
+        var written = 0;
+        foreach (var write in writes)
+        {
+            lock (LockOf(write.Key))
+            {
+                if (_slots.TryGetValue(write.Key, out var slot) && slot.ExpiresAtMs > now && slot.Entry is { } existing && existing.Sequence > write.Sequence)
+                {
+                    continue;
+                }
+
+                _slots[write.Key] = new Slot(new CacheEntry(write.Value, write.Sequence, write.StoredAtUnixMs, false), now + (long)write.Lifetime.TotalMilliseconds, null, 0);
+                written++;
+            }
+        }
+
+        TrimIfNeeded();
+        return Task.FromResult(written);
+    }
+
+    public Task InvalidateManyAsync(IReadOnlyList<string> keys, long sequence, TimeSpan tombstoneLifetime, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var now = NowMs;
+        var tombstone = new CacheEntry([], sequence, now, true);
+        foreach (var key in keys)
+        {
+            lock (LockOf(key))
+            {
+                if (_slots.TryGetValue(key, out var slot) && slot.ExpiresAtMs > now && slot.Entry is { } existing && existing.Sequence >= sequence)
+                {
+                    continue;
+                }
+
+                _slots[key] = new Slot(tombstone, now + (long)tombstoneLifetime.TotalMilliseconds, null, 0);
+            }
+        }
+
+        TrimIfNeeded();
+        return Task.CompletedTask;
+    }
+
+    public Task<long> RemoveByPrefixAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(prefix);
+        long removed = 0;
+        foreach (var key in _slots.Keys)
+        {
+            if (key.StartsWith(prefix, StringComparison.Ordinal) && _slots.TryRemove(key, out _))
+            {
+                removed++;
+            }
+        }
+
+        return Task.FromResult(removed);
+    }
+
+    public Task<byte[]?> GetRawAsync(string key, bool slide, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var now = NowMs;
+        if (!_slots.TryGetValue(key, out var slot) || slot.ExpiresAtMs <= now || slot.Raw is null)
+        {
+            return Task.FromResult<byte[]?>(null);
+        }
+
+        if (slide && slot.SlidingMs > 0)
+        {
+            lock (LockOf(key))
+            {
+                if (_slots.TryGetValue(key, out var current) && ReferenceEquals(current, slot))
+                {
+                    _slots[key] = slot with { ExpiresAtMs = Math.Min(slot.AbsoluteExpiresAtMs, now + slot.SlidingMs) };
+                }
+            }
+        }
+
+        return Task.FromResult<byte[]?>(slot.Raw);
+    }
+
+    public Task SetRawAsync(string key, byte[] value, TimeSpan? lifetime, TimeSpan? sliding, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(value);
+        var now = NowMs;
+        var absolute = lifetime is { } l ? now + (long)l.TotalMilliseconds : long.MaxValue;
+        var slidingMs = sliding is { } s ? (long)s.TotalMilliseconds : 0;
+        var expires = slidingMs > 0 ? Math.Min(absolute, now + slidingMs) : absolute;
+        _slots[key] = new Slot(null, expires, value, slidingMs) { AbsoluteExpiresAtMs = absolute };
+        TrimIfNeeded();
+        return Task.CompletedTask;
+    }
+
+    public Task RemoveAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        _slots.TryRemove(key, out _);
+        return Task.CompletedTask;
+    }
+
+    private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private object LockOf(string key) => _locks[(key.GetHashCode() & int.MaxValue) % Stripes];
+
+    private void TrimIfNeeded()
+    {
+        if (_slots.Count <= _maxEntries || Interlocked.Exchange(ref _sweeping, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            var now = NowMs;
+            foreach (var (key, slot) in _slots)
+            {
+                if (slot.ExpiresAtMs <= now)
+                {
+                    _slots.TryRemove(new KeyValuePair<string, Slot>(key, slot));
+                }
+            }
+
+            // Still full: drop about a tenth, in dictionary order (no recency is tracked on the hot path).
+            // Tombstones stay until they expire: dropping one would let a late populate of older
+            // state through (the read/invalidate race).
+            var excess = _slots.Count - (_maxEntries - (_maxEntries / 10));
+            foreach (var (key, slot) in _slots)
+            {
+                if (excess <= 0)
+                {
+                    break;
+                }
+
+                if (slot.Entry is { IsTombstone: true })
+                {
+                    continue;
+                }
+
+                if (_slots.TryRemove(new KeyValuePair<string, Slot>(key, slot)))
+                {
+                    excess--;
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
+        }
+    }
+
+    private sealed record Slot(CacheEntry? Entry, long ExpiresAtMs, byte[]? Raw, long SlidingMs)
+    {
+        public long AbsoluteExpiresAtMs { get; init; } = long.MaxValue;
+    }
+}

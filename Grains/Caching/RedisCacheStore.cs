@@ -1,0 +1,351 @@
+using System.Globalization;
+using System.Text;
+using StackExchange.Redis;
+
+namespace OrleansShards.Grains.Caching;
+
+/// <summary>
+/// The Redis cache store (StackExchange.Redis 1.2.6). An entry is one string: an ASCII header
+/// <c>v{seq},{storedAtMs};</c> (<c>x</c> for a tombstone) followed by the encoded rows, so a read is
+/// one GET (MGET for a batch). Compare-and-set and tombstoning run as Lua scripts over a whole batch,
+/// atomically per key. Every operation is bounded by <see cref="RedisCacheOptions.OperationTimeout"/>;
+/// a failure opens a circuit for <see cref="RedisCacheOptions.BreakDuration"/> during which every call
+/// fails fast with <see cref="CacheUnavailableException"/> (the shard then serves reads).
+/// </summary>
+public sealed class RedisCacheStore : ICacheStore, IDisposable
+{
+    private const string SetScript = """
+        local n = 0
+        for i = 1, #KEYS do
+          local seq = tonumber(ARGV[i * 3 - 2])
+          local cur = redis.call('GET', KEYS[i])
+          local ok = true
+          if cur then
+            local s = string.match(cur, '^[vx](%d+),')
+            if s and tonumber(s) > seq then ok = false end
+          end
+          if ok then
+            redis.call('SET', KEYS[i], ARGV[i * 3 - 1], 'PX', ARGV[i * 3])
+            n = n + 1
+          end
+        end
+        return n
+        """;
+
+    private const string InvalidateScript = """
+        local seq = tonumber(ARGV[1])
+        for i = 1, #KEYS do
+          local cur = redis.call('GET', KEYS[i])
+          local keep = false
+          if cur then
+            local s = string.match(cur, '^[vx](%d+),')
+            if s and tonumber(s) >= seq then keep = true end
+          end
+          if not keep then redis.call('SET', KEYS[i], ARGV[2], 'PX', ARGV[3]) end
+        end
+        return #KEYS
+        """;
+
+    private readonly RedisCacheOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Lazy<Task<ConnectionMultiplexer>> _connection;
+    private long _openUntil;
+
+    public RedisCacheStore(RedisCacheOptions options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        _options = options;
+        _time = time;
+        _connection = new Lazy<Task<ConnectionMultiplexer>>(ConnectAsync);
+    }
+
+    public string Kind => "redis";
+
+    /// <summary>True while the circuit is open (operations fail fast).</summary>
+    public bool IsOpen => Environment.TickCount64 < Volatile.Read(ref _openUntil);
+
+    public Task<CacheEntry?[]> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        return RunAsync(async db =>
+        {
+            var redisKeys = new RedisKey[keys.Count];
+            for (var i = 0; i < redisKeys.Length; i++)
+            {
+                redisKeys[i] = keys[i];
+            }
+
+            var values = redisKeys.Length == 1
+                ? [await db.StringGetAsync(redisKeys[0]).ConfigureAwait(false)]
+                : await db.StringGetAsync(redisKeys).ConfigureAwait(false);
+            var result = new CacheEntry?[values.Length];
+            for (var i = 0; i < values.Length; i++)
+            {
+                result[i] = Decode(values[i]);
+            }
+
+            return result;
+        });
+    }
+
+    public Task<int> SetManyAsync(IReadOnlyList<CacheWrite> writes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        if (writes.Count == 0)
+        {
+            return Task.FromResult(0);
+        }
+
+        return RunAsync(async db =>
+        {
+            var keys = new RedisKey[writes.Count];
+            var args = new RedisValue[writes.Count * 3];
+            for (var i = 0; i < writes.Count; i++)
+            {
+                var w = writes[i];
+                keys[i] = w.Key;
+                args[i * 3] = w.Sequence;
+                args[(i * 3) + 1] = Encode('v', w.Sequence, w.StoredAtUnixMs, w.Value);
+                args[(i * 3) + 2] = Math.Max(1, (long)w.Lifetime.TotalMilliseconds);
+            }
+
+            var result = await db.ScriptEvaluateAsync(SetScript, keys, args).ConfigureAwait(false);
+            return (int)result;
+        });
+    }
+
+    public Task InvalidateManyAsync(IReadOnlyList<string> keys, long sequence, TimeSpan tombstoneLifetime, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return RunAsync(async db =>
+        {
+            var redisKeys = new RedisKey[keys.Count];
+            for (var i = 0; i < redisKeys.Length; i++)
+            {
+                redisKeys[i] = keys[i];
+            }
+
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            await db.ScriptEvaluateAsync(InvalidateScript, redisKeys,
+                [sequence, Encode('x', sequence, now, []), Math.Max(1, (long)tombstoneLifetime.TotalMilliseconds)]).ConfigureAwait(false);
+            return true;
+        });
+    }
+
+    public async Task<long> RemoveByPrefixAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(prefix);
+        var connection = await GetConnectionAsync().ConfigureAwait(false);
+        long removed = 0;
+        foreach (var endpoint in connection.GetEndPoints())
+        {
+            var server = connection.GetServer(endpoint);
+            if (server.IsSlave)
+            {
+                continue;
+            }
+
+            var batch = new List<RedisKey>(_options.ScanPageSize);
+            foreach (var key in server.Keys(pattern: EscapeGlob(prefix) + "*", pageSize: _options.ScanPageSize))
+            {
+                batch.Add(key);
+                if (batch.Count == _options.ScanPageSize)
+                {
+                    removed += await DeleteAsync(batch).ConfigureAwait(false);
+                    batch.Clear();
+                }
+            }
+
+            removed += await DeleteAsync(batch).ConfigureAwait(false);
+        }
+
+        return removed;
+
+        Task<long> DeleteAsync(List<RedisKey> keys) =>
+            keys.Count == 0 ? Task.FromResult(0L) : RunAsync(db => db.KeyDeleteAsync(keys.ToArray()));
+    }
+
+    public Task<byte[]?> GetRawAsync(string key, bool slide, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return RunAsync(async db =>
+        {
+            var value = await db.StringGetAsync(key).ConfigureAwait(false);
+            if (value.IsNull)
+            {
+                return null;
+            }
+
+            byte[] bytes = value!;
+            var header = Array.IndexOf(bytes, (byte)';');
+            if (bytes.Length == 0 || bytes[0] != (byte)'r' || header < 0)
+            {
+                return null;
+            }
+
+            var fields = Encoding.ASCII.GetString(bytes, 1, header - 1).Split(',');
+            var sliding = long.Parse(fields[0], CultureInfo.InvariantCulture);
+            var absolute = long.Parse(fields[1], CultureInfo.InvariantCulture);
+            if (slide && sliding > 0)
+            {
+                var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                await db.KeyExpireAsync(key, TimeSpan.FromMilliseconds(Math.Max(1, Math.Min(sliding, absolute - now)))).ConfigureAwait(false);
+            }
+
+            return bytes.AsSpan(header + 1).ToArray();
+        });
+    }
+
+    public Task SetRawAsync(string key, byte[] value, TimeSpan? lifetime, TimeSpan? sliding, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(value);
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var absolute = lifetime is { } l ? now + (long)l.TotalMilliseconds : long.MaxValue;
+        var slidingMs = sliding is { } s ? (long)s.TotalMilliseconds : 0;
+        TimeSpan? expiry = lifetime is null && slidingMs == 0
+            ? null
+            : TimeSpan.FromMilliseconds(Math.Max(1, slidingMs > 0 ? Math.Min(slidingMs, absolute - now) : absolute - now));
+        var header = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"r{slidingMs},{absolute};"));
+        var payload = new byte[header.Length + value.Length];
+        header.CopyTo(payload, 0);
+        value.CopyTo(payload, header.Length);
+        return RunAsync(db => db.StringSetAsync(key, payload, expiry));
+    }
+
+    public Task RemoveAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return RunAsync(db => db.KeyDeleteAsync(key));
+    }
+
+    /// <summary>The raw database, for benchmarks comparing against a plain GET.</summary>
+    internal async Task<IDatabase> GetDatabaseAsync() => (await GetConnectionAsync().ConfigureAwait(false)).GetDatabase();
+
+    public void Dispose()
+    {
+        if (_connection.IsValueCreated && _connection.Value.IsCompletedSuccessfully)
+        {
+            _connection.Value.Result.Dispose();
+        }
+    }
+
+    internal static byte[] Encode(char kind, long sequence, long storedAt, ReadOnlySpan<byte> value)
+    {
+        Span<byte> header = stackalloc byte[48];
+        header[0] = (byte)kind;
+        var length = 1;
+        sequence.TryFormat(header[length..], out var written, provider: CultureInfo.InvariantCulture);
+        length += written;
+        header[length++] = (byte)',';
+        storedAt.TryFormat(header[length..], out written, provider: CultureInfo.InvariantCulture);
+        length += written;
+        header[length++] = (byte)';';
+        var result = new byte[length + value.Length];
+        header[..length].CopyTo(result);
+        value.CopyTo(result.AsSpan(length));
+        return result;
+    }
+
+    internal static CacheEntry? Decode(RedisValue value)
+    {
+        if (value.IsNull)
+        {
+            return null;
+        }
+
+        byte[] bytes = value!;
+        if (bytes.Length < 4 || (bytes[0] != (byte)'v' && bytes[0] != (byte)'x'))
+        {
+            return null;
+        }
+
+        var span = bytes.AsSpan(1);
+        var comma = span.IndexOf((byte)',');
+        var end = span.IndexOf((byte)';');
+        if (comma < 0 || end < comma
+            || !long.TryParse(span[..comma], NumberStyles.None, CultureInfo.InvariantCulture, out var sequence)
+            || !long.TryParse(span[(comma + 1)..end], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var storedAt))
+        {
+            return null;
+        }
+
+        return new CacheEntry(span[(end + 1)..].ToArray(), sequence, storedAt, bytes[0] == (byte)'x');
+    }
+
+    private async Task<T> RunAsync<T>(Func<IDatabase, Task<T>> operation)
+    {
+        var now = Environment.TickCount64;
+        if (now < Volatile.Read(ref _openUntil))
+        {
+            throw new CacheUnavailableException("The Redis cache circuit is open after a recent failure.");
+        }
+
+        try
+        {
+            var connectTask = _connection.Value;
+            if (!connectTask.IsCompleted)
+            {
+                await connectTask.WaitAsync(_options.ConnectTimeout + _options.OperationTimeout).ConfigureAwait(false);
+            }
+
+            var connection = await connectTask.ConfigureAwait(false);
+            if (!connection.IsConnected)
+            {
+                throw new CacheUnavailableException("Redis is not connected.");
+            }
+
+            return await operation(connection.GetDatabase()).WaitAsync(_options.OperationTimeout).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisConnectionException or TimeoutException or CacheUnavailableException or ObjectDisposedException)
+        {
+            Volatile.Write(ref _openUntil, Environment.TickCount64 + (long)_options.BreakDuration.TotalMilliseconds);
+            throw ex as CacheUnavailableException ?? new CacheUnavailableException("Redis cache operation failed: " + ex.Message, ex);
+        }
+    }
+
+    private async Task RunAsync(Func<IDatabase, Task> operation) =>
+        await RunAsync(async db =>
+        {
+            await operation(db).ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
+
+    private async Task<ConnectionMultiplexer> GetConnectionAsync()
+    {
+        var connection = await _connection.Value.WaitAsync(_options.ConnectTimeout + _options.OperationTimeout).ConfigureAwait(false);
+        return connection.IsConnected ? connection : throw new CacheUnavailableException("Redis is not connected.");
+    }
+
+    private async Task<ConnectionMultiplexer> ConnectAsync()
+    {
+        var configuration = ConfigurationOptions.Parse(_options.Configuration);
+        configuration.AbortOnConnectFail = false;
+        configuration.ConnectTimeout = (int)_options.ConnectTimeout.TotalMilliseconds;
+        configuration.SyncTimeout = (int)Math.Max(1000, _options.OperationTimeout.TotalMilliseconds);
+        configuration.KeepAlive = 5;
+        return await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
+    }
+
+    private static string EscapeGlob(string text)
+    {
+        var builder = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\')
+            {
+                builder.Append('\\');
+            }
+
+            builder.Append(c);
+        }
+
+        return builder.ToString();
+    }
+}

@@ -1,0 +1,577 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using OrleansShards.Grains.Caching;
+using OrleansShards.Grains.Storage.Native;
+using OrleansShards.Grains.Writes;
+
+namespace OrleansShards.Grains.TableShards;
+
+/// <summary>
+/// The cache side of the shard: the outbox (events written in the commit's transaction, published
+/// after COMMIT, replayed on activation), the consistency decision of reads, populates stamped with
+/// the commit sequence, stale-while-revalidate refreshes, hot keys and warming.
+/// </summary>
+internal sealed partial class TableShardGrain
+{
+    private readonly Channel<InvalidationEvent> _publish = Channel.CreateUnbounded<InvalidationEvent>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly PendingKeys _pending = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
+    private readonly Queue<(long Sequence, long AtUnixMs)> _outboxRows = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private InvalidationKeys _invalidationKeys = null!;
+    private HotKeys _hot = null!;
+    private TableInfo? _tableInfo;
+    private Task _publisher = Task.CompletedTask;
+    private InvalidationEvent? _lastEvent;
+    private long _outboxDeletedThrough;
+    private long _cacheFloor;
+
+    private ShardCacheOptions CacheOptions => _cache.Options;
+
+    /// <summary>Hooks the cache into a (re)opened writer: activation, and after a restore or reshard swapped the file.</summary>
+    private void AttachCache()
+    {
+        _invalidationKeys ??= new InvalidationKeys(_tenant, _table);
+        _invalidationKeys.Reset();
+        _writer.Capture ??= OrleansShards.Grains.Pitr.SessionChangeCapture.Instance;
+        _writer.OutboxPayload = BuildOutboxPayload;
+        _writer.Committed += OnCommittedForCache;
+
+        // Entries older than the newest schema change or restore are never used.
+        _cacheFloor = Math.Max(_cacheFloor, _writerConnection.ExecuteScalar("SELECT coalesce(max(seq), 0) FROM _changes WHERE kind IN (1, 2)"));
+        var info = TableInfo.Load(_writerConnection, _table);
+        _tableInfo = info.Exists ? info : null;
+    }
+
+    private void OpenCache()
+    {
+        _hot = new HotKeys(CacheOptions.HotKeys);
+
+        // Replay: every event still in the outbox is published again (the silo may have died between
+        // COMMIT and publish); the invalidator skips the ones it already applied.
+        foreach (var row in _writerConnection.Query("SELECT seq, payload FROM _outbox ORDER BY seq"))
+        {
+            var invalidation = DecodeEvent(row[1].AsBlob);
+            if (invalidation is null)
+            {
+                continue;
+            }
+
+            _outboxRows.Enqueue((invalidation.Sequence, invalidation.CommittedAtUnixMs));
+            _pending.Add(invalidation);
+            _publish.Writer.TryWrite(invalidation);
+        }
+
+        foreach (var row in _writerConnection.Query("SELECT value FROM _meta WHERE key = 'cache:hot'"))
+        {
+            if (row[0].Kind == SqlValueKind.Text && JsonSerializer.Deserialize(row[0].AsText, CacheJsonContext.Default.ListHotKeyRecord) is { } saved)
+            {
+                foreach (var hot in saved)
+                {
+                    if (LookupKey(hot.Column, hot.Value) is { } key)
+                    {
+                        _hot.Touch(key, new RowLookup(hot.Column, hot.Value));
+                    }
+                }
+            }
+        }
+
+        using (ExecutionContext.SuppressFlow())
+        {
+            _publisher = Task.Run(PublishLoopAsync);
+            if (_hot.Top().Count > 0)
+            {
+                // Re-warm hot keys once the activation completed (the call waits for it).
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await GrainFactory.GetGrain<ITableShard>(_shard).WarmAsync(new WarmRequest(HotKeys: true)).ConfigureAwait(false);
+                    }
+                    catch (Exception ex)
+                    {
+                        LogWarmFailed(ex, _shard);
+                    }
+                });
+            }
+        }
+    }
+
+    private async Task CloseCacheAsync()
+    {
+        _publish.Writer.TryComplete();
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _publisher.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        var hot = _hot?.Top().Select(h => new HotKeyRecord(h.Lookup.Column, h.Lookup.Value)).ToList();
+        var applied = _cache.Watermarks.Get(_shard);
+        if (_writer is null || _destroyed || (hot is not { Count: > 0 } && applied <= _outboxDeletedThrough))
+        {
+            return;
+        }
+
+        try
+        {
+            // One last transaction: drop outbox rows whose events are applied, save the hot keys.
+            await _writer.RunMaintenanceAsync(writer =>
+            {
+                writer.Execute("BEGIN IMMEDIATE");
+                try
+                {
+                    writer.ExecuteInternal("DELETE FROM _outbox WHERE seq <= ?", applied);
+                    if (hot is { Count: > 0 })
+                    {
+                        writer.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES ('cache:hot', ?)",
+                            JsonSerializer.Serialize(hot, CacheJsonContext.Default.ListHotKeyRecord));
+                    }
+
+                    writer.Execute("COMMIT");
+                }
+                catch
+                {
+                    writer.Execute("ROLLBACK");
+                    throw;
+                }
+
+                return Task.CompletedTask;
+            }).ConfigureAwait(false);
+        }
+        catch (ShardException ex)
+        {
+            LogWarmFailed(ex, _shard);
+        }
+    }
+
+    /// <summary>On the writer loop, inside the transaction: the commit's invalidation event, and cleanup of done outbox rows.</summary>
+    private byte[]? BuildOutboxPayload(CommitContext commit)
+    {
+        List<string>? keys;
+        var flush = commit.Ddl is not null;
+        try
+        {
+            keys = flush || commit.Changeset is null
+                ? []
+                : _invalidationKeys.Extract(commit.Connection, Changeset.Read(commit.Changeset));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogKeysFailed(ex, _shard, commit.Sequence);
+            keys = null;
+        }
+
+        if (keys is null)
+        {
+            flush = true;
+            keys = [];
+        }
+
+        if (flush)
+        {
+            _invalidationKeys.Reset();
+        }
+
+        if (keys.Count == 0 && !flush)
+        {
+            _lastEvent = null;
+            return null;
+        }
+
+        // Outbox rows whose event is applied, or older than an entry's lifetime, are done.
+        var applied = _cache.Watermarks.Get(_shard);
+        var horizon = commit.AtUnixMs - (long)CacheOptions.EntryLifetime.TotalMilliseconds;
+        var done = _outboxDeletedThrough;
+        lock (_outboxRows)
+        {
+            while (_outboxRows.TryPeek(out var row) && (row.Sequence <= applied || row.AtUnixMs < horizon))
+            {
+                done = _outboxRows.Dequeue().Sequence;
+            }
+        }
+
+        if (done > _outboxDeletedThrough)
+        {
+            commit.Connection.ExecuteInternal("DELETE FROM _outbox WHERE seq <= ?", done);
+            _outboxDeletedThrough = done;
+        }
+
+        _lastEvent = new InvalidationEvent(_shard, commit.Sequence, commit.AtUnixMs, keys, flush);
+        return JsonSerializer.SerializeToUtf8Bytes(_lastEvent, CacheJsonContext.Default.InvalidationEvent);
+    }
+
+    /// <summary>On the writer loop, after COMMIT: the event joins the pending set and the publish queue; hot keys it touched are refreshed ahead.</summary>
+    private void OnCommittedForCache(CommittedGroup group)
+    {
+        if (group.Ddl is not null)
+        {
+            _cacheFloor = group.Sequence;
+            _tableInfo = null;
+        }
+
+        if (group.IsRestore)
+        {
+            // The whole content changed: no entry older than the restore is used again, and the
+            // invalidator flushes the table's keys.
+            _cacheFloor = group.Sequence;
+            _tableInfo = null;
+            _invalidationKeys.Reset();
+            _lastEvent = new InvalidationEvent(_shard, group.Sequence, group.AtUnixMs, [], Flush: true);
+        }
+
+        if (_lastEvent is not { } invalidation || invalidation.Sequence != group.Sequence)
+        {
+            return;
+        }
+
+        _lastEvent = null;
+        lock (_outboxRows)
+        {
+            _outboxRows.Enqueue((invalidation.Sequence, invalidation.CommittedAtUnixMs));
+        }
+
+        _pending.Add(invalidation);
+        _publish.Writer.TryWrite(invalidation);
+        if (CacheOptions.HotKeys > 0 && invalidation.Keys.Count > 0)
+        {
+            var top = _hot.TopSnapshot();
+            var ahead = new List<RowLookup>();
+            foreach (var key in invalidation.Keys)
+            {
+                if (top.TryGetValue(key, out var lookup))
+                {
+                    ahead.Add(lookup);
+                }
+            }
+
+            if (ahead.Count > 0)
+            {
+                StartRefresh(ahead);
+            }
+        }
+    }
+
+    private async Task PublishLoopAsync()
+    {
+        var reader = _publish.Reader;
+        while (await reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
+        {
+            while (reader.TryPeek(out var invalidation))
+            {
+                try
+                {
+                    if (_cache.Streams is { } streams)
+                    {
+                        await streams.GetStream<InvalidationEvent>(InvalidationStream.Namespace, _shard).OnNextAsync(invalidation).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await GrainFactory.GetGrain<ICacheInvalidator>(_shard).InvalidateAsync(invalidation).ConfigureAwait(false);
+                    }
+
+                    reader.TryRead(out _);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The event stays queued (and in the outbox): publish again after a delay, in order.
+                    LogPublishFailed(ex, _shard, invalidation.Sequence);
+                    await Task.Delay(CacheOptions.PublishRetryDelay, TimeProvider, _stopping.Token).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    /// <summary>The consistency a read gets.</summary>
+    private Consistency ResolveConsistency(Consistency? requested) => requested ?? CacheOptions.DefaultFor(_tenant, _table);
+
+    private long MinSequence(string? minBookmark) =>
+        minBookmark is null ? 0 : Bookmark.Parse(minBookmark, _tenant, _table).Sequence;
+
+    /// <summary>
+    /// A cache answer for <paramref name="key"/> allowed by the consistency, or null (go to the shard).
+    /// Any store failure is a miss.
+    /// </summary>
+    private async Task<(CacheEntry Entry, string ServedBy, long AgeMs)?> TryCacheAsync(
+        string key, Consistency consistency, long? maxStalenessMs, long minSequence, bool versioned, CancellationToken cancellationToken)
+    {
+        var nowMs = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        var ttlMs = (long)CacheOptions.Ttl.TotalMilliseconds;
+        var lifetimeMs = (long)CacheOptions.EntryLifetime.TotalMilliseconds;
+        if (!versioned)
+        {
+            minSequence = Math.Max(minSequence, _pending.RequiredSequence(key, _cache.Watermarks.Get(_shard), nowMs, lifetimeMs));
+        }
+
+        CacheEntry? entry;
+        try
+        {
+            entry = (await _cache.Store.GetManyAsync([key], cancellationToken).ConfigureAwait(false))[0];
+        }
+        catch (CacheUnavailableException)
+        {
+            _cache.Metrics.Error(_shard);
+            return null;
+        }
+
+        if (entry is null || entry.IsTombstone || entry.Sequence < minSequence || entry.Sequence < _cacheFloor)
+        {
+            return null;
+        }
+
+        var age = Math.Max(0, nowMs - entry.StoredAtUnixMs);
+        var limit = consistency == Consistency.Bounded
+            ? Math.Min(maxStalenessMs ?? ttlMs, lifetimeMs)
+            : versioned ? ttlMs : lifetimeMs;
+        if (age > limit)
+        {
+            return null;
+        }
+
+        return (entry, age <= ttlMs ? ServedByCache : ServedByCacheStale, age);
+    }
+
+    /// <summary>
+    /// Populates without holding the read turn: the answer goes back at once and the write to the
+    /// store completes on its own (a slow store must not hold up the shard). Failures are counted.
+    /// </summary>
+    private void StartPopulate(string key, QueryResult result, long sequence, long readAtMs)
+    {
+        _ = PopulateObservedAsync();
+
+        async Task PopulateObservedAsync()
+        {
+            try
+            {
+                await PopulateAsync(key, result.Columns, result.Rows, sequence, readAtMs).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _cache.Metrics.Error(_shard);
+                LogWarmFailed(ex, _shard);
+            }
+        }
+    }
+
+    /// <summary>Writes a shard answer to the cache, stamped with the sequence read before it (a lower bound of the state it holds).</summary>
+    private async Task<bool> PopulateAsync(string key, IReadOnlyList<string> columns, IReadOnlyList<SqlValue[]> rows, long sequence, long readAtMs)
+    {
+        if (sequence < _cacheFloor)
+        {
+            return false;
+        }
+
+        var value = CachedRows.Encode(columns, rows);
+        if (value.Length > CacheOptions.MaxEntryBytes)
+        {
+            return false;
+        }
+
+        try
+        {
+            if (_cache.BeforePopulate is { } hook)
+            {
+                await hook(key).ConfigureAwait(false);
+            }
+
+            var written = await _cache.Store.SetManyAsync([new CacheWrite(key, value, sequence, readAtMs, CacheOptions.EntryLifetime)]).ConfigureAwait(false) == 1;
+            _cache.Populated?.Invoke(key, written);
+            return written;
+        }
+        catch (CacheUnavailableException)
+        {
+            _cache.Metrics.Error(_shard);
+            return false;
+        }
+    }
+
+    private void StartRefresh(IReadOnlyList<RowLookup> lookups)
+    {
+        var fresh = new List<RowLookup>(lookups.Count);
+        foreach (var lookup in lookups)
+        {
+            if (LookupKey(lookup.Column, lookup.Value) is { } key && _refreshing.TryAdd(key, 0))
+            {
+                fresh.Add(lookup);
+            }
+        }
+
+        if (fresh.Count == 0)
+        {
+            return;
+        }
+
+        var self = GrainFactory.GetGrain<ITableShard>(_shard);
+        using (ExecutionContext.SuppressFlow())
+        {
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    var request = new WarmRequest(
+                        PrimaryKeys: fresh.Where(l => l.Column is null).Select(l => l.Value).ToList(),
+                        Lookups: fresh.Where(l => l.Column is not null).Select(l => new ColumnLookup(l.Column!, l.Value)).ToList());
+                    var result = await self.WarmAsync(request).ConfigureAwait(false);
+                    for (var i = 0; i < result.Warmed; i++)
+                    {
+                        _cache.Metrics.Refresh(_shard);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    LogWarmFailed(ex, _shard);
+                }
+                finally
+                {
+                    foreach (var lookup in fresh)
+                    {
+                        if (LookupKey(lookup.Column, lookup.Value) is { } key)
+                        {
+                            _refreshing.TryRemove(key, out _);
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    [ReadOnly]
+    public async Task<WarmResult> WarmAsync(WarmRequest request, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            ArgumentNullException.ThrowIfNull(request);
+            var lookups = new List<RowLookup>();
+            lookups.AddRange((request.PrimaryKeys ?? []).Select(pk => new RowLookup(null, pk)));
+            lookups.AddRange((request.Lookups ?? []).Select(l => new RowLookup(l.Column, l.Value)));
+            if (request.HotKeys)
+            {
+                lookups.AddRange(_hot.Top().Select(h => h.Lookup));
+            }
+
+            var info = await GetTableInfoAsync(cancellationToken).ConfigureAwait(false);
+            int warmed = 0, skipped = 0;
+            foreach (var lookup in lookups)
+            {
+                var (sql, key) = PlanLookup(info, lookup.Column, lookup.Value);
+                if (key is null)
+                {
+                    skipped++;
+                    continue;
+                }
+
+                var sequence = _writer.Sequence;
+                var readAt = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+                var result = await ReadAsync(sql, [lookup.Value], cancellationToken).ConfigureAwait(false);
+                if (await PopulateAsync(key, result.Columns, result.Rows, sequence, readAt).ConfigureAwait(false))
+                {
+                    warmed++;
+                }
+                else
+                {
+                    skipped++;
+                }
+            }
+
+            return new WarmResult(warmed, skipped);
+        }
+        catch (ShardException ex) when (CountError(ex))
+        {
+            throw;
+        }
+    }
+
+    private async Task<TableInfo> GetTableInfoAsync(CancellationToken cancellationToken)
+    {
+        if (_tableInfo is { } info)
+        {
+            return info;
+        }
+
+        var reader = await _readers.RentAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            info = TableInfo.Load(reader, _table);
+        }
+        finally
+        {
+            _readers.Return(reader);
+        }
+
+        if (!info.Exists)
+        {
+            throw new ShardException(ShardErrorCode.NotFound, $"Table {_table} does not exist; create it with ddl.");
+        }
+
+        return _tableInfo = info;
+    }
+
+    /// <summary>The SQL of a row lookup and its cache key (null when not cacheable).</summary>
+    private (string Sql, string? Key) PlanLookup(TableInfo info, string? column, SqlValue value)
+    {
+        if (column is null)
+        {
+            var keyColumn = info.KeyColumn ?? throw new ShardException(ShardErrorCode.InvalidArgument, $"Table {_table} has a composite primary key; use query.");
+            var text = info.LookupKeyText(keyColumn, value);
+            return ($"SELECT * FROM {Quote(_table)} WHERE {Quote(keyColumn)} = ?", text is null ? null : CacheKeys.Row(_tenant, _table, text));
+        }
+
+        if (!info.Columns.Contains(column, StringComparer.Ordinal))
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument, $"Look rows up by primary key or by a column of {_table} and a value.");
+        }
+
+        if (!info.Indexed.Contains(column))
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument, $"Column {column} is not indexed; row lookups use indexed columns (create an index, or use query).");
+        }
+
+        var valueText = info.LookupKeyText(column, value);
+        return ($"SELECT * FROM {Quote(_table)} WHERE {Quote(column)} = ?", valueText is null ? null : CacheKeys.Index(_tenant, _table, column, valueText));
+    }
+
+    /// <summary>The cache key of a lookup with the known schema, or null.</summary>
+    private string? LookupKey(string? column, SqlValue value)
+    {
+        if (_tableInfo is not { } info)
+        {
+            return null;
+        }
+
+        try
+        {
+            return PlanLookup(info, column, value).Key;
+        }
+        catch (ShardException)
+        {
+            return null;
+        }
+    }
+
+    private static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    private static InvalidationEvent? DecodeEvent(byte[] payload)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(payload, CacheJsonContext.Default.InvalidationEvent);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing invalidation {Sequence} of shard {Shard} failed; it stays in the outbox and is retried")]
+    private partial void LogPublishFailed(Exception exception, string shard, long sequence);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not derive invalidation keys of commit {Sequence} of shard {Shard}; the table's entries are flushed instead")]
+    private partial void LogKeysFailed(Exception exception, string shard, long sequence);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Cache warm/refresh of shard {Shard} failed")]
+    private partial void LogWarmFailed(Exception exception, string shard);
+}

@@ -1,0 +1,81 @@
+using OrleansShards.Grains.Caching;
+using OrleansShards.Tests.Infrastructure;
+
+namespace OrleansShards.Tests.Caching;
+
+public sealed class MemoryCacheStoreTests
+{
+    private readonly FakeTimeProvider _time = new();
+
+    private MemoryCacheStore Store(int max = 1000) => new(_time, max);
+
+    [Fact]
+    public async Task SetManyAsync_refuses_older_sequence_when_tombstone_is_newer()
+    {
+        var store = Store();
+        await store.InvalidateManyAsync(["k"], 10, TimeSpan.FromMinutes(1));
+        var written = await store.SetManyAsync([new CacheWrite("k", [1], 9, 0, TimeSpan.FromMinutes(1))]);
+        Assert.Equal(0, written);
+        var entry = (await store.GetManyAsync(["k"]))[0];
+        Assert.True(entry!.IsTombstone);
+        Assert.Equal(10, entry.Sequence);
+        Assert.Equal(1, await store.SetManyAsync([new CacheWrite("k", [2], 10, 0, TimeSpan.FromMinutes(1))]));
+        Assert.False((await store.GetManyAsync(["k"]))[0]!.IsTombstone);
+    }
+
+    [Fact]
+    public async Task InvalidateManyAsync_keeps_entry_when_entry_reflects_the_invalidating_commit()
+    {
+        var store = Store();
+        await store.SetManyAsync([new CacheWrite("a", [1], 7, 0, TimeSpan.FromMinutes(1)), new CacheWrite("b", [1], 3, 0, TimeSpan.FromMinutes(1))]);
+        await store.InvalidateManyAsync(["a", "b"], 5, TimeSpan.FromMinutes(1));
+        var entries = await store.GetManyAsync(["a", "b"]);
+        Assert.False(entries[0]!.IsTombstone);
+        Assert.True(entries[1]!.IsTombstone);
+    }
+
+    [Fact]
+    public async Task GetManyAsync_returns_null_when_lifetime_passed()
+    {
+        var store = Store();
+        await store.SetManyAsync([new CacheWrite("k", [1], 1, 0, TimeSpan.FromSeconds(5))]);
+        _time.Advance(TimeSpan.FromSeconds(6));
+        Assert.Null((await store.GetManyAsync(["k"]))[0]);
+    }
+
+    [Fact]
+    public async Task SetManyAsync_keeps_tombstones_when_trimming_to_capacity()
+    {
+        var store = Store(max: 10);
+        await store.InvalidateManyAsync(["t"], 100, TimeSpan.FromMinutes(1));
+        for (var i = 0; i < 50; i++)
+        {
+            await store.SetManyAsync([new CacheWrite("k" + i, [1], 1, 0, TimeSpan.FromMinutes(1))]);
+        }
+
+        Assert.True(store.Count <= 11);
+        Assert.True((await store.GetManyAsync(["t"]))[0]!.IsTombstone);
+    }
+
+    [Fact]
+    public async Task RemoveByPrefixAsync_removes_only_matching_keys()
+    {
+        var store = Store();
+        await store.SetManyAsync([new CacheWrite("t1:t:a:id:1", [1], 1, 0, TimeSpan.FromMinutes(1)), new CacheWrite("t1:t:ab:id:1", [1], 1, 0, TimeSpan.FromMinutes(1))]);
+        Assert.Equal(1, await store.RemoveByPrefixAsync("t1:t:a:"));
+        Assert.NotNull((await store.GetManyAsync(["t1:t:ab:id:1"]))[0]);
+    }
+
+    [Fact]
+    public async Task GetRawAsync_slides_expiry_when_sliding_is_set()
+    {
+        var store = Store();
+        await store.SetRawAsync("app", [9], lifetime: null, sliding: TimeSpan.FromSeconds(10));
+        _time.Advance(TimeSpan.FromSeconds(8));
+        Assert.Equal([9], await store.GetRawAsync("app", slide: true));
+        _time.Advance(TimeSpan.FromSeconds(8));
+        Assert.Equal([9], await store.GetRawAsync("app", slide: false));
+        _time.Advance(TimeSpan.FromSeconds(11));
+        Assert.Null(await store.GetRawAsync("app", slide: false));
+    }
+}

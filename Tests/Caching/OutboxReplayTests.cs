@@ -1,0 +1,69 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using OrleansShards.Runtime.Streams;
+using OrleansShards.Tests.Infrastructure;
+
+namespace OrleansShards.Tests.Caching;
+
+/// <summary>The silo dies between COMMIT and publish: the event is in the outbox and is published when the shard activates again.</summary>
+public sealed class OutboxReplayTests
+{
+    [Fact]
+    public async Task Activation_publishes_outboxed_invalidation_when_previous_publish_never_happened()
+    {
+        using var dir = new TempDirectory("outbox");
+        long sequence;
+        await using (var first = await CacheTestHost.StartAsync(
+            o => o.StreamProvider = "down",
+            dataDirectory: dir.Path,
+            services: s => s.AddKeyedSingleton<IStreamProvider>("down", new UnreachableStreamProvider())))
+        {
+            var shard = first.Shard("t1", "items");
+            await shard.DdlAsync(new DdlRequest("CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT)"));
+            var write = await shard.MutateAsync(new MutationRequest("INSERT INTO items(id, name) VALUES (1, 'a')"));
+            sequence = CacheTestHost.SequenceOf(write.Bookmark);
+        }
+
+        Assert.Equal(sequence, MaxOutboxSequence(dir));
+
+        await using var second = await CacheTestHost.StartAsync(dataDirectory: dir.Path);
+        var applied = second.WhenAppliedAsync("t1:items", sequence);
+        await second.Shard("t1", "items").GetStatsAsync();
+        await applied;
+        var stats = await second.Grains.GetGrain<ICacheInvalidator>("t1:items").GetStatsAsync();
+        Assert.Equal(sequence, stats.Watermark);
+        Assert.True(stats.KeysDeleted >= 1);
+
+        // The next commit deletes the outbox rows whose events are applied.
+        await second.Shard("t1", "items").MutateAsync(new MutationRequest("INSERT INTO items(id, name) VALUES (2, 'b')"));
+        await second.DisposeAsync();
+        Assert.True(MaxOutboxSequence(dir, "min") > sequence, "the applied event's outbox row was not deleted");
+    }
+
+    private static long MaxOutboxSequence(TempDirectory dir, string aggregate = "max")
+    {
+        using var connection = new SqliteConnection($"Data Source={dir.Combine("t1", "items.db")};Pooling=false");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT coalesce({aggregate}(seq), 0) FROM _outbox";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    private sealed class UnreachableStreamProvider : IStreamProvider
+    {
+        public string Name => "down";
+
+        public IAsyncStream<T> GetStream<T>(string streamNamespace, string key) => new Stream<T>(new StreamId(streamNamespace, key));
+
+        private sealed class Stream<T>(StreamId id) : IAsyncStream<T>
+        {
+            public StreamId StreamId => id;
+
+            public Task OnNextAsync(T item) => throw new IOException("stream provider unreachable");
+
+            public Task OnNextBatchAsync(IEnumerable<T> items) => throw new IOException("stream provider unreachable");
+
+            public Task<StreamSubscriptionHandle> SubscribeAsync(IAsyncObserver<T> observer) => throw new NotSupportedException();
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using OrleansShards.Grains.Caching;
+using OrleansShards.Tests.Infrastructure;
+
+namespace OrleansShards.Tests.Caching;
+
+[Collection(RedisCollection.Name)]
+public sealed class RedisCacheStoreTests(RedisServerFixture redis)
+{
+    private RedisCacheStore Store() => new(new RedisCacheOptions { Configuration = redis.Configuration, BreakDuration = TimeSpan.FromMilliseconds(200) }, TimeProvider.System);
+
+    private static string Key(string name) => "test:" + Guid.NewGuid().ToString("N") + ":" + name;
+
+    [Fact]
+    public async Task SetManyAsync_refuses_older_sequence_when_tombstone_is_newer()
+    {
+        using var store = Store();
+        var key = Key("k");
+        await store.InvalidateManyAsync([key], 10, TimeSpan.FromMinutes(1));
+        Assert.Equal(0, await store.SetManyAsync([new CacheWrite(key, [1, 2], 9, 5, TimeSpan.FromMinutes(1))]));
+        var entry = (await store.GetManyAsync([key]))[0]!;
+        Assert.True(entry.IsTombstone);
+        Assert.Equal(10, entry.Sequence);
+        Assert.Equal(1, await store.SetManyAsync([new CacheWrite(key, [1, 2], 11, 5, TimeSpan.FromMinutes(1))]));
+        entry = (await store.GetManyAsync([key]))[0]!;
+        Assert.False(entry.IsTombstone);
+        Assert.Equal([1, 2], entry.Value);
+        Assert.Equal(5, entry.StoredAtUnixMs);
+    }
+
+    [Fact]
+    public async Task InvalidateManyAsync_keeps_newer_entries_and_tombstones_older_ones_in_one_batch()
+    {
+        using var store = Store();
+        var (a, b, c) = (Key("a"), Key("b"), Key("c"));
+        await store.SetManyAsync([new CacheWrite(a, [1], 8, 0, TimeSpan.FromMinutes(1)), new CacheWrite(b, [1], 2, 0, TimeSpan.FromMinutes(1))]);
+        await store.InvalidateManyAsync([a, b, c], 5, TimeSpan.FromMinutes(1));
+        var entries = await store.GetManyAsync([a, b, c]);
+        Assert.False(entries[0]!.IsTombstone);
+        Assert.True(entries[1]!.IsTombstone);
+        Assert.True(entries[2]!.IsTombstone);
+    }
+
+    [Fact]
+    public async Task RemoveByPrefixAsync_deletes_every_key_of_prefix()
+    {
+        using var store = Store();
+        var prefix = Key("p") + ":";
+        await store.SetManyAsync(Enumerable.Range(0, 1200).Select(i => new CacheWrite(prefix + i, [1], 1, 0, TimeSpan.FromMinutes(1))).ToList());
+        Assert.Equal(1200, await store.RemoveByPrefixAsync(prefix));
+        Assert.Null((await store.GetManyAsync([prefix + "7"]))[0]);
+    }
+
+    [Fact]
+    public async Task GetRawAsync_roundtrips_application_values()
+    {
+        using var store = Store();
+        var key = Key("raw");
+        await store.SetRawAsync(key, [7, 8], TimeSpan.FromMinutes(1), null);
+        Assert.Equal([7, 8], await store.GetRawAsync(key, slide: true));
+        await store.RemoveAsync(key);
+        Assert.Null(await store.GetRawAsync(key, slide: false));
+    }
+}
