@@ -19,6 +19,9 @@ internal sealed partial class TableShardGrain
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
     private readonly Queue<(long Sequence, long AtUnixMs)> _outboxRows = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _publishGate = new();
+    private int _publishQueued;
+    private (InvalidationEvent Event, Task Publish)? _inlinePublish;
     private InvalidationKeys _invalidationKeys = null!;
     private HotKeys _hot = null!;
     private TableInfo? _tableInfo;
@@ -60,6 +63,7 @@ internal sealed partial class TableShardGrain
 
             _outboxRows.Enqueue((invalidation.Sequence, invalidation.CommittedAtUnixMs));
             _pending.Add(invalidation);
+            _publishQueued++;
             _publish.Writer.TryWrite(invalidation);
         }
 
@@ -236,7 +240,7 @@ internal sealed partial class TableShardGrain
         }
 
         _pending.Add(invalidation);
-        _publish.Writer.TryWrite(invalidation);
+        Publish(invalidation);
         if (CacheOptions.HotKeys > 0 && invalidation.Keys.Count > 0)
         {
             var top = _hot.TopSnapshot();
@@ -256,6 +260,45 @@ internal sealed partial class TableShardGrain
         }
     }
 
+    /// <summary>
+    /// On the writer loop, after COMMIT: publishes at once when nothing is queued before it (no thread
+    /// hop between the commit and the stream), else queues behind the earlier events. A publish that
+    /// does not complete at once is handed to the publish loop, which awaits it (and retries it on
+    /// failure) before anything later, so events still leave in commit order.
+    /// </summary>
+    private void Publish(InvalidationEvent invalidation)
+    {
+        lock (_publishGate)
+        {
+            if (_publishQueued == 0 && _cache.Streams is not null)
+            {
+                Task publish;
+                try
+                {
+                    publish = PublishOnceAsync(invalidation);
+                }
+                catch (Exception ex)
+                {
+                    publish = Task.FromException(ex);
+                }
+
+                if (publish.IsCompletedSuccessfully)
+                {
+                    return;
+                }
+
+                _inlinePublish = (invalidation, publish);
+            }
+
+            _publishQueued++;
+            _publish.Writer.TryWrite(invalidation);
+        }
+    }
+
+    private Task PublishOnceAsync(InvalidationEvent invalidation) => _cache.Streams is { } streams
+        ? streams.GetStream<InvalidationEvent>(InvalidationStream.Namespace, _shard).OnNextAsync(invalidation)
+        : GrainFactory.GetGrain<ICacheInvalidator>(_shard).InvalidateAsync(invalidation);
+
     private async Task PublishLoopAsync()
     {
         var reader = _publish.Reader;
@@ -265,16 +308,22 @@ internal sealed partial class TableShardGrain
             {
                 try
                 {
-                    if (_cache.Streams is { } streams)
+                    Task? started = null;
+                    lock (_publishGate)
                     {
-                        await streams.GetStream<InvalidationEvent>(InvalidationStream.Namespace, _shard).OnNextAsync(invalidation).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        await GrainFactory.GetGrain<ICacheInvalidator>(_shard).InvalidateAsync(invalidation).ConfigureAwait(false);
+                        if (_inlinePublish is { } inline && ReferenceEquals(inline.Event, invalidation))
+                        {
+                            started = inline.Publish;
+                            _inlinePublish = null;
+                        }
                     }
 
-                    reader.TryRead(out _);
+                    await (started ?? PublishOnceAsync(invalidation)).ConfigureAwait(false);
+                    lock (_publishGate)
+                    {
+                        reader.TryRead(out _);
+                        _publishQueued--;
+                    }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

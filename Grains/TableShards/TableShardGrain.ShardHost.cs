@@ -343,7 +343,9 @@ internal sealed partial class TableShardGrain
 
     private void DeleteFiles()
     {
-        foreach (var file in new[] { _paths.Database, _paths.Wal, _paths.Database + "-shm", _paths.Database + "-journal" })
+        // Logs first: a crash between deletions must never leave a -wal that SQLite would apply to a later
+        // file of the same name; a leftover .db alone is a complete, cleanly closed database.
+        foreach (var file in new[] { _paths.Wal, _paths.Database + "-shm", _paths.Database + "-journal", _paths.Database })
         {
             File.Delete(file);
         }

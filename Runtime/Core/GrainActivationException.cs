@@ -1,6 +1,6 @@
 namespace OrleansShards.Runtime;
 
-/// <summary>The grain's constructor or <see cref="Grain.OnActivateAsync"/> failed; the inner exception says why.</summary>
+/// <summary>The grain's constructor or <see cref="Grain.OnActivateAsync"/> failed with an untyped error; the inner exception says why. (A <see cref="ShardException"/> from activation reaches the caller as itself.)</summary>
 public sealed class GrainActivationException : Exception
 {
     public GrainActivationException(GrainId id, Exception inner)

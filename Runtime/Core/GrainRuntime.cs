@@ -119,6 +119,13 @@ internal sealed partial class GrainRuntime : IGrainRuntimeStatistics
             if (activation.State != ActivationState.Valid)
             {
                 activation.Gate.Exit(readOnly);
+                if (activation.ActivationFailure is ShardException typed)
+                {
+                    // A typed error (e.g. INVALID_ARGUMENT for an unsafe key) reaches the caller as itself,
+                    // as it would over HTTP; each caller gets its own instance with the same code and text.
+                    throw new ShardException(typed.Code, typed.Message, typed);
+                }
+
                 if (activation.ActivationFailure is { } failure)
                 {
                     throw new GrainActivationException(id, failure);

@@ -61,9 +61,13 @@ internal sealed partial class MemoryStreamProvider : IStreamProvider
 
             if (start)
             {
+                // The pump starts on the publisher's thread: a delivery that completes at once (an
+                // in-memory handler) is done before OnNextAsync returns, with no thread-pool hop to wait
+                // behind a busy pool; at its first real wait the pump continues on its own and the
+                // publisher goes on. No context flows from the publisher into the pump.
                 using (ExecutionContext.SuppressFlow())
                 {
-                    _ = Task.Run(() => PumpAsync(id, queue));
+                    _ = PumpAsync(id, queue);
                 }
             }
 

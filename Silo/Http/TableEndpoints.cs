@@ -31,6 +31,15 @@ internal static class TableEndpoints
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.WarmBody);
         var shard = ctx.GetShard(http, table, body.TenantId);
+        if (body.Lookups is { } lookups)
+        {
+            for (var i = 0; i < lookups.Count; i++)
+            {
+                // JSON null or a missing column would otherwise reach the shard as a primary-key lookup or a null.
+                _ = Required(lookups[i]?.Column, $"lookups[{i}].column");
+            }
+        }
+
         var result = await shard.WarmAsync(new WarmRequest(body.PrimaryKeys, body.Lookups, body.HotKeys), http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.WarmResult);
     }

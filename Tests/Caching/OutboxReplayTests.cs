@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using OrleansShards.Grains.Caching;
 using OrleansShards.Runtime.Streams;
 using OrleansShards.Tests.Infrastructure;
 
@@ -35,9 +36,29 @@ public sealed class OutboxReplayTests
         Assert.True(stats.KeysDeleted >= 1);
 
         // The next commit deletes the outbox rows whose events are applied.
-        await second.Shard("t1", "items").MutateAsync(new MutationRequest("INSERT INTO items(id, name) VALUES (2, 'b')"));
+        var next = await second.Shard("t1", "items").MutateAsync(new MutationRequest("INSERT INTO items(id, name) VALUES (2, 'b')"));
+        var nextSequence = CacheTestHost.SequenceOf(next.Bookmark);
+        Assert.Equal(0, OutboxRowsThrough(dir, sequence));
+        Assert.Equal(nextSequence, MaxOutboxSequence(dir));
+
+        // Deactivation keeps it deleted. The next commit's event may or may not be applied by then
+        // (when it is, its row is deleted too and the outbox is empty); its row goes only if it is.
+        var watermarks = second.Services.GetRequiredService<InvalidationWatermarks>();
         await second.DisposeAsync();
-        Assert.True(MaxOutboxSequence(dir, "min") > sequence, "the applied event's outbox row was not deleted");
+        Assert.True(OutboxRowsThrough(dir, sequence) == 0, "the applied event's outbox row was not deleted");
+        Assert.True(
+            MaxOutboxSequence(dir) == nextSequence || watermarks.Get("t1:items") >= nextSequence,
+            "an outbox row was deleted before its event was applied");
+    }
+
+    private static long OutboxRowsThrough(TempDirectory dir, long sequence)
+    {
+        using var connection = new SqliteConnection($"Data Source={dir.Combine("t1", "items.db")};Pooling=false");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM _outbox WHERE seq <= $seq";
+        command.Parameters.AddWithValue("$seq", sequence);
+        return (long)command.ExecuteScalar()!;
     }
 
     private static long MaxOutboxSequence(TempDirectory dir, string aggregate = "max")

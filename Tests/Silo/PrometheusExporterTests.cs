@@ -1,6 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using OrleansShards.Silo.Diagnostics;
 
@@ -8,15 +6,8 @@ namespace OrleansShards.Tests.Silo;
 
 /// <summary>/metrics: Prometheus text 0.0.4 built from the OrleansShards meters.</summary>
 [Collection(SiloCollection.Name)]
-public sealed partial class PrometheusExporterTests(SiloFixture silo)
+public sealed class PrometheusExporterTests(SiloFixture silo)
 {
-    // One sample line: name, optional {labels}, value.
-    [GeneratedRegex("""^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\\\|\\"|\\n|[^"\\\n])*",?)*\})? (\+Inf|-Inf|NaN|-?[0-9.eE+-]+)$""")]
-    private static partial Regex SampleLine();
-
-    [GeneratedRegex("""^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$""")]
-    private static partial Regex CommentLine();
-
     [Fact]
     public async Task Metrics_expose_per_shard_counters_after_statements()
     {
@@ -31,7 +22,7 @@ public sealed partial class PrometheusExporterTests(SiloFixture silo)
         Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
         var text = await response.Content.ReadAsStringAsync();
 
-        var samples = Parse(text);
+        var samples = PrometheusText.Parse(text);
         var shard = $"shard=\"{tenant}:counted\"";
         Assert.Contains(samples, s => s.Name == "orleansshards_shard_statements_total" && s.Labels.Contains(shard, StringComparison.Ordinal) && s.Value >= 2);
         Assert.Contains(samples, s => s.Name == "orleansshards_shard_rows_written_total" && s.Labels.Contains(shard, StringComparison.Ordinal) && s.Value >= 3);
@@ -58,7 +49,7 @@ public sealed partial class PrometheusExporterTests(SiloFixture silo)
         histogram.Record(20000);
 
         var text = exporter.Scrape();
-        var samples = Parse(text);
+        var samples = PrometheusText.Parse(text);
 
         Assert.Contains("# HELP orleansshards_test_requests_total Requests\\nserved", text, StringComparison.Ordinal);
         var requests = Assert.Single(samples, s => s.Name == "orleansshards_test_requests_total");
@@ -71,41 +62,5 @@ public sealed partial class PrometheusExporterTests(SiloFixture silo)
         Assert.Equal(3, Assert.Single(samples, s => s.Name == "orleansshards_test_latency_count").Value);
         Assert.Equal(20033, Assert.Single(samples, s => s.Name == "orleansshards_test_latency_sum").Value);
         Assert.DoesNotContain(samples, s => s.Name.StartsWith("not_ours", StringComparison.Ordinal));
-    }
-
-    /// <summary>Parses exposition text strictly: every line is a HELP/TYPE comment or a valid sample.</summary>
-    private static List<(string Name, string Labels, double Value)> Parse(string text)
-    {
-        Assert.EndsWith("\n", text, StringComparison.Ordinal);
-        var samples = new List<(string, string, double)>();
-        var typed = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var line in text.TrimEnd('\n').Split('\n'))
-        {
-            var comment = CommentLine().Match(line);
-            if (comment.Success)
-            {
-                if (comment.Groups[1].Value == "TYPE")
-                {
-                    Assert.Contains(comment.Groups[3].Value, new[] { "counter", "gauge", "histogram", "summary", "untyped" });
-                    Assert.True(typed.Add(comment.Groups[2].Value), "TYPE given twice for " + comment.Groups[2].Value);
-                }
-
-                continue;
-            }
-
-            var sample = SampleLine().Match(line);
-            Assert.True(sample.Success, "not a Prometheus sample line: " + line);
-            var valueText = sample.Groups[5].Value;
-            var value = valueText switch
-            {
-                "+Inf" => double.PositiveInfinity,
-                "-Inf" => double.NegativeInfinity,
-                "NaN" => double.NaN,
-                _ => double.Parse(valueText, NumberStyles.Float, CultureInfo.InvariantCulture),
-            };
-            samples.Add((sample.Groups[1].Value, sample.Groups[2].Value, value));
-        }
-
-        return samples;
     }
 }

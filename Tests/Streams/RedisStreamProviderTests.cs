@@ -23,9 +23,11 @@ public sealed class RedisStreamProviderTests(RedisServerFixture redis) : IAsyncL
         return Task.CompletedTask;
     }
 
-    private Task<ShardTestHost> StartAsync(Action<RedisStreamOptions>? configure = null) => ShardTestHost.StartAsync(services: s =>
+    private Task<ShardTestHost> StartAsync(Action<RedisStreamOptions>? configure = null, Action<IServiceCollection>? services = null) => ShardTestHost.StartAsync(services: s =>
     {
         s.AddGrain<RecordingGrain>();
+        s.AddGrain<ClaimProbeGrain>();
+        services?.Invoke(s);
         s.AddRedisStreams("rs", o =>
         {
             o.Configuration = redis.Configuration;
@@ -147,6 +149,100 @@ public sealed class RedisStreamProviderTests(RedisServerFixture redis) : IAsyncL
     }
 
     [Fact]
+    public async Task Idle_consumer_claims_items_another_provider_took_and_never_acknowledged()
+    {
+        var key = "claim-" + Guid.NewGuid().ToString("N")[..8];
+        var streamId = new StreamId(ClaimProbeGrain.Namespace, key);
+        var firstHolds = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var firstTook = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ClaimProbeGrain.Handled.TryRemove(key, out _);
+
+        // The items are in the queue before any consumer runs, so the first consumer takes all three in one read.
+        var db = _connection.GetDatabase();
+        string queue;
+        await using (var probe = await StartAsync(o => o.ConsumerName = "probe"))
+        {
+            queue = Provider(probe).QueueOf(streamId);
+        }
+
+        try
+        {
+            await db.ExecuteAsync("XGROUP", "CREATE", queue, "silo", "0", "MKSTREAM");
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+        {
+        }
+
+        foreach (var n in new[] { 1, 2, 3 })
+        {
+            await db.ExecuteAsync("XADD", queue, "*", "ns", streamId.Namespace, "key", streamId.Key,
+                "type", typeof(TestItem).FullName!, "data", JsonSerializer.SerializeToUtf8Bytes(new TestItem(n)));
+        }
+
+        // The first provider instance reads the items and its handler never returns: it took them
+        // (they are pending under its name) and never acknowledges them, like a consumer that hung or died.
+        // Its own claim sweep is pushed far out.
+        var first = await StartAsync(
+            o =>
+            {
+                o.ConsumerName = "first";
+                o.ClaimIdle = TimeSpan.FromMinutes(10);
+                o.ClaimInterval = TimeSpan.FromMinutes(10);
+            },
+            s => s.AddSingleton(new ClaimProbeGrain.Role("first", firstTook, firstHolds.Task)));
+        try
+        {
+            await firstTook.Task.Within(TimeSpan.FromSeconds(20));
+
+            var ownedByFirst = await PendingAsync(db, queue);
+            Assert.Equal(3, ownedByFirst.Count);
+            Assert.All(ownedByFirst, p => Assert.Equal("first", p.Consumer));
+
+            // The second instance on the same Redis and consumer group: nothing new to read, so it
+            // finds the items idle past ClaimIdle in the first consumer's pending list and claims them.
+            await using var second = await StartAsync(
+                o =>
+                {
+                    o.ConsumerName = "second";
+                    o.ClaimIdle = TimeSpan.FromMilliseconds(200);
+                    o.ClaimInterval = TimeSpan.FromMilliseconds(50);
+                },
+                s => s.AddSingleton(new ClaimProbeGrain.Role("second", null, null)));
+            await Eventually.TrueAsync(
+                () => ClaimProbeGrain.Handled.TryGetValue(key, out var seen) && seen.Count(h => h.Consumer == "second") == 3,
+                "the second consumer handled the three claimed items",
+                TimeSpan.FromSeconds(20));
+
+            // Delivered in order by the second consumer, once each; the first saw only the item it hung on.
+            var handled = ClaimProbeGrain.Handled[key];
+            Assert.Equal([1, 2, 3], handled.Where(h => h.Consumer == "second").Select(h => h.N));
+            Assert.Equal([1], handled.Where(h => h.Consumer == "first").Select(h => h.N));
+            Assert.Equal(3, Provider(second).Claimed);
+
+            // Acknowledged by the second consumer after handling: nothing is pending any more.
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while ((await PendingAsync(db, queue)).Count > 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+
+            Assert.Empty(await PendingAsync(db, queue));
+            Assert.Equal(3, Provider(second).Delivered);
+        }
+        finally
+        {
+            firstHolds.TrySetException(new InvalidOperationException("the first consumer is gone"));
+            await first.DisposeAsync();
+        }
+    }
+
+    private static async Task<List<(string Id, string Consumer)>> PendingAsync(IDatabase db, string queue)
+    {
+        var rows = (RedisResult[])(await db.ExecuteAsync("XPENDING", queue, "silo", "-", "+", 100))!;
+        return rows.Select(r => (RedisResult[])r!).Select(f => ((string)f[0]!, (string)f[1]!)).ToList();
+    }
+
+    [Fact]
     public async Task OnNextAsync_trims_queue_to_about_max_length()
     {
         await using var host = await StartAsync(o => o.MaxLength = 100);
@@ -183,5 +279,27 @@ public sealed class RedisStreamProviderTests(RedisServerFixture redis) : IAsyncL
             Received.AddOrUpdate(GetPrimaryKeyString(), _ => [item.N], (_, list) => [.. list, item.N]);
             return Task.CompletedTask;
         }
+    }
+
+    /// <summary>Records which consumer (provider instance) handled each item; the first one hangs on its first item.</summary>
+    [ImplicitStreamSubscription(Namespace)]
+    public sealed class ClaimProbeGrain(ClaimProbeGrain.Role role) : Grain, IAsyncObserver<TestItem>
+    {
+        public const string Namespace = "claim-probe";
+
+        public static ConcurrentDictionary<string, List<(string Consumer, int N)>> Handled { get; } = new();
+
+        public async Task OnNextAsync(TestItem item, StreamSequenceToken token)
+        {
+            Handled.AddOrUpdate(GetPrimaryKeyString(), _ => [(role.Name, item.N)], (_, list) => [.. list, (role.Name, item.N)]);
+            if (role.Hold is { } hold)
+            {
+                role.Took?.TrySetResult();
+                await hold.ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>The consumer this silo plays; <paramref name="Hold"/> makes its handler wait (never acknowledge).</summary>
+        public sealed record Role(string Name, TaskCompletionSource? Took, Task? Hold);
     }
 }
