@@ -16,6 +16,11 @@ public static class Program
             return Sharding.ShardingLoad.RunAsync(shardingArgs).GetAwaiter().GetResult();
         }
 
+        if (args is ["inserts", .. var insertArgs])
+        {
+            return TableShards.InsertDriver.RunAsync(insertArgs).GetAwaiter().GetResult();
+        }
+
         if (args is ["cache-load", ..])
         {
             return Caching.CacheLoadDriver.RunAsync(args[1..]).GetAwaiter().GetResult();

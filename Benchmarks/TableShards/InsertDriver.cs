@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace OrleansShards.Benchmarks.TableShards;
+
+/// <summary>
+/// Stopwatch driver for inserts, side by side in one process on one disk:
+/// <c>dotnet run -c Release --project Benchmarks -- inserts [lone|group|all] [rounds]</c>.
+/// lone: one insert at a time, grain / raw autocommit / raw insert + log row interleaved, per-insert latencies (p50, mean).
+/// group: 64 inserters x 8 inserts per round, grain group commit vs raw commit per insert, alternating rounds.
+/// </summary>
+public static class InsertDriver
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var which = args.Length > 0 ? args[0] : "all";
+        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
+        await using var host = await ShardBenchmarkHost.StartAsync();
+        using var raw = host.OpenRaw();
+        if (which is "all" or "lone")
+        {
+            await LoneAsync(host, raw, rounds);
+        }
+
+        if (which is "all" or "group")
+        {
+            await GroupAsync(host, raw, rounds);
+        }
+
+        return 0;
+    }
+
+    private static async Task LoneAsync(ShardBenchmarkHost host, SqliteConnection raw, int rounds)
+    {
+        const int perRound = 2000;
+        using var insert = raw.CreateCommand();
+        insert.CommandText = "INSERT INTO items(name, qty) VALUES ($name, 1)";
+        var name = insert.Parameters.Add("$name", SqliteType.Text);
+        insert.Prepare();
+        var grain = new List<double>();
+        var rawTimes = new List<double>();
+        for (var i = 0; i < 500; i++)
+        {
+            await host.Shard.MutateAsync(new MutationRequest("INSERT INTO items(name, qty) VALUES (?, 1)", ["warm"]));
+            name.Value = "warm";
+            insert.ExecuteNonQuery();
+        }
+
+        for (var round = 0; round < rounds; round++)
+        {
+            var g = new List<double>(perRound);
+            var r = new List<double>(perRound);
+            for (var i = 0; i < perRound; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                await host.Shard.MutateAsync(new MutationRequest("INSERT INTO items(name, qty) VALUES (?, 1)", ["grain"]));
+                g.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                start = Stopwatch.GetTimestamp();
+                name.Value = "raw";
+                insert.ExecuteNonQuery();
+                r.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"lone round {round}: grain p50 {Percentile(g, 0.5):0} us mean {g.Average():0} us | raw p50 {Percentile(r, 0.5):0} us mean {r.Average():0} us | throughput ratio (means) {r.Average() / g.Average():P0}, (p50) {Percentile(r, 0.5) / Percentile(g, 0.5):P0}"));
+            grain.AddRange(g);
+            rawTimes.AddRange(r);
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"lone: grain p50 {Percentile(grain, 0.5):0} us mean {grain.Average():0} us; raw p50 {Percentile(rawTimes, 0.5):0} us mean {rawTimes.Average():0} us; grain/raw throughput {rawTimes.Average() / grain.Average():P0} (means), {Percentile(rawTimes, 0.5) / Percentile(grain, 0.5):P0} (p50)"));
+    }
+
+    private static async Task GroupAsync(ShardBenchmarkHost host, SqliteConnection raw, int rounds)
+    {
+        const int inserters = 64;
+        const int each = 8;
+        var gate = new SemaphoreSlim(1, 1);
+        using var insert = raw.CreateCommand();
+        insert.CommandText = "INSERT INTO items(name, qty) VALUES ('raw', 1)";
+        insert.Prepare();
+        var grainRates = new List<double>();
+        var rawRates = new List<double>();
+        for (var round = 0; round < rounds * 10; round++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            await Task.WhenAll(Enumerable.Range(0, inserters).Select(_ => Task.Run(async () =>
+            {
+                for (var i = 0; i < each; i++)
+                {
+                    await host.Shard.MutateAsync(new MutationRequest("INSERT INTO items(name, qty) VALUES (?, 1)", ["grain"]));
+                }
+            })));
+            grainRates.Add(inserters * each / Stopwatch.GetElapsedTime(start).TotalSeconds);
+            start = Stopwatch.GetTimestamp();
+            await Task.WhenAll(Enumerable.Range(0, inserters).Select(_ => Task.Run(async () =>
+            {
+                for (var i = 0; i < each; i++)
+                {
+                    await gate.WaitAsync();
+                    try
+                    {
+                        insert.ExecuteNonQuery();
+                    }
+                    finally
+                    {
+                        gate.Release();
+                    }
+                }
+            })));
+            rawRates.Add(inserters * each / Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"group: grain p50 {Percentile(grainRates, 0.5):N0} inserts/s, raw commit-per-insert p50 {Percentile(rawRates, 0.5):N0} inserts/s, ratio {Percentile(grainRates, 0.5) / Percentile(rawRates, 0.5):0.00}x ({grainRates.Count} rounds of {inserters}x{each})"));
+    }
+
+    private static double Percentile(List<double> values, double p)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[(int)Math.Min(sorted.Count - 1, Math.Round(p * (sorted.Count - 1)))];
+    }
+}
