@@ -14,7 +14,7 @@ internal sealed class SessionChangeCapture : IChangeCapture
 {
     public static SessionChangeCapture Instance { get; } = new();
 
-    public IChangeCaptureScope Begin(ShardConnection writer)
+    public IChangeCaptureScope Begin(ShardConnection writer, bool schemaChange)
     {
         try
         {

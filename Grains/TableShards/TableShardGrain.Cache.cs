@@ -37,7 +37,7 @@ internal sealed partial class TableShardGrain
     {
         _invalidationKeys ??= new InvalidationKeys(_tenant, _table);
         _invalidationKeys.Reset();
-        _writer.Capture ??= OrleansShards.Grains.Pitr.SessionChangeCapture.Instance;
+        _writer.Capture ??= new OrleansShards.Grains.Pitr.PreupdateChangeCapture();
         _writer.OutboxPayload = BuildOutboxPayload;
         _writer.Committed += OnCommittedForCache;
 

@@ -30,7 +30,7 @@ internal sealed partial class TableShardGrain : IShardHost
     /// <summary>Loads the layout and journal from <c>_meta</c> and turns change capture on (the tail replay needs it).</summary>
     private void LoadSharding()
     {
-        _writer.Capture ??= Pitr.SessionChangeCapture.Instance;
+        _writer.Capture ??= new Pitr.PreupdateChangeCapture();
         _layout = ReadMeta(LayoutKey) is { } layoutJson
             ? JsonSerializer.Deserialize(layoutJson, ShardingJsonContext.Default.ShardLayout)
             : null;

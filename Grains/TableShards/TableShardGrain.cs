@@ -121,7 +121,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         _writer = new ShardWriter(_writerConnection, _options, TimeProvider, _logger)
         {
             GroupCommitted = OnGroupCommitted,
-            Capture = _pitrOptions.Enabled ? SessionChangeCapture.Instance : null,
+            Capture = _pitrOptions.Enabled ? new PreupdateChangeCapture() : null,
         };
         _pitr.Open(_writer.Sequence);
         _readers = new ReaderPool(_options.ReaderPoolSize, () =>

@@ -5,8 +5,11 @@ namespace OrleansShards.Grains.Writes;
 /// <summary>Captures the changes of one writer transaction (the change log uses SQLite's session extension).</summary>
 internal interface IChangeCapture
 {
-    /// <summary>Starts capturing on <paramref name="writer"/>, before the transaction's first statement.</summary>
-    IChangeCaptureScope Begin(ShardConnection writer);
+    /// <summary>
+    /// Starts capturing on <paramref name="writer"/>, before the transaction's first statement.
+    /// <paramref name="schemaChange"/> is true for a DDL transaction.
+    /// </summary>
+    IChangeCaptureScope Begin(ShardConnection writer, bool schemaChange);
 }
 
 /// <summary>One transaction's capture.</summary>
@@ -14,4 +17,14 @@ internal interface IChangeCaptureScope : IDisposable
 {
     /// <summary>The changeset so far, or null when nothing changed.</summary>
     byte[]? TakeChangeset();
+
+    /// <summary>Called right after the writer opened a work's savepoint.</summary>
+    void WorkStarted()
+    {
+    }
+
+    /// <summary>Called right after the writer rolled a work's savepoint back: its changes are forgotten.</summary>
+    void WorkRolledBack()
+    {
+    }
 }

@@ -203,7 +203,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             return [];
         }
 
-        using var capture = Capture?.Begin(_connection);
+        using var capture = Capture?.Begin(_connection, schemaChange: group is [{ Kind: WriteKind.Ddl }]);
         var keysInGroup = new Dictionary<string, WriteWork>(StringComparer.Ordinal);
         var changed = false;
         string? ddl = null;
@@ -227,6 +227,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             }
 
             _connection.Execute("SAVEPOINT w");
+            capture?.WorkStarted();
             try
             {
                 var usedBefore = CapacityExceeded ? UsedPages() : -1;
@@ -266,6 +267,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 }
 
                 _connection.Execute("ROLLBACK TO w");
+                capture?.WorkRolledBack();
                 _connection.Execute("RELEASE w");
             }
             finally

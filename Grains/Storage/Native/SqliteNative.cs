@@ -155,6 +155,31 @@ internal static unsafe partial class SqliteNative
     internal static partial void sqlite3_progress_handler(
         nint db, int nOps, delegate* unmanaged[Cdecl]<nint, int> xProgress, nint pArg);
 
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial nint sqlite3_preupdate_hook(
+        nint db, delegate* unmanaged[Cdecl]<nint, nint, int, byte*, byte*, long, long, void> xPreUpdate, nint pCtx);
+
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial int sqlite3_preupdate_old(nint db, int i, nint* ppValue);
+
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial int sqlite3_preupdate_new(nint db, int i, nint* ppValue);
+
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial int sqlite3_preupdate_count(nint db);
+
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial int sqlite3_preupdate_depth(nint db);
+
+    internal const int SQLITE_DELETE = 9;
+    internal const int SQLITE_INSERT = 18;
+    internal const int SQLITE_UPDATE = 23;
+
     // ---- helpers -------------------------------------------------------------------------
 
     /// <summary>The open native handle of <paramref name="connection"/>.</summary>
