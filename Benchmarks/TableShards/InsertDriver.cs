@@ -16,6 +16,15 @@ public static class InsertDriver
     {
         var which = args.Length > 0 ? args[0] : "all";
         var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
+        if (which is "all" or "http")
+        {
+            await HttpAsync(rounds);
+            if (which == "http")
+            {
+                return 0;
+            }
+        }
+
         await using var host = await ShardBenchmarkHost.StartAsync();
         using var raw = host.OpenRaw();
         if (which is "all" or "lone")
@@ -114,6 +123,42 @@ public static class InsertDriver
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"group: grain p50 {Percentile(grainRates, 0.5):N0} inserts/s, raw commit-per-insert p50 {Percentile(rawRates, 0.5):N0} inserts/s, ratio {Percentile(grainRates, 0.5) / Percentile(rawRates, 0.5):0.00}x ({grainRates.Count} rounds of {inserters}x{each})"));
+    }
+
+    /// <summary>Single-row insert and point select over HTTP: the silo against the minimal endpoint over raw SQLite, interleaved.</summary>
+    private static async Task HttpAsync(int rounds)
+    {
+        const int perRound = 2000;
+        await using var host = await HttpBenchmarkHost.StartAsync();
+        var insert = HttpBenchmarkHost.Body("INSERT INTO items(name, qty) VALUES (?, 1)", ["http"]);
+        var select = HttpBenchmarkHost.Body("SELECT id, name, qty FROM items WHERE id = ?", [1L]);
+        foreach (var (name, body) in new[] { ("insert", insert), ("point select", select) })
+        {
+            var url = name == "insert" ? "mutation" : "query";
+            for (var i = 0; i < 300; i++)
+            {
+                await host.PostAsync(host.SiloBase + url, body);
+                await host.PostAsync(host.MinimalBase + url, body);
+            }
+
+            var silo = new List<double>();
+            var minimal = new List<double>();
+            for (var round = 0; round < rounds; round++)
+            {
+                for (var i = 0; i < perRound; i++)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    await host.PostAsync(host.SiloBase + url, body);
+                    silo.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                    start = Stopwatch.GetTimestamp();
+                    await host.PostAsync(host.MinimalBase + url, body);
+                    minimal.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                }
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"http {name}: silo p50 {Percentile(silo, 0.5):0} us mean {silo.Average():0} us; minimal endpoint p50 {Percentile(minimal, 0.5):0} us mean {minimal.Average():0} us; silo/minimal throughput {minimal.Average() / silo.Average():P0} (means), {Percentile(minimal, 0.5) / Percentile(silo, 0.5):P0} (p50)"));
+        }
     }
 
     private static double Percentile(List<double> values, double p)
