@@ -89,8 +89,10 @@ public static class InsertDriver
         using var insert = raw.CreateCommand();
         insert.CommandText = "INSERT INTO items(name, qty) VALUES ('raw', 1)";
         insert.Prepare();
+        await using var single = await ShardBenchmarkHost.StartAsync(o => o.MaxGroupCommitSize = 1);
         var grainRates = new List<double>();
         var rawRates = new List<double>();
+        var singleRates = new List<double>();
         for (var round = 0; round < rounds * 10; round++)
         {
             var start = Stopwatch.GetTimestamp();
@@ -119,7 +121,19 @@ public static class InsertDriver
                 }
             })));
             rawRates.Add(inserters * each / Stopwatch.GetElapsedTime(start).TotalSeconds);
+            start = Stopwatch.GetTimestamp();
+            await Task.WhenAll(Enumerable.Range(0, inserters).Select(_ => Task.Run(async () =>
+            {
+                for (var i = 0; i < each; i++)
+                {
+                    await single.Shard.MutateAsync(new MutationRequest("INSERT INTO items(name, qty) VALUES (?, 1)", ["grain"]));
+                }
+            })));
+            singleRates.Add(inserters * each / Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"group: grain with group commit p50 {Percentile(grainRates, 0.5):N0} inserts/s, the same grain with one commit per request (MaxGroupCommitSize = 1) p50 {Percentile(singleRates, 0.5):N0} inserts/s, ratio {Percentile(grainRates, 0.5) / Percentile(singleRates, 0.5):0.00}x"));
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"group: grain p50 {Percentile(grainRates, 0.5):N0} inserts/s, raw commit-per-insert p50 {Percentile(rawRates, 0.5):N0} inserts/s, ratio {Percentile(grainRates, 0.5) / Percentile(rawRates, 0.5):0.00}x ({grainRates.Count} rounds of {inserters}x{each})"));

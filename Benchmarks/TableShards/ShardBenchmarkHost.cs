@@ -25,7 +25,7 @@ internal sealed class ShardBenchmarkHost : IAsyncDisposable
 
     public ITableShard Shard { get; }
 
-    public static async Task<ShardBenchmarkHost> StartAsync()
+    public static async Task<ShardBenchmarkHost> StartAsync(Action<TableShardOptions>? configure = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "orleansshards-bench-" + Guid.NewGuid().ToString("N")[..8]);
         System.IO.Directory.CreateDirectory(directory);
@@ -33,7 +33,11 @@ internal sealed class ShardBenchmarkHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Services.AddGrainRuntime(configureReminders: r => r.DatabasePath = Path.Combine(directory, ".silo", "reminders.db"));
         builder.Services.AddMemoryStreams("default");
-        builder.Services.AddTableShards(o => o.DataDirectory = directory);
+        builder.Services.AddTableShards(o =>
+        {
+            o.DataDirectory = directory;
+            configure?.Invoke(o);
+        });
         var host = builder.Build();
         await host.StartAsync();
         var shard = host.Services.GetRequiredService<IGrainFactory>().GetGrain<ITableShard>(ShardName.Format("bench", "items"));
