@@ -53,8 +53,18 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// </summary>
     public Func<CommitContext, byte[]?>? OutboxPayload { get; set; }
 
-    /// <summary>Called after each commit that changed data or schema, on the writer's loop.</summary>
+    /// <summary>
+    /// Called after each commit that changed data or schema, on the writer's loop, before its works are
+    /// acknowledged: state a caller may rely on as soon as its write returns is updated here.
+    /// </summary>
     public Action<CommittedGroup>? Committed { get; set; }
+
+    /// <summary>
+    /// Called after <see cref="Committed"/> once the works of the commit are acknowledged, on the writer's
+    /// loop, in commit order (the next transaction starts only after it returns): work no caller waits for,
+    /// such as publishing the commit's events, runs here, off the latency of the write.
+    /// </summary>
+    public Action<CommittedGroup>? Acknowledged { get; set; }
 
     /// <summary>
     /// True once the shard passed its size limit. Writes still run, each in its savepoint, but one that
@@ -88,11 +98,13 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
     /// <summary>
     /// Announces a restore (committed by the engine swapping the shard file, already reflected in
-    /// <see cref="Sequence"/>) to <see cref="Committed"/>, on the writer's loop like every commit.
+    /// <see cref="Sequence"/>) to <see cref="Committed"/> and <see cref="Acknowledged"/>, on the writer's loop like every commit.
     /// </summary>
     public Task AnnounceRestoreAsync(long restoredTo, long atUnixMs) => RunMaintenanceAsync(_ =>
     {
-        Committed?.Invoke(new CommittedGroup(Sequence, atUnixMs, null, null, restoredTo));
+        var restore = new CommittedGroup(Sequence, atUnixMs, null, null, restoredTo);
+        Committed?.Invoke(restore);
+        Acknowledged?.Invoke(restore);
         return Task.CompletedTask;
     });
 
@@ -334,9 +346,10 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
         Commits++;
         GroupCommitted?.Invoke(group.Count);
-        if (changed)
+        var committed = changed ? new CommittedGroup(sequence, nowMs, changeset, ddl) : null;
+        if (committed is not null)
         {
-            Committed?.Invoke(new CommittedGroup(sequence, nowMs, changeset, ddl));
+            Committed?.Invoke(committed);
         }
 
         foreach (var work in group)
@@ -375,6 +388,11 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 RowsWritten += work.RowsChanged;
                 work.Succeed(new WriteOutcome(work.Results!, sequence));
             }
+        }
+
+        if (committed is not null)
+        {
+            Acknowledged?.Invoke(committed);
         }
 
         return [];
