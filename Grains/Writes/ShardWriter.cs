@@ -73,6 +73,12 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// </summary>
     public bool CapacityExceeded { get; set; }
 
+    /// <summary>
+    /// Pages in use (page_count - freelist_count) as the newest transaction left them, measured inside it
+    /// just before COMMIT, where the writer already holds the database: no read transaction of its own.
+    /// </summary>
+    public long UsedPagesAtCommit { get; private set; }
+
     /// <summary>Transactions committed.</summary>
     public long Commits { get; private set; }
 
@@ -290,6 +296,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         var nowMs = Math.Max(_time.GetUtcNow().ToUnixTimeMilliseconds(), _lastAtMs);
         var sequence = Sequence;
         byte[]? changeset = null;
+        long usedPages;
         try
         {
             // The net changes decide too: a statement may change rows that sqlite3_changes does not count
@@ -321,6 +328,8 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 }
             }
 
+            // The single writer: COMMIT leaves exactly the pages the transaction holds now.
+            usedPages = UsedPages();
             await BusyRetry.RunAsync(() => _connection.Execute("COMMIT"), _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
         }
         catch (ShardException ex)
@@ -345,6 +354,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         }
 
         Commits++;
+        UsedPagesAtCommit = usedPages;
         GroupCommitted?.Invoke(group.Count);
         var committed = changed ? new CommittedGroup(sequence, nowMs, changeset, ddl) : null;
         if (committed is not null)
