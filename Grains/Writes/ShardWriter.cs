@@ -400,9 +400,13 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             }
         }
 
-        if (committed is not null)
+        if (committed is not null && Acknowledged is { } acknowledged)
         {
-            Acknowledged?.Invoke(committed);
+            // Off this thread first: the continuations of the works just acknowledged were queued to this
+            // thread's local queue, so they run next, here, instead of waiting for an idle thread to steal
+            // them while the commit's follow-up work runs.
+            await Task.Yield();
+            acknowledged(committed);
         }
 
         return [];
