@@ -230,6 +230,31 @@ internal sealed class ShardConnection : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs one engine statement without parameters through the internal plan cache: unlike <see cref="Execute"/>
+    /// it is not parsed again on every call (the writer's BEGIN, SAVEPOINT, RELEASE and COMMIT of every group).
+    /// </summary>
+    public void ExecuteCached(string sql)
+    {
+        var handle = PrepareInternal(sql).Handle;
+        try
+        {
+            int rc;
+            while ((rc = raw.sqlite3_step(handle)) == SqliteResultCodes.Row)
+            {
+            }
+
+            if (rc != SqliteResultCodes.Done)
+            {
+                throw Failure(rc);
+            }
+        }
+        finally
+        {
+            raw.sqlite3_reset(handle);
+        }
+    }
+
     /// <summary>Runs engine-internal SQL returning one integer (0 when no row).</summary>
     public long ExecuteScalar(string sql, params SqlValue[] parameters)
     {

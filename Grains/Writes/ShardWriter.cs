@@ -209,7 +209,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
         try
         {
-            await BusyRetry.RunAsync(() => _connection.Execute("BEGIN IMMEDIATE"), _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
+            await BusyRetry.RunAsync(() => _connection.ExecuteCached("BEGIN IMMEDIATE"), _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
         }
         catch (ShardException ex)
         {
@@ -244,7 +244,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 keysInGroup[key] = work;
             }
 
-            _connection.Execute("SAVEPOINT w");
+            _connection.ExecuteCached("SAVEPOINT w");
             try
             {
                 var usedBefore = CapacityExceeded ? UsedPages() : -1;
@@ -265,7 +265,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                     throw SizeLimitReached(null);
                 }
 
-                _connection.Execute("RELEASE w");
+                _connection.ExecuteCached("RELEASE w");
                 changed |= work.ChangedData;
                 if (work.Kind == WriteKind.Ddl)
                 {
@@ -330,7 +330,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
             // The single writer: COMMIT leaves exactly the pages the transaction holds now.
             usedPages = UsedPages();
-            await BusyRetry.RunAsync(() => _connection.Execute("COMMIT"), _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
+            await BusyRetry.RunAsync(() => _connection.ExecuteCached("COMMIT"), _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
         }
         catch (ShardException ex)
         {
