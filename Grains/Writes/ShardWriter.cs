@@ -40,6 +40,9 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// <summary>The <c>at_ms</c> of the newest change-log row: each new row gets at least this, so <c>at_ms</c> never decreases with <c>seq</c>.</summary>
     private long _lastAtMs;
 
+    /// <summary>The commit whose works <see cref="CommitGroupAsync"/> just acknowledged, for <see cref="Acknowledged"/>.</summary>
+    private CommittedGroup? _acknowledged;
+
     /// <summary>The sequence of the newest commit.</summary>
     public long Sequence { get; private set; }
 
@@ -178,6 +181,19 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 while (pending.Count > 0)
                 {
                     pending = await CommitGroupAsync(pending).ConfigureAwait(false);
+                }
+
+                if (_acknowledged is { } committed)
+                {
+                    _acknowledged = null;
+                    if (Acknowledged is { } acknowledged)
+                    {
+                        // Off this thread first: the continuations of the works just acknowledged were queued to
+                        // this thread's local queue, so they run next, here, instead of waiting for an idle thread
+                        // to steal them while the commit's follow-up work runs.
+                        await Task.Yield();
+                        acknowledged(committed);
+                    }
                 }
             }
             catch (Exception ex)
@@ -400,15 +416,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             }
         }
 
-        if (committed is not null && Acknowledged is { } acknowledged)
-        {
-            // Off this thread first: the continuations of the works just acknowledged were queued to this
-            // thread's local queue, so they run next, here, instead of waiting for an idle thread to steal
-            // them while the commit's follow-up work runs.
-            await Task.Yield();
-            acknowledged(committed);
-        }
-
+        _acknowledged = committed;
         return [];
     }
 
