@@ -221,7 +221,7 @@ internal sealed partial class TableShardGrain
     {
         if (_acknowledging is { } unpublished)
         {
-            // The previous commit's acknowledged step did not run (it threw): its event still leaves first.
+            // A commit whose acknowledged step never ran (a fault between the two): its event still leaves first.
             _acknowledging = null;
             Publish(unpublished);
         }
@@ -292,9 +292,9 @@ internal sealed partial class TableShardGrain
 
     /// <summary>
     /// On the writer loop, after the commit's writes are acknowledged: publishes at once when nothing is
-    /// queued before it (no thread hop between the commit and the stream), else queues behind the earlier events. A publish that
-    /// does not complete at once is handed to the publish loop, which awaits it (and retries it on
-    /// failure) before anything later, so events still leave in commit order.
+    /// queued before it (no further thread hop between the commit and the stream), else queues behind the
+    /// earlier events. A publish that does not complete at once is handed to the publish loop, which awaits
+    /// it (and retries it on failure) before anything later, so events still leave in commit order.
     /// </summary>
     private void Publish(InvalidationEvent invalidation)
     {

@@ -63,9 +63,10 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     public Action<CommittedGroup>? Committed { get; set; }
 
     /// <summary>
-    /// Called after <see cref="Committed"/> once the works of the commit are acknowledged, on the writer's
-    /// loop, in commit order (the next transaction starts only after it returns): work no caller waits for,
-    /// such as publishing the commit's events, runs here, off the latency of the write.
+    /// Called after <see cref="Committed"/> once the works of the commit are acknowledged (after a yield that
+    /// lets their callers resume first), on the writer's loop, in commit order (the next transaction starts
+    /// only after it returns): work no caller waits for, such as publishing the commit's events, runs here,
+    /// off the latency of the write.
     /// </summary>
     public Action<CommittedGroup>? Acknowledged { get; set; }
 
