@@ -230,12 +230,65 @@ internal sealed class ShardConnection : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs one engine statement without parameters through the internal plan cache: unlike <see cref="Execute"/>
+    /// it is not parsed again on every call (the writer's BEGIN, SAVEPOINT, RELEASE and COMMIT of every group).
+    /// </summary>
+    public void ExecuteCached(string sql)
+    {
+        var handle = PrepareInternal(sql).Handle;
+        try
+        {
+            int rc;
+            while ((rc = raw.sqlite3_step(handle)) == SqliteResultCodes.Row)
+            {
+            }
+
+            if (rc != SqliteResultCodes.Done)
+            {
+                throw Failure(rc);
+            }
+        }
+        finally
+        {
+            raw.sqlite3_reset(handle);
+        }
+    }
+
     /// <summary>Runs engine-internal SQL returning one integer (0 when no row).</summary>
     public long ExecuteScalar(string sql, params SqlValue[] parameters)
     {
         var statement = PrepareInternal(sql);
-        var outcome = Run(statement, parameters);
-        return outcome.Rows is [var row, ..] && row[0].Kind == SqlValueKind.Integer ? row[0].AsInteger : 0;
+        if (parameters.Length > 0 || statement.ParameterCount > 0)
+        {
+            var outcome = Run(statement, parameters);
+            return outcome.Rows is [var row, ..] && row[0].Kind == SqlValueKind.Integer ? row[0].AsInteger : 0;
+        }
+
+        // No parameters (e.g. the PRAGMAs measuring a shard after every commit): step and read the first
+        // integer in place, without the rows, values and outcome that Run builds.
+        var handle = statement.Handle;
+        try
+        {
+            long value = 0;
+            var first = true;
+            int rc;
+            while ((rc = raw.sqlite3_step(handle)) == SqliteResultCodes.Row)
+            {
+                if (first && raw.sqlite3_column_type(handle, 0) == raw.SQLITE_INTEGER)
+                {
+                    value = raw.sqlite3_column_int64(handle, 0);
+                }
+
+                first = false;
+            }
+
+            return rc == SqliteResultCodes.Done ? value : throw Failure(rc);
+        }
+        finally
+        {
+            raw.sqlite3_reset(handle);
+        }
     }
 
     /// <summary>Runs engine-internal SQL returning rows.</summary>

@@ -27,6 +27,7 @@ internal sealed partial class TableShardGrain
     private TableInfo? _tableInfo;
     private Task _publisher = Task.CompletedTask;
     private InvalidationEvent? _lastEvent;
+    private InvalidationEvent? _acknowledging;
     private long _outboxDeletedThrough;
     private long _cacheFloor;
 
@@ -40,6 +41,7 @@ internal sealed partial class TableShardGrain
         _writer.Capture ??= new OrleansShards.Grains.Pitr.PreupdateChangeCapture();
         _writer.OutboxPayload = BuildOutboxPayload;
         _writer.Committed += OnCommittedForCache;
+        _writer.Acknowledged += OnAcknowledgedForCache;
 
         // Entries older than the newest schema change or restore are never used.
         _cacheFloor = Math.Max(_cacheFloor, _writerConnection.ExecuteScalar("SELECT coalesce(max(seq), 0) FROM _changes WHERE kind IN (1, 2)"));
@@ -209,9 +211,21 @@ internal sealed partial class TableShardGrain
         return JsonSerializer.SerializeToUtf8Bytes(_lastEvent, CacheJsonContext.Default.InvalidationEvent);
     }
 
-    /// <summary>On the writer loop, after COMMIT: the event joins the pending set and the publish queue; hot keys it touched are refreshed ahead.</summary>
+    /// <summary>
+    /// On the writer loop, after COMMIT and before the writes are acknowledged: everything a read right
+    /// after the acknowledgement consults is updated here (the floor, the table info, the outbox rows, and
+    /// the pending set, which keeps a cached read of a changed key from using an entry older than the
+    /// commit until the invalidator applied it). The event is published by <see cref="OnAcknowledgedForCache"/>.
+    /// </summary>
     private void OnCommittedForCache(CommittedGroup group)
     {
+        if (_acknowledging is { } unpublished)
+        {
+            // A commit whose acknowledged step never ran (a fault between the two): its event still leaves first.
+            _acknowledging = null;
+            Publish(unpublished);
+        }
+
         if (group.Ddl is not null)
         {
             _cacheFloor = group.Sequence;
@@ -240,6 +254,22 @@ internal sealed partial class TableShardGrain
         }
 
         _pending.Add(invalidation);
+        _acknowledging = invalidation;
+    }
+
+    /// <summary>
+    /// On the writer loop, once the commit's writes are acknowledged, still in commit order: the event is
+    /// published and the hot keys it touched are refreshed ahead. Neither is needed for a read right after
+    /// the acknowledgement (the pending set already covers the commit), so neither delays it.
+    /// </summary>
+    private void OnAcknowledgedForCache(CommittedGroup group)
+    {
+        if (_acknowledging is not { } invalidation || invalidation.Sequence != group.Sequence)
+        {
+            return;
+        }
+
+        _acknowledging = null;
         Publish(invalidation);
         if (CacheOptions.HotKeys > 0 && invalidation.Keys.Count > 0)
         {
@@ -261,10 +291,10 @@ internal sealed partial class TableShardGrain
     }
 
     /// <summary>
-    /// On the writer loop, after COMMIT: publishes at once when nothing is queued before it (no thread
-    /// hop between the commit and the stream), else queues behind the earlier events. A publish that
-    /// does not complete at once is handed to the publish loop, which awaits it (and retries it on
-    /// failure) before anything later, so events still leave in commit order.
+    /// On the writer loop, after the commit's writes are acknowledged: publishes at once when nothing is
+    /// queued before it (no further thread hop between the commit and the stream), else queues behind the
+    /// earlier events. A publish that does not complete at once is handed to the publish loop, which awaits
+    /// it (and retries it on failure) before anything later, so events still leave in commit order.
     /// </summary>
     private void Publish(InvalidationEvent invalidation)
     {

@@ -165,21 +165,25 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         var tags = ShardMetrics.ShardTag(_shard);
         _metrics.Commits.Add(1, tags);
         _metrics.GroupCommitSize.Record(size, tags);
-        MeasureCapacity(_writerConnection, measureFiles: false);
+
+        // The writer measured the used pages inside the transaction it just committed: no PRAGMA here.
+        ApplyCapacity(_writer.UsedPagesAtCommit * _pageSize);
         _pitr.OnCommitted(_writer.Sequence);
     }
 
-    /// <summary>Measures used pages ((page_count - freelist_count) * page_size, + WAL and snapshot files when asked) and updates the limit flag.</summary>
-    private long MeasureCapacity(ShardConnection writer, bool measureFiles = true)
+    /// <summary>Measures used pages ((page_count - freelist_count) * page_size) and the WAL and snapshot files, and updates the limit flag.</summary>
+    private long MeasureCapacity(ShardConnection writer)
     {
         // Used pages: freed ones (after DELETE/DROP) are reused before the file grows, so they are room, not size.
         var pages = (writer.ExecuteScalar("PRAGMA page_count") - writer.ExecuteScalar("PRAGMA freelist_count")) * _pageSize;
-        if (measureFiles)
-        {
-            _extraBytes = _paths.ExtraFilesSize();
-        }
+        _extraBytes = _paths.ExtraFilesSize();
+        return ApplyCapacity(pages);
+    }
 
-        var size = pages + _extraBytes;
+    /// <summary>Sets the size (used pages in bytes + the files last measured) and the limit flag.</summary>
+    private long ApplyCapacity(long pageBytes)
+    {
+        var size = pageBytes + _extraBytes;
         Interlocked.Exchange(ref _sizeBytes, size);
         _writer.CapacityExceeded = size >= _options.MaxShardSizeBytes;
         _capacity.Set(_shard, size);

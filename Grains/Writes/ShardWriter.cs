@@ -40,6 +40,9 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// <summary>The <c>at_ms</c> of the newest change-log row: each new row gets at least this, so <c>at_ms</c> never decreases with <c>seq</c>.</summary>
     private long _lastAtMs;
 
+    /// <summary>The commit whose works <see cref="CommitGroupAsync"/> just acknowledged, for <see cref="Acknowledged"/>.</summary>
+    private CommittedGroup? _acknowledged;
+
     /// <summary>The sequence of the newest commit.</summary>
     public long Sequence { get; private set; }
 
@@ -53,8 +56,19 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// </summary>
     public Func<CommitContext, byte[]?>? OutboxPayload { get; set; }
 
-    /// <summary>Called after each commit that changed data or schema, on the writer's loop.</summary>
+    /// <summary>
+    /// Called after each commit that changed data or schema, on the writer's loop, before its works are
+    /// acknowledged: state a caller may rely on as soon as its write returns is updated here.
+    /// </summary>
     public Action<CommittedGroup>? Committed { get; set; }
+
+    /// <summary>
+    /// Called after <see cref="Committed"/> once the works of the commit are acknowledged (after a yield that
+    /// lets their callers resume first), on the writer's loop, in commit order (the next transaction starts
+    /// only after it returns): work no caller waits for, such as publishing the commit's events, runs here,
+    /// off the latency of the write.
+    /// </summary>
+    public Action<CommittedGroup>? Acknowledged { get; set; }
 
     /// <summary>
     /// True once the shard passed its size limit. Writes still run, each in its savepoint, but one that
@@ -62,6 +76,12 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// in-place updates work and a full shard can recover.
     /// </summary>
     public bool CapacityExceeded { get; set; }
+
+    /// <summary>
+    /// Pages in use (page_count - freelist_count) as the newest transaction left them, measured inside it
+    /// just before COMMIT, where the writer already holds the database: no read transaction of its own.
+    /// </summary>
+    public long UsedPagesAtCommit { get; private set; }
 
     /// <summary>Transactions committed.</summary>
     public long Commits { get; private set; }
@@ -88,11 +108,13 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
     /// <summary>
     /// Announces a restore (committed by the engine swapping the shard file, already reflected in
-    /// <see cref="Sequence"/>) to <see cref="Committed"/>, on the writer's loop like every commit.
+    /// <see cref="Sequence"/>) to <see cref="Committed"/> and <see cref="Acknowledged"/>, on the writer's loop like every commit.
     /// </summary>
     public Task AnnounceRestoreAsync(long restoredTo, long atUnixMs) => RunMaintenanceAsync(_ =>
     {
-        Committed?.Invoke(new CommittedGroup(Sequence, atUnixMs, null, null, restoredTo));
+        var restore = new CommittedGroup(Sequence, atUnixMs, null, null, restoredTo);
+        Committed?.Invoke(restore);
+        Acknowledged?.Invoke(restore);
         return Task.CompletedTask;
     });
 
@@ -161,6 +183,19 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 {
                     pending = await CommitGroupAsync(pending).ConfigureAwait(false);
                 }
+
+                if (_acknowledged is { } committed)
+                {
+                    _acknowledged = null;
+                    if (Acknowledged is { } acknowledged)
+                    {
+                        // Off this thread first: the continuations of the works just acknowledged were queued to
+                        // this thread's local queue, so they run next, here, instead of waiting for an idle thread
+                        // to steal them while the commit's follow-up work runs.
+                        await Task.Yield();
+                        acknowledged(committed);
+                    }
+                }
             }
             catch (Exception ex)
             {
@@ -191,7 +226,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
         try
         {
-            await BusyRetry.RunAsync(() => _connection.Execute("BEGIN IMMEDIATE"), _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
+            await BusyRetry.RunAsync(() => _connection.ExecuteCached("BEGIN IMMEDIATE"), _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
         }
         catch (ShardException ex)
         {
@@ -226,7 +261,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 keysInGroup[key] = work;
             }
 
-            _connection.Execute("SAVEPOINT w");
+            _connection.ExecuteCached("SAVEPOINT w");
             capture?.WorkStarted();
             try
             {
@@ -248,7 +283,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                     throw SizeLimitReached(null);
                 }
 
-                _connection.Execute("RELEASE w");
+                _connection.ExecuteCached("RELEASE w");
                 changed |= work.ChangedData;
                 if (work.Kind == WriteKind.Ddl)
                 {
@@ -280,6 +315,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         var nowMs = Math.Max(_time.GetUtcNow().ToUnixTimeMilliseconds(), _lastAtMs);
         var sequence = Sequence;
         byte[]? changeset = null;
+        long usedPages;
         try
         {
             // The net changes decide too: a statement may change rows that sqlite3_changes does not count
@@ -311,7 +347,9 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 }
             }
 
-            await BusyRetry.RunAsync(() => _connection.Execute("COMMIT"), _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
+            // The single writer: COMMIT leaves exactly the pages the transaction holds now.
+            usedPages = UsedPages();
+            await BusyRetry.RunAsync(() => _connection.ExecuteCached("COMMIT"), _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
         }
         catch (ShardException ex)
         {
@@ -335,10 +373,12 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         }
 
         Commits++;
+        UsedPagesAtCommit = usedPages;
         GroupCommitted?.Invoke(group.Count);
-        if (changed)
+        var committed = changed ? new CommittedGroup(sequence, nowMs, changeset, ddl) : null;
+        if (committed is not null)
         {
-            Committed?.Invoke(new CommittedGroup(sequence, nowMs, changeset, ddl));
+            Committed?.Invoke(committed);
         }
 
         foreach (var work in group)
@@ -379,6 +419,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             }
         }
 
+        _acknowledged = committed;
         return [];
     }
 
