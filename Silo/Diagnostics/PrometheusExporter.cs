@@ -139,6 +139,11 @@ internal sealed class PrometheusExporter : IDisposable
         private readonly Kind _kind;
         private readonly ConcurrentDictionary<string, Series> _series = new(StringComparer.Ordinal);
 
+        // The hot path: a measurement's tags, as given, find their series without formatting or allocating
+        // (the label text is built once per distinct tag set; tag sets in another order share its series).
+        private readonly ConcurrentDictionary<TagSet, Series> _byTags = new(TagSetComparer.Instance);
+        private readonly ConcurrentDictionary<TagSet, Series>.AlternateLookup<ReadOnlySpan<KeyValuePair<string, object?>>> _byTagsLookup;
+
         public InstrumentState(Instrument instrument)
         {
             var definition = instrument.GetType().IsGenericType ? instrument.GetType().GetGenericTypeDefinition() : instrument.GetType();
@@ -159,6 +164,7 @@ internal sealed class PrometheusExporter : IDisposable
             };
             Description = instrument.Description;
             IsObservable = instrument.IsObservable;
+            _byTagsLookup = _byTags.GetAlternateLookup<ReadOnlySpan<KeyValuePair<string, object?>>>();
         }
 
         public string Name { get; }
@@ -169,12 +175,20 @@ internal sealed class PrometheusExporter : IDisposable
 
         public bool IsObservable { get; }
 
-        public void Clear() => _series.Clear();
+        public void Clear()
+        {
+            _byTags.Clear();
+            _series.Clear();
+        }
 
         public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
-            var labels = FormatLabels(tags);
-            var series = _series.GetOrAdd(labels, static (_, kind) => new Series(kind == Kind.Histogram ? DefaultBuckets : null), _kind);
+            if (!_byTagsLookup.TryGetValue(tags, out var series))
+            {
+                series = _series.GetOrAdd(FormatLabels(tags), static (_, kind) => new Series(kind == Kind.Histogram ? DefaultBuckets : null), _kind);
+                _byTags.TryAdd(new TagSet(tags.ToArray()), series);
+            }
+
             lock (series)
             {
                 switch (_kind)
@@ -259,6 +273,59 @@ internal sealed class PrometheusExporter : IDisposable
 
             return text.ToString();
         }
+    }
+
+    /// <summary>A measurement's tags as they were given (order kept).</summary>
+    private sealed class TagSet(KeyValuePair<string, object?>[] tags)
+    {
+        public KeyValuePair<string, object?>[] Tags { get; } = tags;
+
+        public int Hash { get; } = TagSetComparer.HashOf(tags);
+    }
+
+    /// <summary>Compares tag sets pairwise (key, then value by <see cref="object.Equals(object?, object?)"/>), also against a span of tags.</summary>
+    private sealed class TagSetComparer : IEqualityComparer<TagSet>, IAlternateEqualityComparer<ReadOnlySpan<KeyValuePair<string, object?>>, TagSet>
+    {
+        public static readonly TagSetComparer Instance = new();
+
+        public static int HashOf(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var hash = new HashCode();
+            foreach (var (key, value) in tags)
+            {
+                hash.Add(key, StringComparer.Ordinal);
+                hash.Add(value);
+            }
+
+            return hash.ToHashCode();
+        }
+
+        public bool Equals(TagSet? x, TagSet? y) => ReferenceEquals(x, y) || (x is not null && y is not null && Equals(new ReadOnlySpan<KeyValuePair<string, object?>>(x.Tags), y));
+
+        public int GetHashCode(TagSet obj) => obj.Hash;
+
+        public bool Equals(ReadOnlySpan<KeyValuePair<string, object?>> alternate, TagSet other)
+        {
+            var tags = other.Tags;
+            if (alternate.Length != tags.Length)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < tags.Length; i++)
+            {
+                if (!string.Equals(alternate[i].Key, tags[i].Key, StringComparison.Ordinal) || !object.Equals(alternate[i].Value, tags[i].Value))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        public int GetHashCode(ReadOnlySpan<KeyValuePair<string, object?>> alternate) => HashOf(alternate);
+
+        public TagSet Create(ReadOnlySpan<KeyValuePair<string, object?>> alternate) => new(alternate.ToArray());
     }
 
     private sealed class Series(double[]? bounds)

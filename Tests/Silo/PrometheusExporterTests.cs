@@ -44,6 +44,9 @@ public sealed class PrometheusExporterTests(SiloFixture silo)
 
         counter.Add(2, new KeyValuePair<string, object?>("path", "a\"b\\c\nd"), new KeyValuePair<string, object?>("code.name", 404));
         counter.Add(3, new KeyValuePair<string, object?>("code.name", 404), new KeyValuePair<string, object?>("path", "a\"b\\c\nd"));
+        // The same tags again (found without formatting), and another value of a tag: its own series.
+        counter.Add(10, new KeyValuePair<string, object?>("path", "a\"b\\c\nd"), new KeyValuePair<string, object?>("code.name", 404));
+        counter.Add(1, new KeyValuePair<string, object?>("path", "a\"b\\c\nd"), new KeyValuePair<string, object?>("code.name", 500));
         histogram.Record(3);
         histogram.Record(30);
         histogram.Record(20000);
@@ -52,9 +55,10 @@ public sealed class PrometheusExporterTests(SiloFixture silo)
         var samples = PrometheusText.Parse(text);
 
         Assert.Contains("# HELP orleansshards_test_requests_total Requests\\nserved", text, StringComparison.Ordinal);
-        var requests = Assert.Single(samples, s => s.Name == "orleansshards_test_requests_total");
-        Assert.Equal("{code_name=\"404\",path=\"a\\\"b\\\\c\\nd\"}", requests.Labels);
-        Assert.Equal(5, requests.Value);
+        var requests = samples.Where(s => s.Name == "orleansshards_test_requests_total").ToList();
+        Assert.Equal(2, requests.Count);
+        Assert.Equal(15, Assert.Single(requests, r => r.Labels == "{code_name=\"404\",path=\"a\\\"b\\\\c\\nd\"}").Value);
+        Assert.Equal(1, Assert.Single(requests, r => r.Labels == "{code_name=\"500\",path=\"a\\\"b\\\\c\\nd\"}").Value);
         Assert.Equal(7, Assert.Single(samples, s => s.Name == "orleansshards_test_depth").Value);
         Assert.Equal(1, Assert.Single(samples, s => s.Name == "orleansshards_test_latency_bucket" && s.Labels == "{le=\"5\"}").Value);
         Assert.Equal(2, Assert.Single(samples, s => s.Name == "orleansshards_test_latency_bucket" && s.Labels == "{le=\"50\"}").Value);
