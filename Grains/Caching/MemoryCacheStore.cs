@@ -17,6 +17,13 @@ public sealed class MemoryCacheStore : ICacheStore
     private readonly int _maxEntries;
     private int _sweeping;
 
+    // Writes since the last sweep, and how many must pass before the next one: a sweep reads every slot, so
+    // it runs at most once per (slots left after the previous sweep) / 10 writes. Without that, a store full
+    // of unexpired tombstones (a burst of writes: every changed key leaves one for an entry's lifetime)
+    // swept everything on every write and freed nothing.
+    private long _writesSinceSweep;
+    private long _writesBeforeSweep;
+
     public MemoryCacheStore(TimeProvider time, int maxEntries = 100_000)
     {
         ArgumentNullException.ThrowIfNull(time);
@@ -26,6 +33,9 @@ public sealed class MemoryCacheStore : ICacheStore
     }
 
     public string Kind => "memory";
+
+    /// <summary>Sweeps run so far (each reads every slot).</summary>
+    internal long Sweeps { get; private set; }
 
     /// <summary>Entries held, expired ones included until swept.</summary>
     public int Count => _slots.Count;
@@ -155,13 +165,17 @@ public sealed class MemoryCacheStore : ICacheStore
 
     private void TrimIfNeeded()
     {
-        if (_slots.Count <= _maxEntries || Interlocked.Exchange(ref _sweeping, 1) == 1)
+        if (Interlocked.Increment(ref _writesSinceSweep) < Volatile.Read(ref _writesBeforeSweep)
+            || _slots.Count <= _maxEntries
+            || Interlocked.Exchange(ref _sweeping, 1) == 1)
         {
             return;
         }
 
         try
         {
+            Interlocked.Exchange(ref _writesSinceSweep, 0);
+            Sweeps++;
             var now = NowMs;
             foreach (var (key, slot) in _slots)
             {
@@ -192,6 +206,8 @@ public sealed class MemoryCacheStore : ICacheStore
                     excess--;
                 }
             }
+
+            Volatile.Write(ref _writesBeforeSweep, Math.Max(1, _slots.Count / 10));
         }
         finally
         {

@@ -58,6 +58,36 @@ public sealed class MemoryCacheStoreTests
     }
 
     [Fact]
+    public async Task A_store_full_of_unexpired_tombstones_is_not_swept_on_every_write()
+    {
+        // A burst of inserts leaves a tombstone per new key for an entry's lifetime; none can be dropped.
+        var store = Store(max: 100);
+        for (var i = 0; i < 1000; i++)
+        {
+            await store.InvalidateManyAsync(["t" + i], i + 1, TimeSpan.FromMinutes(1));
+        }
+
+        var before = store.Sweeps;
+        for (var i = 0; i < 10_000; i++)
+        {
+            await store.InvalidateManyAsync(["u" + i], i + 1, TimeSpan.FromMinutes(1));
+        }
+
+        // A sweep reads every slot: one per (slots / 10) writes, not one per write.
+        Assert.InRange(store.Sweeps - before, 1, 200);
+        Assert.True((await store.GetManyAsync(["t0"]))[0]!.IsTombstone);
+
+        // Once they expire, the next sweeps free them.
+        _time.Advance(TimeSpan.FromMinutes(2));
+        for (var i = 0; i < 2000; i++)
+        {
+            await store.SetManyAsync([new CacheWrite("k" + i, [1], 1, 0, TimeSpan.FromMinutes(1))]);
+        }
+
+        Assert.True(store.Count <= 200, $"{store.Count} entries after the tombstones expired");
+    }
+
+    [Fact]
     public async Task RemoveByPrefixAsync_removes_only_matching_keys()
     {
         var store = Store();
