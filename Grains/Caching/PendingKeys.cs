@@ -25,10 +25,15 @@ internal sealed class PendingKeys
         }
     }
 
-    public void Add(InvalidationEvent invalidation)
+    /// <summary>
+    /// Adds a commit's keys; first drops commits already applied or older than an entry's lifetime, so a
+    /// shard that is written and never read does not hold every key it ever changed.
+    /// </summary>
+    public void Add(InvalidationEvent invalidation, long appliedThrough, long horizonMs)
     {
         lock (_keys)
         {
+            Prune(appliedThrough, horizonMs);
             foreach (var key in invalidation.Keys)
             {
                 _keys[key] = (invalidation.Sequence, invalidation.CommittedAtUnixMs);

@@ -64,7 +64,7 @@ internal sealed partial class TableShardGrain
             }
 
             _outboxRows.Enqueue((invalidation.Sequence, invalidation.CommittedAtUnixMs));
-            _pending.Add(invalidation);
+            _pending.Add(invalidation, _cache.Watermarks.Get(_shard), TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() - (long)CacheOptions.EntryLifetime.TotalMilliseconds);
             _publishQueued++;
             _publish.Writer.TryWrite(invalidation);
         }
@@ -253,7 +253,7 @@ internal sealed partial class TableShardGrain
             _outboxRows.Enqueue((invalidation.Sequence, invalidation.CommittedAtUnixMs));
         }
 
-        _pending.Add(invalidation);
+        _pending.Add(invalidation, _cache.Watermarks.Get(_shard), group.AtUnixMs - (long)CacheOptions.EntryLifetime.TotalMilliseconds);
         _acknowledging = invalidation;
     }
 
