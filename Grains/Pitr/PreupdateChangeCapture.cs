@@ -239,8 +239,9 @@ internal sealed unsafe class PreupdateChangeCapture : IChangeCapture
                         continue;
                     }
 
-                    var unchanged = original is not null && current is not null && ColumnsEqual(original, current, table.PrimaryKey.Length);
-                    if (unchanged)
+                    // An update: which columns differ, compared once (none: the row is back as it was, nothing to log).
+                    var changed = original is not null && current is not null ? ChangedColumns(original, current) : null;
+                    if (original is not null && current is not null && changed is null)
                     {
                         continue;
                     }
@@ -275,8 +276,7 @@ internal sealed unsafe class PreupdateChangeCapture : IChangeCapture
                         var columns = table.PrimaryKey.Length;
                         for (var c = 0; c < columns; c++)
                         {
-                            var changed = !original.Column(c).SequenceEqual(current.Column(c));
-                            if (changed || table.PrimaryKey[c] != 0)
+                            if (changed![c] || table.PrimaryKey[c] != 0)
                             {
                                 output.Write(original.Column(c));
                             }
@@ -288,9 +288,9 @@ internal sealed unsafe class PreupdateChangeCapture : IChangeCapture
 
                         for (var c = 0; c < columns; c++)
                         {
-                            if (!original.Column(c).SequenceEqual(current.Column(c)))
+                            if (changed![c])
                             {
-                                output.Write(current.Column(c));
+                                output.Write(current!.Column(c));
                             }
                             else
                             {
@@ -313,17 +313,20 @@ internal sealed unsafe class PreupdateChangeCapture : IChangeCapture
             }
         }
 
-        private static bool ColumnsEqual(RowImage a, RowImage b, int columns)
+        /// <summary>Per column, whether <paramref name="after"/> differs from <paramref name="before"/> (type and bytes); null when none does.</summary>
+        private static bool[]? ChangedColumns(RowImage before, RowImage after)
         {
-            for (var c = 0; c < columns; c++)
+            bool[]? changed = null;
+            for (var c = 0; c < before.Offsets.Length - 1; c++)
             {
-                if (!a.Column(c).SequenceEqual(b.Column(c)))
+                if (!before.Column(c).SequenceEqual(after.Column(c)))
                 {
-                    return false;
+                    changed ??= new bool[before.Offsets.Length - 1];
+                    changed[c] = true;
                 }
             }
 
-            return true;
+            return changed;
         }
 
         [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]

@@ -234,26 +234,7 @@ internal sealed class ShardConnection : IDisposable
     /// Runs one engine statement without parameters through the internal plan cache: unlike <see cref="Execute"/>
     /// it is not parsed again on every call (the writer's BEGIN, SAVEPOINT, RELEASE and COMMIT of every group).
     /// </summary>
-    public void ExecuteCached(string sql)
-    {
-        var handle = PrepareInternal(sql).Handle;
-        try
-        {
-            int rc;
-            while ((rc = raw.sqlite3_step(handle)) == SqliteResultCodes.Row)
-            {
-            }
-
-            if (rc != SqliteResultCodes.Done)
-            {
-                throw Failure(rc);
-            }
-        }
-        finally
-        {
-            raw.sqlite3_reset(handle);
-        }
-    }
+    public void ExecuteCached(string sql) => StepFirstInteger(PrepareInternal(sql).Handle);
 
     /// <summary>Runs engine-internal SQL returning one integer (0 when no row).</summary>
     public long ExecuteScalar(string sql, params SqlValue[] parameters)
@@ -267,7 +248,12 @@ internal sealed class ShardConnection : IDisposable
 
         // No parameters (e.g. the PRAGMAs measuring a shard after every commit): step and read the first
         // integer in place, without the rows, values and outcome that Run builds.
-        var handle = statement.Handle;
+        return StepFirstInteger(statement.Handle);
+    }
+
+    /// <summary>Steps a parameterless statement to its end and resets it; returns its first integer (0 when none).</summary>
+    private long StepFirstInteger(sqlite3_stmt handle)
+    {
         try
         {
             long value = 0;
