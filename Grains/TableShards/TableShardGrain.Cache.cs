@@ -33,6 +33,9 @@ internal sealed partial class TableShardGrain
 
     private ShardCacheOptions CacheOptions => _cache.Options;
 
+    /// <summary>Commits before this time are older than any entry could be: nothing cached can predate them.</summary>
+    private long EntryHorizon(long nowMs) => nowMs - (long)CacheOptions.EntryLifetime.TotalMilliseconds;
+
     /// <summary>Hooks the cache into a (re)opened writer: activation, and after a restore or reshard swapped the file.</summary>
     private void AttachCache()
     {
@@ -64,7 +67,7 @@ internal sealed partial class TableShardGrain
             }
 
             _outboxRows.Enqueue((invalidation.Sequence, invalidation.CommittedAtUnixMs));
-            _pending.Add(invalidation, _cache.Watermarks.Get(_shard), TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() - (long)CacheOptions.EntryLifetime.TotalMilliseconds);
+            _pending.Add(invalidation, _cache.Watermarks.Get(_shard), EntryHorizon(TimeProvider.GetUtcNow().ToUnixTimeMilliseconds()));
             _publishQueued++;
             _publish.Writer.TryWrite(invalidation);
         }
@@ -191,7 +194,7 @@ internal sealed partial class TableShardGrain
 
         // Outbox rows whose event is applied, or older than an entry's lifetime, are done.
         var applied = _cache.Watermarks.Get(_shard);
-        var horizon = commit.AtUnixMs - (long)CacheOptions.EntryLifetime.TotalMilliseconds;
+        var horizon = EntryHorizon(commit.AtUnixMs);
         var done = _outboxDeletedThrough;
         lock (_outboxRows)
         {
@@ -253,7 +256,7 @@ internal sealed partial class TableShardGrain
             _outboxRows.Enqueue((invalidation.Sequence, invalidation.CommittedAtUnixMs));
         }
 
-        _pending.Add(invalidation, _cache.Watermarks.Get(_shard), group.AtUnixMs - (long)CacheOptions.EntryLifetime.TotalMilliseconds);
+        _pending.Add(invalidation, _cache.Watermarks.Get(_shard), EntryHorizon(group.AtUnixMs));
         _acknowledging = invalidation;
     }
 
