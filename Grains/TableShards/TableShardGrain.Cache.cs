@@ -20,6 +20,7 @@ internal sealed partial class TableShardGrain
     private readonly Queue<(long Sequence, long AtUnixMs)> _outboxRows = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _publishGate = new();
+    private readonly CacheInterest _interest;
     private int _publishQueued;
     private (InvalidationEvent Event, Task Publish)? _inlinePublish;
     private InvalidationKeys _invalidationKeys = null!;
@@ -30,6 +31,12 @@ internal sealed partial class TableShardGrain
     private InvalidationEvent? _acknowledging;
     private long _outboxDeletedThrough;
     private long _cacheFloor;
+
+    /// <summary>
+    /// When this activation started: row and index entries stored at or before it were admitted by an earlier
+    /// activation, whose <see cref="CacheInterest"/> window this one does not know, so they are never served.
+    /// </summary>
+    private long _activatedAtMs;
 
     private ShardCacheOptions CacheOptions => _cache.Options;
 
@@ -158,11 +165,23 @@ internal sealed partial class TableShardGrain
         }
     }
 
-    /// <summary>On the writer loop, inside the transaction: the commit's invalidation event, and cleanup of done outbox rows.</summary>
+    /// <summary>
+    /// On the writer loop, inside the transaction: cleanup of done outbox rows, and the commit's invalidation
+    /// event; none while no row or index entry of the shard can be served (<see cref="CacheInterest"/>), always
+    /// one for a schema change.
+    /// </summary>
     private byte[]? BuildOutboxPayload(CommitContext commit)
     {
+        DeleteDoneOutboxRows(commit);
         List<string>? keys;
         var flush = commit.Ddl is not null;
+        if (!flush && !_interest.EventsNeeded(commit.Sequence, TimeProvider.GetUtcNow().ToUnixTimeMilliseconds()))
+        {
+            // No row or index entry of this shard can be served now: nothing to invalidate.
+            _lastEvent = null;
+            return null;
+        }
+
         try
         {
             keys = flush || commit.Changeset is null
@@ -192,12 +211,23 @@ internal sealed partial class TableShardGrain
             return null;
         }
 
-        // Outbox rows whose event is applied, or older than an entry's lifetime, are done.
-        var applied = _cache.Watermarks.Get(_shard);
-        var horizon = EntryHorizon(commit.AtUnixMs);
+        _lastEvent = new InvalidationEvent(_shard, commit.Sequence, commit.AtUnixMs, keys, flush);
+        return JsonSerializer.SerializeToUtf8Bytes(_lastEvent, CacheJsonContext.Default.InvalidationEvent);
+    }
+
+    /// <summary>In the commit's transaction: outbox rows whose event is applied, or older than an entry's lifetime, are done.</summary>
+    private void DeleteDoneOutboxRows(CommitContext commit)
+    {
         var done = _outboxDeletedThrough;
         lock (_outboxRows)
         {
+            if (_outboxRows.Count == 0)
+            {
+                return;
+            }
+
+            var applied = _cache.Watermarks.Get(_shard);
+            var horizon = EntryHorizon(commit.AtUnixMs);
             while (_outboxRows.TryPeek(out var row) && (row.Sequence <= applied || row.AtUnixMs < horizon))
             {
                 done = _outboxRows.Dequeue().Sequence;
@@ -209,9 +239,6 @@ internal sealed partial class TableShardGrain
             commit.Connection.ExecuteInternal("DELETE FROM _outbox WHERE seq <= ?", done);
             _outboxDeletedThrough = done;
         }
-
-        _lastEvent = new InvalidationEvent(_shard, commit.Sequence, commit.AtUnixMs, keys, flush);
-        return JsonSerializer.SerializeToUtf8Bytes(_lastEvent, CacheJsonContext.Default.InvalidationEvent);
     }
 
     /// <summary>
@@ -400,7 +427,8 @@ internal sealed partial class TableShardGrain
             return null;
         }
 
-        if (entry is null || entry.IsTombstone || entry.Sequence < minSequence || entry.Sequence < _cacheFloor)
+        if (entry is null || entry.IsTombstone || entry.Sequence < minSequence || entry.Sequence < _cacheFloor
+            || (!versioned && entry.StoredAtUnixMs <= _activatedAtMs))
         {
             return null;
         }
@@ -421,7 +449,7 @@ internal sealed partial class TableShardGrain
     /// Populates without holding the read turn: the answer goes back at once and the write to the
     /// store completes on its own (a slow store must not hold up the shard). Failures are counted.
     /// </summary>
-    private void StartPopulate(string key, QueryResult result, long sequence, long readAtMs)
+    private void StartPopulate(string key, QueryResult result, long sequence, long readAtMs, bool versioned)
     {
         _ = PopulateObservedAsync();
 
@@ -429,7 +457,7 @@ internal sealed partial class TableShardGrain
         {
             try
             {
-                await PopulateAsync(key, result.Columns, result.Rows, sequence, readAtMs).ConfigureAwait(false);
+                await PopulateAsync(key, result.Columns, result.Rows, sequence, readAtMs, versioned).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -439,10 +467,20 @@ internal sealed partial class TableShardGrain
         }
     }
 
-    /// <summary>Writes a shard answer to the cache, stamped with the sequence read before it (a lower bound of the state it holds).</summary>
-    private async Task<bool> PopulateAsync(string key, IReadOnlyList<string> columns, IReadOnlyList<SqlValue[]> rows, long sequence, long readAtMs)
+    /// <summary>
+    /// Writes a shard answer to the cache, stamped with the sequence read before it (a lower bound of the state it holds).
+    /// A row or index entry (not <paramref name="versioned"/>) is written only once <see cref="CacheInterest"/> admits it,
+    /// which turns invalidation events on for as long as it can be served.
+    /// </summary>
+    private async Task<bool> PopulateAsync(string key, IReadOnlyList<string> columns, IReadOnlyList<SqlValue[]> rows, long sequence, long readAtMs, bool versioned)
     {
-        if (sequence < _cacheFloor)
+        if (!versioned)
+        {
+            // Read in the activation's first millisecond: stored as 1 ms later, so it is not taken for an earlier activation's entry.
+            readAtMs = Math.Max(readAtMs, _activatedAtMs + 1);
+        }
+
+        if (sequence < _cacheFloor || (!versioned && !_interest.TryAdmit(sequence, readAtMs)))
         {
             return false;
         }
@@ -549,7 +587,7 @@ internal sealed partial class TableShardGrain
                 var sequence = _writer.Sequence;
                 var readAt = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
                 var result = await ReadAsync(sql, [lookup.Value], cancellationToken).ConfigureAwait(false);
-                if (await PopulateAsync(key, result.Columns, result.Rows, sequence, readAt).ConfigureAwait(false))
+                if (await PopulateAsync(key, result.Columns, result.Rows, sequence, readAt, versioned: false).ConfigureAwait(false))
                 {
                     warmed++;
                 }

@@ -42,7 +42,7 @@ internal sealed partial class TableShardGrain
             _cache.Metrics.Miss(_shard);
             var readAt = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
             var result = await ReadAsync(request.Query, request.Params, cancellationToken).ConfigureAwait(false);
-            StartPopulate(key, result, sequence, readAt);
+            StartPopulate(key, result, sequence, readAt, versioned: true);
             return result;
         }
         catch (ShardException ex) when (CountError(ex))
@@ -105,7 +105,7 @@ internal sealed partial class TableShardGrain
                     var sequence = _writer.Sequence;
                     var readAt = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
                     result = await ReadAsync(sql, [value], cancellationToken).ConfigureAwait(false);
-                    StartPopulate(key, result, sequence, readAt);
+                    StartPopulate(key, result, sequence, readAt, versioned: false);
                 }
             }
 

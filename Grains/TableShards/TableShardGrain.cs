@@ -53,6 +53,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         ILogger<TableShardGrain> logger)
     {
         _cache = cache;
+        _interest = new CacheInterest(cache.Options.EntryLifetime);
         _options = options.Value;
         _pitrOptions = pitrOptions.Value;
         _metrics = metrics;
@@ -64,6 +65,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
     {
         _shard = GetPrimaryKeyString();
         (_tenant, _table) = ShardName.Parse(_shard);
+        _activatedAtMs = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         _paths = new ShardPaths(_options.DataDirectory, _tenant, _table);
         _pitr = new PitrCoordinator(_pitrOptions, _paths, TimeProvider, _logger);
         Directory.CreateDirectory(_paths.TenantDirectory);

@@ -22,15 +22,15 @@ internal static class CacheTestHost
     public static async Task<ITableShard> SeedAsync(ShardTestHost host, string tenant = "t1", string table = "items", int rows = 3)
     {
         var shard = host.Shard(tenant, table);
-        await shard.DdlAsync(new DdlRequest($"CREATE TABLE {table}(id INTEGER PRIMARY KEY, name TEXT, color TEXT, qty INTEGER); CREATE INDEX {table}_color ON {table}(color)"));
-        MutationResult? last = null;
+        var ddl = await shard.DdlAsync(new DdlRequest($"CREATE TABLE {table}(id INTEGER PRIMARY KEY, name TEXT, color TEXT, qty INTEGER); CREATE INDEX {table}_color ON {table}(color)"));
         for (var i = 1; i <= rows; i++)
         {
-            last = await shard.MutateAsync(new MutationRequest($"INSERT INTO {table}(id, name, color, qty) VALUES (?, ?, ?, ?)", [i, "n" + i, i % 2 == 0 ? "red" : "blue", i * 10]));
+            await shard.MutateAsync(new MutationRequest($"INSERT INTO {table}(id, name, color, qty) VALUES (?, ?, ?, ?)", [i, "n" + i, i % 2 == 0 ? "red" : "blue", i * 10]));
         }
 
-        // Seeding's own invalidations are applied before a test starts reading.
-        await host.WhenAppliedAsync(ShardName.Format(tenant, table), SequenceOf(last!.Bookmark));
+        // The schema's flush is applied before a test starts reading. The inserts carry no invalidation:
+        // nothing of the table was cached yet (CacheInterest).
+        await host.WhenAppliedAsync(ShardName.Format(tenant, table), SequenceOf(ddl.Bookmark));
         return shard;
     }
 

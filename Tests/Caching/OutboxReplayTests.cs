@@ -21,7 +21,12 @@ public sealed class OutboxReplayTests
         {
             var shard = first.Shard("t1", "items");
             await shard.DdlAsync(new DdlRequest("CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT)"));
-            var write = await shard.MutateAsync(new MutationRequest("INSERT INTO items(id, name) VALUES (1, 'a')"));
+
+            await shard.MutateAsync(new MutationRequest("INSERT INTO items(id, name) VALUES (1, 'a')"));
+
+            // A cached read first: with an entry that may be served, the update carries an invalidation event.
+            await shard.LookupRowsAsync(new RowLookupRequest(PrimaryKey: 1, Consistency: Consistency.Cached));
+            var write = await shard.MutateAsync(new MutationRequest("UPDATE items SET name = 'b' WHERE id = 1"));
             sequence = CacheTestHost.SequenceOf(write.Bookmark);
         }
 
@@ -35,7 +40,9 @@ public sealed class OutboxReplayTests
         Assert.Equal(sequence, stats.Watermark);
         Assert.True(stats.KeysDeleted >= 1);
 
-        // The next commit deletes the outbox rows whose events are applied.
+        // The next commit deletes the outbox rows whose events are applied; it carries an event of its own
+        // because the shard is read through the cache again.
+        await second.Shard("t1", "items").LookupRowsAsync(new RowLookupRequest(PrimaryKey: 1, Consistency: Consistency.Cached));
         var next = await second.Shard("t1", "items").MutateAsync(new MutationRequest("INSERT INTO items(id, name) VALUES (2, 'b')"));
         var nextSequence = CacheTestHost.SequenceOf(next.Bookmark);
         Assert.Equal(0, OutboxRowsThrough(dir, sequence));
