@@ -8,6 +8,20 @@ namespace OrleansShards.Tests.Runtime;
 public sealed class GrainRuntimeTests
 {
     [Fact]
+    public async Task GetGrain_hands_out_one_reference_per_grain_and_interface()
+    {
+        await using var silo = await TestSilo.StartAsync();
+        var a = silo.Grains.GetGrain<ICounterGrain>("a");
+
+        Assert.Same(a, silo.Grains.GetGrain<ICounterGrain>("a"));
+        Assert.NotSame(a, silo.Grains.GetGrain<ICounterGrain>("b"));
+        Assert.IsAssignableFrom<IReadWriteGrain>(silo.Grains.GetGrain<IReadWriteGrain>("a"));
+        await a.Increment().Within();
+        Assert.Equal(1, await silo.Grains.GetGrain<ICounterGrain>("a").Get().Within());
+        Assert.Equal(0, await silo.Grains.GetGrain<ICounterGrain>("b").Get().Within());
+    }
+
+    [Fact]
     public async Task CallAsync_rethrows_grain_exception_with_same_type_and_message_when_method_throws()
     {
         await using var silo = await TestSilo.StartAsync();
