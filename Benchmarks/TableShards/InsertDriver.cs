@@ -6,8 +6,9 @@ namespace OrleansShards.Benchmarks.TableShards;
 
 /// <summary>
 /// Stopwatch driver for inserts, side by side in one process on one disk:
-/// <c>dotnet run -c Release --project Benchmarks -- inserts [lone|group|all] [rounds]</c>.
-/// lone: one insert at a time, grain / raw autocommit / raw insert + log row interleaved, per-insert latencies (p50, mean).
+/// <c>dotnet run -c Release --project Benchmarks -- inserts [lone|http|group|all] [rounds]</c>.
+/// lone: one insert at a time, grain and raw autocommit interleaved, then each back to back; per-insert latencies (p50, mean).
+/// http: the silo and the minimal endpoint, insert and point select, interleaved and then back to back.
 /// group: 64 inserters x 8 inserts per round, grain group commit vs raw commit per insert, alternating rounds.
 /// </summary>
 public static class InsertDriver
@@ -196,6 +197,25 @@ public static class InsertDriver
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"http {name}: silo p50 {Percentile(silo, 0.5):0} us mean {silo.Average():0} us; minimal endpoint p50 {Percentile(minimal, 0.5):0} us mean {minimal.Average():0} us; silo/minimal throughput {minimal.Average() / silo.Average():P0} (means), {Percentile(minimal, 0.5) / Percentile(silo, 0.5):P0} (p50)"));
+
+            // Back to back (what BenchmarkDotNet measures): a round of one server's requests, then a round of the other's.
+            silo.Clear();
+            minimal.Clear();
+            for (var round = 0; round < rounds; round++)
+            {
+                foreach (var (target, times) in new[] { (host.SiloBase, silo), (host.MinimalBase, minimal) })
+                {
+                    for (var i = 0; i < perRound; i++)
+                    {
+                        var start = Stopwatch.GetTimestamp();
+                        await host.PostAsync(target + url, body);
+                        times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                    }
+                }
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"http {name} back to back: silo p50 {Percentile(silo, 0.5):0} us mean {silo.Average():0} us; minimal endpoint p50 {Percentile(minimal, 0.5):0} us mean {minimal.Average():0} us; silo/minimal throughput {minimal.Average() / silo.Average():P0} (means), {Percentile(minimal, 0.5) / Percentile(silo, 0.5):P0} (p50)"));
         }
     }
 

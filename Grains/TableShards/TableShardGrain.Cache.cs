@@ -285,6 +285,7 @@ internal sealed partial class TableShardGrain
 
         _pending.Add(invalidation, _cache.Watermarks.Get(_shard), EntryHorizon(group.AtUnixMs));
         _acknowledging = invalidation;
+        group.HasAcknowledgedWork = true;
     }
 
     /// <summary>

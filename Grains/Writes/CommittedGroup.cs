@@ -13,4 +13,10 @@ internal sealed record CommittedGroup(long Sequence, long AtUnixMs, byte[]? Chan
 {
     /// <summary>True for a restore: invalidate the whole table, not rows.</summary>
     public bool IsRestore => RestoredTo is not null;
+
+    /// <summary>
+    /// Set by a <see cref="ShardWriter.Committed"/> handler that left work for <see cref="ShardWriter.Acknowledged"/>;
+    /// without it the writer skips that step (and the thread hop before it).
+    /// </summary>
+    public bool HasAcknowledgedWork { get; set; }
 }

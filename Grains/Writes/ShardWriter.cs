@@ -66,7 +66,8 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// Called after <see cref="Committed"/> once the works of the commit are acknowledged (after a yield that
     /// lets their callers resume first), on the writer's loop, in commit order (the next transaction starts
     /// only after it returns): work no caller waits for, such as publishing the commit's events, runs here,
-    /// off the latency of the write.
+    /// off the latency of the write. Only for commits whose <see cref="CommittedGroup.HasAcknowledgedWork"/> a
+    /// <see cref="Committed"/> handler set (and for restores).
     /// </summary>
     public Action<CommittedGroup>? Acknowledged { get; set; }
 
@@ -419,7 +420,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             }
         }
 
-        _acknowledged = committed;
+        _acknowledged = committed is { HasAcknowledgedWork: true } ? committed : null;
         return [];
     }
 

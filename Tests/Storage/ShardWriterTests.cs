@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using OrleansShards.Grains.Hosting;
+using OrleansShards.Grains.Storage;
+using OrleansShards.Grains.Writes;
+using OrleansShards.Tests.Infrastructure;
+
+namespace OrleansShards.Tests.Storage;
+
+/// <summary>The writer's hooks around a commit, on a real SQLite file.</summary>
+public sealed class ShardWriterTests
+{
+    [Fact]
+    public async Task Acknowledged_runs_after_the_write_returns_and_only_for_commits_whose_Committed_handler_left_work()
+    {
+        using var dir = new TempDirectory("writer");
+        using var connection = new ShardConnection(dir.Combine("items.db"), readOnly: false, planCacheSize: 4);
+        connection.Execute("PRAGMA journal_mode = WAL");
+        ShardSchema.Migrate(connection);
+        connection.Execute("CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT)");
+        var writer = new ShardWriter(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance);
+        await using var _ = writer;
+
+        var committed = new List<long>();
+        var acknowledged = new List<long>();
+        writer.Committed = group =>
+        {
+            committed.Add(group.Sequence);
+            group.HasAcknowledgedWork = group.Sequence % 2 == 0;
+        };
+        writer.Acknowledged = group => acknowledged.Add(group.Sequence);
+
+        var sequences = new List<long>();
+        for (var i = 1; i <= 4; i++)
+        {
+            var outcome = await writer.EnqueueAsync(new WriteWork(WriteKind.Mutation, [new Statement("INSERT INTO items(id, name) VALUES (?, 'x')", [i])]));
+            sequences.Add(outcome.Sequence);
+        }
+
+        // A maintenance work runs after the loop finished the previous commit, its acknowledged step included.
+        await writer.RunMaintenanceAsync(_ => Task.CompletedTask);
+        Assert.Equal(sequences, committed);
+        Assert.Equal(sequences.Where(s => s % 2 == 0), acknowledged);
+    }
+}
