@@ -7,7 +7,7 @@ using OrleansShards.Tests.Infrastructure;
 namespace OrleansShards.Tests.Storage;
 
 /// <summary>The writer's hooks around a commit, on a real SQLite file.</summary>
-public sealed class ShardWriterTests
+public sealed class ShardWriterHookTests
 {
     [Fact]
     public async Task Acknowledged_runs_after_the_write_returns_and_only_for_commits_whose_Committed_handler_left_work()
