@@ -6,13 +6,24 @@ namespace OrleansShards.Grains.Storage;
 /// </summary>
 internal static class BusyRetry
 {
-    public static async Task<T> RunAsync<T>(Func<T> action, int attempts, TimeProvider time, CancellationToken cancellationToken = default)
+    public static Task<T> RunAsync<T>(Func<T> action, int attempts, TimeProvider time, CancellationToken cancellationToken = default) =>
+        RunAsync(static f => f(), action, attempts, time, cancellationToken);
+
+    public static Task RunAsync(Action action, int attempts, TimeProvider time, CancellationToken cancellationToken = default) =>
+        RunAsync(static a =>
+        {
+            a();
+            return true;
+        }, action, attempts, time, cancellationToken);
+
+    // The action's state is passed through (static lambdas above): no closure per call on the commit path.
+    private static async Task<T> RunAsync<TState, T>(Func<TState, T> action, TState state, int attempts, TimeProvider time, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return action();
+                return action(state);
             }
             catch (ShardException ex) when (ex.SqliteCode is { } rc && SqliteResultCodes.IsBusy(rc) && attempt < attempts)
             {
@@ -22,11 +33,4 @@ internal static class BusyRetry
             }
         }
     }
-
-    public static Task RunAsync(Action action, int attempts, TimeProvider time, CancellationToken cancellationToken = default) =>
-        RunAsync(() =>
-        {
-            action();
-            return true;
-        }, attempts, time, cancellationToken);
 }

@@ -22,6 +22,8 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Task _loop;
+    private readonly Action _begin;
+    private readonly Action _commit;
 
     public ShardWriter(ShardConnection connection, TableShardOptions options, TimeProvider time, ILogger logger)
     {
@@ -31,6 +33,8 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         _logger = logger;
         Sequence = ChangeLog.CurrentSequence(connection);
         _lastAtMs = ChangeLog.NewestAtMs(connection);
+        _begin = () => _connection.ExecuteCached("BEGIN IMMEDIATE");
+        _commit = () => _connection.ExecuteCached("COMMIT");
         using (ExecutionContext.SuppressFlow())
         {
             _loop = Task.Run(LoopAsync);
@@ -179,7 +183,8 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                     continue;
                 }
 
-                var pending = group.ToList();
+                // The group list is reused for the next group only after this one finished.
+                var pending = group;
                 while (pending.Count > 0)
                 {
                     pending = await CommitGroupAsync(pending).ConfigureAwait(false);
@@ -227,7 +232,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
         try
         {
-            await BusyRetry.RunAsync(() => _connection.ExecuteCached("BEGIN IMMEDIATE"), _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
+            await BusyRetry.RunAsync(_begin, _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
         }
         catch (ShardException ex)
         {
@@ -240,13 +245,14 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         }
 
         using var capture = Capture?.Begin(_connection, schemaChange: group is [{ Kind: WriteKind.Ddl }]);
-        var keysInGroup = new Dictionary<string, WriteWork>(StringComparer.Ordinal);
+        Dictionary<string, WriteWork>? keysInGroup = null;
         var changed = false;
         string? ddl = null;
         foreach (var work in group)
         {
             if (work.IdempotencyKey is { } key)
             {
+                keysInGroup ??= new Dictionary<string, WriteWork>(StringComparer.Ordinal);
                 if (keysInGroup.TryGetValue(key, out var first))
                 {
                     work.Replay = first.Error is null ? new StoredOutcome(first.Results, -1) : ToStored(first.Error, -1);
@@ -337,7 +343,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 }
             }
 
-            foreach (var work in keysInGroup.Values)
+            foreach (var work in keysInGroup?.Values ?? Enumerable.Empty<WriteWork>())
             {
                 var stored = work.Error is null ? new StoredOutcome(work.Results, sequence) : ToStored(work.Error, sequence);
                 if (work.Error is null || IsDeterministic(work.Error))
@@ -350,7 +356,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
             // The single writer: COMMIT leaves exactly the pages the transaction holds now.
             usedPages = UsedPages();
-            await BusyRetry.RunAsync(() => _connection.ExecuteCached("COMMIT"), _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
+            await BusyRetry.RunAsync(_commit, _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
         }
         catch (ShardException ex)
         {
@@ -393,7 +399,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 else if (replay.Sequence < 0)
                 {
                     // A duplicate inside this same group: the first one's outcome, now committed.
-                    var first = keysInGroup[work.IdempotencyKey!];
+                    var first = keysInGroup![work.IdempotencyKey!];
                     if (first.Error is { } firstError)
                     {
                         work.Fail(firstError);
