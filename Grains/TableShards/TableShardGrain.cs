@@ -169,7 +169,11 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         _metrics.GroupCommitSize.Record(size, tags);
 
         // The writer measured the used pages inside the transaction it just committed: no PRAGMA here.
-        ApplyCapacity(_writer.UsedPagesAtCommit * _pageSize);
+        if (_writer.MeasuredAtCommit)
+        {
+            ApplyCapacity(_writer.UsedPagesAtCommit * _pageSize);
+        }
+
         _pitr.OnCommitted(_writer.Sequence);
     }
 
@@ -188,6 +192,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         var size = pageBytes + _extraBytes;
         Interlocked.Exchange(ref _sizeBytes, size);
         _writer.CapacityExceeded = size >= _options.MaxShardSizeBytes;
+        _writer.NearCapacity = size >= _options.MaxShardSizeBytes / 2;
         _capacity.Set(_shard, size);
         return size;
     }

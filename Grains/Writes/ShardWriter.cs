@@ -83,10 +83,28 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     public bool CapacityExceeded { get; set; }
 
     /// <summary>
-    /// Pages in use (page_count - freelist_count) as the newest transaction left them, measured inside it
-    /// just before COMMIT, where the writer already holds the database: no read transaction of its own.
+    /// True once the shard's measured size is at least half its limit: from then on every commit measures its
+    /// used pages. Below that, a commit measures them every <see cref="MeasureEveryCommits"/> commits, or when
+    /// its changeset is large, or when it changed the schema.
+    /// </summary>
+    public bool NearCapacity { get; set; }
+
+    /// <summary>
+    /// Pages in use (page_count - freelist_count) as the newest measured transaction left them, measured inside
+    /// it just before COMMIT, where the writer already holds the database: no read transaction of its own.
     /// </summary>
     public long UsedPagesAtCommit { get; private set; }
+
+    /// <summary>Whether the newest commit measured <see cref="UsedPagesAtCommit"/>.</summary>
+    public bool MeasuredAtCommit { get; private set; }
+
+    /// <summary>Commits between two measurements of the used pages while the shard is below half its limit.</summary>
+    public const int MeasureEveryCommits = 16;
+
+    /// <summary>A changeset at least this large (bytes) is measured whatever the count: the commit may have grown the file a lot.</summary>
+    private const int MeasureChangesetBytes = 64 * 1024;
+
+    private int _commitsSinceMeasure;
 
     /// <summary>Transactions committed.</summary>
     public long Commits { get; private set; }
@@ -354,8 +372,11 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 }
             }
 
-            // The single writer: COMMIT leaves exactly the pages the transaction holds now.
-            usedPages = UsedPages();
+            // The single writer: COMMIT leaves exactly the pages the transaction holds now. Two PRAGMAs cost about
+            // 5 µs, a few percent of a lone insert, so far below the limit they run only every few commits.
+            var measure = CapacityExceeded || NearCapacity || ddl is not null || changeset is { Length: >= MeasureChangesetBytes }
+                || _commitsSinceMeasure + 1 >= MeasureEveryCommits;
+            usedPages = measure ? UsedPages() : -1;
             await BusyRetry.RunAsync(_commit, _options.BusyRetryAttempts, TimeProvider.System).ConfigureAwait(false);
         }
         catch (ShardException ex)
@@ -380,7 +401,17 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         }
 
         Commits++;
-        UsedPagesAtCommit = usedPages;
+        MeasuredAtCommit = usedPages >= 0;
+        if (MeasuredAtCommit)
+        {
+            UsedPagesAtCommit = usedPages;
+            _commitsSinceMeasure = 0;
+        }
+        else
+        {
+            _commitsSinceMeasure++;
+        }
+
         GroupCommitted?.Invoke(group.Count);
         var committed = changed ? new CommittedGroup(sequence, nowMs, changeset, ddl) : null;
         if (committed is not null)

@@ -41,4 +41,49 @@ public sealed class ShardWriterHookTests
         Assert.Equal(sequences, committed);
         Assert.Equal(sequences.Where(s => s % 2 == 0), acknowledged);
     }
+
+    [Fact]
+    public async Task Used_pages_are_measured_every_few_commits_far_from_the_limit_and_every_commit_near_it()
+    {
+        using var dir = new TempDirectory("writer-measure");
+        using var connection = new ShardConnection(dir.Combine("items.db"), readOnly: false, planCacheSize: 4);
+        connection.Execute("PRAGMA journal_mode = WAL");
+        ShardSchema.Migrate(connection);
+        connection.Execute("CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT)");
+        var writer = new ShardWriter(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance)
+        {
+            Capture = new OrleansShards.Grains.Pitr.PreupdateChangeCapture(),
+        };
+        await using var _ = writer;
+
+        var measured = new List<bool>();
+        writer.GroupCommitted = _ => measured.Add(writer.MeasuredAtCommit);
+        async Task InsertAsync(int id, string name) =>
+            await writer.EnqueueAsync(new WriteWork(WriteKind.Mutation, [new Statement("INSERT INTO items(id, name) VALUES (?, ?)", [id, name])]));
+
+        for (var i = 1; i <= 2 * ShardWriter.MeasureEveryCommits; i++)
+        {
+            await InsertAsync(i, "small");
+        }
+
+        Assert.Equal(
+            Enumerable.Range(1, 2 * ShardWriter.MeasureEveryCommits).Select(n => n % ShardWriter.MeasureEveryCommits == 0),
+            measured);
+
+        // A commit that changed a lot is measured at once.
+        measured.Clear();
+        await InsertAsync(1000, new string('x', 100_000));
+        Assert.Equal([true], measured);
+        Assert.True(writer.UsedPagesAtCommit * 4096 > 100_000);
+
+        // Near the limit, every commit.
+        measured.Clear();
+        writer.NearCapacity = true;
+        for (var i = 0; i < 3; i++)
+        {
+            await InsertAsync(2000 + i, "small");
+        }
+
+        Assert.Equal([true, true, true], measured);
+    }
 }
