@@ -7,7 +7,8 @@ namespace OrleansShards.Tests.Pitr;
 /// failing member) and DDL — ALTER TABLE ADD COLUMN with a default, CREATE INDEX, CREATE TABLE, CREATE TABLE
 /// AS SELECT random() (non-deterministic DDL), DDL holding an INSERT, DROP TABLE with rows, a trigger, a
 /// foreign key with ON DELETE CASCADE, AUTOINCREMENT and a table without a primary key. After every step it
-/// records the content dump of the shard at its current sequence.
+/// records the content dump of the shard at its current sequence; a burst may commit in more than one
+/// transaction (group commit coalesces what arrives together), so the sequences inside a burst have no state.
 /// </summary>
 internal sealed class RandomWorkload(ITableShard shard, int seed, string table)
 {
