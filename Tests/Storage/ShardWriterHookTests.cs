@@ -13,10 +13,7 @@ public sealed class ShardWriterHookTests
     public async Task Acknowledged_runs_after_the_write_returns_and_only_for_commits_whose_Committed_handler_left_work()
     {
         using var dir = new TempDirectory("writer");
-        using var connection = new ShardConnection(dir.Combine("items.db"), readOnly: false, planCacheSize: 4);
-        connection.Execute("PRAGMA journal_mode = WAL");
-        ShardSchema.Migrate(connection);
-        connection.Execute("CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT)");
+        using var connection = OpenItems(dir);
         var writer = new ShardWriter(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance);
         await using var _ = writer;
 
@@ -46,10 +43,7 @@ public sealed class ShardWriterHookTests
     public async Task Used_pages_are_measured_every_few_commits_far_from_the_limit_and_every_commit_near_it()
     {
         using var dir = new TempDirectory("writer-measure");
-        using var connection = new ShardConnection(dir.Combine("items.db"), readOnly: false, planCacheSize: 4);
-        connection.Execute("PRAGMA journal_mode = WAL");
-        ShardSchema.Migrate(connection);
-        connection.Execute("CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT)");
+        using var connection = OpenItems(dir);
         var writer = new ShardWriter(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance)
         {
             Capture = new OrleansShards.Grains.Pitr.PreupdateChangeCapture(),
@@ -85,5 +79,15 @@ public sealed class ShardWriterHookTests
         }
 
         Assert.Equal([true, true, true], measured);
+    }
+
+    /// <summary>A shard file as the grain opens it (WAL, engine schema) with an <c>items</c> table.</summary>
+    private static ShardConnection OpenItems(TempDirectory dir)
+    {
+        var connection = new ShardConnection(dir.Combine("items.db"), readOnly: false, planCacheSize: 4);
+        connection.Execute("PRAGMA journal_mode = WAL");
+        ShardSchema.Migrate(connection);
+        connection.Execute("CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT)");
+        return connection;
     }
 }
