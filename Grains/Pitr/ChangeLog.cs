@@ -53,6 +53,30 @@ internal static class ChangeLog
         return found;
     }
 
+    /// <summary>The <c>at_ms</c> of the first log row at or after <paramref name="seq"/>, or null when there is none.</summary>
+    public static long? AtMsFrom(ShardConnection connection, long seq) => FirstFrom(connection, seq)?.AtMs;
+
+    /// <summary>
+    /// The changeset bytes of the log rows after <paramref name="seq"/> (up to <paramref name="currentSequence"/>):
+    /// exact when there are at most <see cref="SizeSampleRows"/> of them, otherwise their count times the mean of
+    /// the newest ones, so the cost does not grow with the tail.
+    /// </summary>
+    public static long ChangesetBytesAfter(ShardConnection connection, long seq, long currentSequence)
+    {
+        var rows = connection.Query(
+            "SELECT count(*), coalesce(sum(length(changeset)), 0) FROM (SELECT changeset FROM _changes WHERE seq > ? ORDER BY seq DESC LIMIT ?)",
+            seq, SizeSampleRows);
+        if (rows is not [var row, ..] || row[0].AsInteger == 0)
+        {
+            return 0;
+        }
+
+        var (count, bytes) = (row[0].AsInteger, row[1].AsInteger);
+        return count < SizeSampleRows ? bytes : (long)((double)bytes / count * Math.Max(count, currentSequence - seq));
+    }
+
+    private const int SizeSampleRows = 256;
+
     /// <summary>The first row with seq ≥ <paramref name="seq"/>.</summary>
     private static (long Seq, long AtMs)? FirstFrom(ShardConnection connection, long seq)
     {

@@ -5,9 +5,10 @@ namespace OrleansShards.Grains.Pitr;
 
 /// <summary>
 /// The change-log side of one shard activation: schedules snapshots (every
-/// <see cref="PitrOptions.SnapshotEveryCommits"/> commits, in the background on a connection of their own,
-/// or after <see cref="PitrOptions.SnapshotInterval"/>), prunes the log and snapshots outside the
-/// retention window, and says which sequences are still restorable.
+/// <see cref="PitrOptions.SnapshotEveryCommits"/> commits once <see cref="PitrOptions.SnapshotLogFraction"/> of the
+/// shard's size was logged, in the background on a connection of their own, or after
+/// <see cref="PitrOptions.SnapshotInterval"/>), prunes the log and snapshots outside the retention window, and says
+/// which sequences are still restorable.
 /// </summary>
 internal sealed partial class PitrCoordinator
 {
@@ -18,6 +19,12 @@ internal sealed partial class PitrCoordinator
     private Task _pending = Task.CompletedTask;
     private long _lastSnapshot;
     private DateTimeOffset _lastSnapshotAt;
+
+    /// <summary>
+    /// The writer's <c>LoggedBytes</c> as of the newest snapshot: the bytes logged since are that count minus this
+    /// (negative at open, by the size of the log earlier activations wrote after the snapshot).
+    /// </summary>
+    private long _loggedAtSnapshot;
 
     public PitrCoordinator(PitrOptions options, ShardPaths paths, TimeProvider time, ILogger logger)
     {
@@ -35,8 +42,11 @@ internal sealed partial class PitrCoordinator
     /// <summary>Sequence of the newest snapshot (0 = none).</summary>
     public long LastSnapshot => Volatile.Read(ref _lastSnapshot);
 
-    /// <summary>Called when the shard file opened at <paramref name="currentSequence"/>: drops leftovers of interrupted work.</summary>
-    public void Open(long currentSequence)
+    /// <summary>
+    /// Called when the shard file opened at <paramref name="currentSequence"/> (with <paramref name="writer"/>, before
+    /// it takes work): drops leftovers of interrupted work and picks up the schedule where earlier activations left it.
+    /// </summary>
+    public void Open(ShardConnection writer, long currentSequence)
     {
         Snapshots.DeleteTemporaries();
         var orphans = Snapshots.DeleteNewerThan(currentSequence);
@@ -45,21 +55,31 @@ internal sealed partial class PitrCoordinator
             LogOrphansDeleted(_paths.Database, orphans);
         }
 
-        Volatile.Write(ref _lastSnapshot, Snapshots.NewestAtOrBefore(currentSequence));
-        _lastSnapshotAt = _time.GetUtcNow();
+        var last = Snapshots.NewestAtOrBefore(currentSequence);
+        Volatile.Write(ref _lastSnapshot, last);
+        Volatile.Write(ref _loggedAtSnapshot, -ChangeLog.ChangesetBytesAfter(writer, last, currentSequence));
+
+        // The snapshot's own commit time (for none, the first commit's): a shard restarted more often than
+        // SnapshotInterval still snapshots by time, and so can still prune its log.
+        _lastSnapshotAt = ChangeLog.AtMsFrom(writer, last) is { } atMs
+            ? DateTimeOffset.FromUnixTimeMilliseconds(atMs)
+            : _time.GetUtcNow();
     }
 
-    /// <summary>After each commit (on the writer's loop): starts a background snapshot when one is due by count.</summary>
-    public void OnCommitted(long sequence)
+    /// <summary>
+    /// After each commit (on the writer's loop): starts a background snapshot when one is due by count.
+    /// <paramref name="loggedBytes"/> is the writer's <c>LoggedBytes</c>; <paramref name="usedBytes"/> the shard's used pages in bytes.
+    /// </summary>
+    public void OnCommitted(long sequence, long loggedBytes, long usedBytes)
     {
-        if (Options.Enabled && sequence - LastSnapshot >= Options.SnapshotEveryCommits)
+        if (Options.Enabled && DueByCount(sequence, loggedBytes, usedBytes))
         {
-            StartSnapshot(onlyIfIdle: true);
+            StartSnapshot(onlyIfIdle: true, loggedBytes);
         }
     }
 
     /// <summary>Waits for a running snapshot, then takes one if due by count or time, and waits for it.</summary>
-    public async Task SnapshotIfDueAsync(long sequence)
+    public async Task SnapshotIfDueAsync(long sequence, long loggedBytes, long usedBytes)
     {
         await WaitForSnapshotAsync().ConfigureAwait(false);
         if (!Options.Enabled || sequence <= LastSnapshot)
@@ -67,12 +87,20 @@ internal sealed partial class PitrCoordinator
             return;
         }
 
-        if (sequence - LastSnapshot >= Options.SnapshotEveryCommits || _time.GetUtcNow() - _lastSnapshotAt >= Options.SnapshotInterval)
+        if (DueByCount(sequence, loggedBytes, usedBytes) || _time.GetUtcNow() - _lastSnapshotAt >= Options.SnapshotInterval)
         {
-            StartSnapshot(onlyIfIdle: false);
+            StartSnapshot(onlyIfIdle: false, loggedBytes);
             await WaitForSnapshotAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Enough commits since the newest snapshot, and enough logged bytes for the copy to be worth it: a snapshot reads
+    /// the whole file, so it waits for <see cref="PitrOptions.SnapshotLogFraction"/> of the used size to be logged.
+    /// </summary>
+    private bool DueByCount(long sequence, long loggedBytes, long usedBytes) =>
+        sequence - LastSnapshot >= Options.SnapshotEveryCommits
+        && loggedBytes - Volatile.Read(ref _loggedAtSnapshot) >= Options.SnapshotLogFraction * usedBytes;
 
     /// <summary>
     /// After a DDL commit: <c>CREATE TABLE … AS SELECT</c> writes its rows without the session seeing them,
@@ -80,12 +108,12 @@ internal sealed partial class PitrCoordinator
     /// commit gets a snapshot of its own, taken before the exclusive DDL turn ends: a replay then starts at or
     /// after it and never re-runs it.
     /// </summary>
-    public async Task AfterDdlAsync(string sql, long sequence)
+    public async Task AfterDdlAsync(string sql, long sequence, long loggedBytes)
     {
         if (Options.Enabled && CreatesRowsUnseen(sql) && sequence > LastSnapshot)
         {
             await WaitForSnapshotAsync().ConfigureAwait(false);
-            StartSnapshot(onlyIfIdle: false);
+            StartSnapshot(onlyIfIdle: false, loggedBytes);
             await WaitForSnapshotAsync().ConfigureAwait(false);
         }
     }
@@ -159,7 +187,11 @@ internal sealed partial class PitrCoordinator
         return (rows, deleted);
     }
 
-    private void StartSnapshot(bool onlyIfIdle)
+    /// <summary>
+    /// Starts a snapshot (after a running one, unless <paramref name="onlyIfIdle"/>). <paramref name="loggedBytes"/>, when
+    /// known, is the writer's count now: the snapshot reflects at least that much of the log.
+    /// </summary>
+    private void StartSnapshot(bool onlyIfIdle, long? loggedBytes)
     {
         lock (_gate)
         {
@@ -170,18 +202,18 @@ internal sealed partial class PitrCoordinator
                     return;
                 }
 
-                _pending = _pending.ContinueWith(_ => TakeSnapshot(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                _pending = _pending.ContinueWith(_ => TakeSnapshot(loggedBytes), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
                 return;
             }
 
             using (ExecutionContext.SuppressFlow())
             {
-                _pending = Task.Run(TakeSnapshot);
+                _pending = Task.Run(() => TakeSnapshot(loggedBytes));
             }
         }
     }
 
-    private void TakeSnapshot()
+    private void TakeSnapshot(long? loggedBytes)
     {
         try
         {
@@ -189,6 +221,10 @@ internal sealed partial class PitrCoordinator
             if (sequence > LastSnapshot)
             {
                 Volatile.Write(ref _lastSnapshot, sequence);
+                if (loggedBytes is { } logged && logged > Volatile.Read(ref _loggedAtSnapshot))
+                {
+                    Volatile.Write(ref _loggedAtSnapshot, logged);
+                }
             }
 
             _lastSnapshotAt = _time.GetUtcNow();

@@ -13,8 +13,21 @@ public sealed class PitrOptions
     /// </summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Take a snapshot after this many commits since the last one. Default 10,000.</summary>
+    /// <summary>
+    /// Take a snapshot after this many commits since the last one (once <see cref="SnapshotLogFraction"/> is met
+    /// too). Default 10,000.
+    /// </summary>
     public int SnapshotEveryCommits { get; set; } = 10_000;
+
+    /// <summary>
+    /// A snapshot by count also waits until the changesets logged since the last snapshot add up to this fraction
+    /// of the shard's used size. A snapshot copies the whole file, so without this a large shard would copy
+    /// gigabytes every few thousand commits; with it, the bytes a snapshot copies stay within a fixed multiple
+    /// of the bytes logged, however large the shard grows, and a restore replays at most about this fraction
+    /// of the file's size (plus <see cref="SnapshotEveryCommits"/> commits) of log. 0 snapshots by count alone.
+    /// Default 0.5.
+    /// </summary>
+    public double SnapshotLogFraction { get; set; } = 0.5;
 
     /// <summary>
     /// Take a snapshot when this much time passed since the last one and there were commits since

@@ -12,6 +12,11 @@ internal sealed class PitrOptionsValidator : IValidateOptions<PitrOptions>
             failures.Add($"PitrOptions.SnapshotEveryCommits must be at least 1 (was {options.SnapshotEveryCommits}).");
         }
 
+        if (!(options.SnapshotLogFraction >= 0) || double.IsInfinity(options.SnapshotLogFraction))
+        {
+            failures.Add($"PitrOptions.SnapshotLogFraction must be a finite number, 0 or more (was {options.SnapshotLogFraction}).");
+        }
+
         if (options.SnapshotInterval <= TimeSpan.Zero)
         {
             failures.Add($"PitrOptions.SnapshotInterval must be positive (was {options.SnapshotInterval}).");

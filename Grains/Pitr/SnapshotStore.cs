@@ -63,6 +63,9 @@ internal sealed class SnapshotStore
         {
             using (var source = new ShardConnection(databasePath, readOnly: true, planCacheSize: 4))
             {
+                // VACUUM INTO writes its output with the source connection's synchronous setting: no syncs of the
+                // temporary (a journal, the directory, the file). Publish syncs the finished file once.
+                source.Execute("PRAGMA synchronous = OFF");
                 source.Execute($"VACUUM main INTO {Quote(temporary)}");
             }
 
@@ -139,7 +142,10 @@ internal sealed class SnapshotStore
         {
             using (var snapshot = new ShardConnection(temporary, readOnly: false, planCacheSize: 4))
             {
-                snapshot.Execute("PRAGMA journal_mode = DELETE");
+                // The temporary is not a snapshot until it is synced and renamed below (one left by a crash is deleted
+                // at the next open), so none of the work on it needs a sync of its own: that is several syncs of a
+                // whole-file copy saved, each of which would also hold up the shard's WAL syncs on the same disk.
+                snapshot.Execute("PRAGMA journal_mode = DELETE; PRAGMA synchronous = OFF");
 
                 // The state's sequence is named in _meta before the log rows may be stripped (it is derived from them).
                 snapshot.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES ('commit:seq', ?)", ChangeLog.CurrentSequence(snapshot));

@@ -80,7 +80,7 @@ internal sealed partial class TableShardGrain
             var outcome = await WriteAsync(new WriteWork(WriteKind.Ddl, [new Statement(request.Query)])).ConfigureAwait(false);
             _readers.ClearPlanCaches();
             _tableInfo = null;
-            await _pitr.AfterDdlAsync(request.Query, outcome.Sequence).ConfigureAwait(false);
+            await _pitr.AfterDdlAsync(request.Query, outcome.Sequence, _writer.LoggedBytes).ConfigureAwait(false);
             return new DdlResult(true, BookmarkOf(outcome.Sequence));
         }
         catch (ShardException ex) when (CountError(ex))

@@ -125,7 +125,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
             GroupCommitted = OnGroupCommitted,
             Capture = _pitrOptions.Enabled ? new PreupdateChangeCapture() : null,
         };
-        _pitr.Open(_writer.Sequence);
+        _pitr.Open(_writerConnection, _writer.Sequence);
         _readers = new ReaderPool(_options.ReaderPoolSize, () =>
         {
             var reader = new ShardConnection(_paths.Database, readOnly: true, _options.PlanCacheSize);
@@ -174,7 +174,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
             ApplyCapacity(_writer.UsedPagesAtCommit * _pageSize);
         }
 
-        _pitr.OnCommitted(_writer.Sequence);
+        _pitr.OnCommitted(_writer.Sequence, _writer.LoggedBytes, Volatile.Read(ref _usedPageBytes));
     }
 
     /// <summary>Measures used pages ((page_count - freelist_count) * page_size) and the WAL and snapshot files, and updates the limit flag.</summary>
@@ -189,6 +189,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
     /// <summary>Sets the size (used pages in bytes + the files last measured) and the limit flag.</summary>
     private long ApplyCapacity(long pageBytes)
     {
+        Volatile.Write(ref _usedPageBytes, pageBytes);
         var size = pageBytes + _extraBytes;
         Interlocked.Exchange(ref _sizeBytes, size);
         _writer.CapacityExceeded = size >= _options.MaxShardSizeBytes;
@@ -198,6 +199,9 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
     }
 
     private long _extraBytes;
+
+    /// <summary>The used pages in bytes as last measured: what a snapshot reads.</summary>
+    private long _usedPageBytes;
 
     private string BookmarkOf(long sequence) => new Bookmark(sequence, _tenant, _table).ToString();
 

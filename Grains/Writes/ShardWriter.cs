@@ -109,6 +109,9 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// <summary>Transactions committed.</summary>
     public long Commits { get; private set; }
 
+    /// <summary>Changeset bytes this writer committed to the change log (what the snapshot policy weighs).</summary>
+    public long LoggedBytes { get; private set; }
+
     /// <summary>Rows written by tenant statements.</summary>
     public long RowsWritten { get; private set; }
 
@@ -398,6 +401,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         if (changed)
         {
             _lastAtMs = nowMs;
+            LoggedBytes += changeset?.Length ?? 0;
         }
 
         Commits++;

@@ -23,7 +23,11 @@ public sealed class RestoreCrashTests
     {
         using var dir = new TempDirectory("pitr-crash");
         RandomWorkload workload;
-        await using (var host = await ShardTestHost.StartAsync(dataDirectory: dir.Path, services: s => s.ConfigurePitr(o => o.SnapshotEveryCommits = 12)))
+        await using (var host = await ShardTestHost.StartAsync(dataDirectory: dir.Path, services: s => s.ConfigurePitr(o =>
+        {
+            o.SnapshotEveryCommits = 12;
+            o.SnapshotLogFraction = 0;
+        })))
         {
             workload = new RandomWorkload(host.Shard(Tenant, Table), seed: 31, Table);
             await workload.SetupAsync();

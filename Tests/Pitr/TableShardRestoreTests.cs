@@ -9,8 +9,13 @@ public sealed class TableShardRestoreTests
 {
     private const string Tenant = "acme";
 
+    // By count alone (no log fraction): these tests restore across snapshots taken at known counts.
     private static Task<ShardTestHost> StartAsync(int snapshotEvery, string? dataDirectory = null, TimeProvider? time = null) =>
-        ShardTestHost.StartAsync(dataDirectory: dataDirectory, time: time, services: s => s.ConfigurePitr(o => o.SnapshotEveryCommits = snapshotEvery));
+        ShardTestHost.StartAsync(dataDirectory: dataDirectory, time: time, services: s => s.ConfigurePitr(o =>
+        {
+            o.SnapshotEveryCommits = snapshotEvery;
+            o.SnapshotLogFraction = 0;
+        }));
 
     [Fact]
     public async Task RestoreAsync_reproduces_the_recorded_state_when_random_bookmarks_of_a_random_workload()
