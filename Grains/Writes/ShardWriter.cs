@@ -25,6 +25,14 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     private readonly Action _begin;
     private readonly Action _commit;
 
+    /// <summary>
+    /// Held by whoever runs a group on the connection: the loop, or a caller committing its own work on its thread
+    /// (<see cref="TryRunOnCallerThread"/>). Kept through a commit's <see cref="Acknowledged"/> step.
+    /// </summary>
+    private readonly SemaphoreSlim _turn = new(1, 1);
+
+    private volatile bool _closed;
+
     public ShardWriter(ShardConnection connection, TableShardOptions options, TimeProvider time, ILogger logger)
     {
         _connection = connection;
@@ -118,8 +126,18 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// <summary>Called with the size of each committed group.</summary>
     public Action<int>? GroupCommitted { get; set; }
 
+    /// <summary>
+    /// Queues <paramref name="work"/>; its task completes once the work is committed (or failed). Inside a
+    /// <see cref="Runtime.CallerRuns"/> scope, a mutation or batch that finds the writer idle is committed on the
+    /// caller's thread instead (the task is then usually complete on return).
+    /// </summary>
     public Task<WriteOutcome> EnqueueAsync(WriteWork work)
     {
+        if (Runtime.CallerRuns.IsActive && work.Kind is WriteKind.Mutation or WriteKind.Atomic && TryRunOnCallerThread(work))
+        {
+            return work.Task;
+        }
+
         if (!_queue.Writer.TryWrite(work))
         {
             throw new ShardException(ShardErrorCode.Retryable, "The shard is closing; retry.");
@@ -168,8 +186,12 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _closed = true;
         _queue.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
+
+        // A work committing on its caller's thread (or its follow-up) finishes first; the turn is never given back.
+        await _turn.WaitAsync().ConfigureAwait(false);
     }
 
     private async Task LoopAsync()
@@ -195,51 +217,140 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 }
             }
 
+            await _turn.WaitAsync().ConfigureAwait(false);
             try
             {
-                if (group is [{ Kind: WriteKind.Maintenance } maintenance])
-                {
-                    await maintenance.Maintenance!(_connection).ConfigureAwait(false);
-                    maintenance.Succeed(new WriteOutcome([], Sequence));
-                    continue;
-                }
-
                 // The group list is reused for the next group only after this one finished.
-                var pending = group;
-                while (pending.Count > 0)
+                if (await RunGroupAsync(group).ConfigureAwait(false) is { } committed && Acknowledged is { } acknowledged)
                 {
-                    pending = await CommitGroupAsync(pending).ConfigureAwait(false);
-                }
-
-                if (_acknowledged is { } committed)
-                {
-                    _acknowledged = null;
-                    if (Acknowledged is { } acknowledged)
-                    {
-                        // Off this thread first: the continuations of the works just acknowledged were queued to
-                        // this thread's local queue, so they run next, here, instead of waiting for an idle thread
-                        // to steal them while the commit's follow-up work runs.
-                        await Task.Yield();
-                        acknowledged(committed);
-                    }
+                    // Off this thread first: the continuations of the works just acknowledged were queued to
+                    // this thread's local queue, so they run next, here, instead of waiting for an idle thread
+                    // to steal them while the commit's follow-up work runs.
+                    await Task.Yield();
+                    RunAcknowledged(acknowledged, committed);
                 }
             }
-            catch (Exception ex)
+            finally
             {
-                LogWriterFault(ex);
-                _connection.ClearDeadline();
-                if (!TransactionRolledBack())
-                {
-                    // Never leave a transaction open behind a fault: the next group's BEGIN would fail.
-                    _connection.Execute("ROLLBACK");
-                }
-
-                var error = ex as ShardException ?? new ShardException(ShardErrorCode.Internal, "The write failed: " + ex.Message, ex);
-                foreach (var work in group)
-                {
-                    work.Fail(error);
-                }
+                _turn.Release();
             }
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the caller's thread when the writer is idle and nothing is queued (see
+    /// <see cref="Runtime.CallerRuns"/>): it commits alone, and its task is complete when this returns true, unless
+    /// a busy retry had to wait. The commit's follow-up work (<see cref="Acknowledged"/>) goes to the thread pool,
+    /// still ahead of the next transaction.
+    /// </summary>
+    private bool TryRunOnCallerThread(WriteWork work)
+    {
+        // Anything queued goes first, in order (and a queued group may take this work along).
+        if (_queue.Reader.TryPeek(out _) || !_turn.Wait(0))
+        {
+            return false;
+        }
+
+        if (_closed || _queue.Reader.TryPeek(out _))
+        {
+            _turn.Release();
+            return false;
+        }
+
+        _ = RunOnCallerThreadAsync(work);
+        return true;
+    }
+
+    private async Task RunOnCallerThreadAsync(WriteWork work)
+    {
+        CommittedGroup? committed = null;
+        try
+        {
+            committed = await RunGroupAsync([work]).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (committed is not null && Acknowledged is { } acknowledged)
+            {
+                // Not on the caller's thread (its request is answered first), and still holding the turn: the
+                // follow-up work of a commit runs before the next transaction starts.
+                ThreadPool.UnsafeQueueUserWorkItem(
+                    static state =>
+                    {
+                        try
+                        {
+                            state.Writer.RunAcknowledged(state.Acknowledged, state.Committed);
+                        }
+                        finally
+                        {
+                            state.Writer._turn.Release();
+                        }
+                    },
+                    (Writer: this, Acknowledged: acknowledged, Committed: committed),
+                    preferLocal: false);
+            }
+            else
+            {
+                _turn.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs one group while holding the turn: a maintenance work, or transactions until every work is committed or
+    /// failed. Returns the commit whose <see cref="Acknowledged"/> step is due, if any. Never throws: a fault fails
+    /// the group's works.
+    /// </summary>
+    private async Task<CommittedGroup?> RunGroupAsync(List<WriteWork> group)
+    {
+        try
+        {
+            if (group is [{ Kind: WriteKind.Maintenance } maintenance])
+            {
+                await maintenance.Maintenance!(_connection).ConfigureAwait(false);
+                maintenance.Succeed(new WriteOutcome([], Sequence));
+                return null;
+            }
+
+            var pending = group;
+            while (pending.Count > 0)
+            {
+                pending = await CommitGroupAsync(pending).ConfigureAwait(false);
+            }
+
+            var committed = _acknowledged;
+            _acknowledged = null;
+            return committed;
+        }
+        catch (Exception ex)
+        {
+            LogWriterFault(ex);
+            _connection.ClearDeadline();
+            if (!TransactionRolledBack())
+            {
+                // Never leave a transaction open behind a fault: the next group's BEGIN would fail.
+                _connection.Execute("ROLLBACK");
+            }
+
+            var error = ex as ShardException ?? new ShardException(ShardErrorCode.Internal, "The write failed: " + ex.Message, ex);
+            foreach (var work in group)
+            {
+                work.Fail(error);
+            }
+
+            return null;
+        }
+    }
+
+    private void RunAcknowledged(Action<CommittedGroup> acknowledged, CommittedGroup committed)
+    {
+        try
+        {
+            acknowledged(committed);
+        }
+        catch (Exception ex)
+        {
+            LogWriterFault(ex);
         }
     }
 

@@ -6,7 +6,16 @@ namespace OrleansShards.Tests.Caching;
 [Collection(RedisCollection.Name)]
 public sealed class RedisCacheStoreTests(RedisServerFixture redis)
 {
-    private RedisCacheStore Store() => new(new RedisCacheOptions { Configuration = redis.Configuration, BreakDuration = TimeSpan.FromMilliseconds(200) }, TimeProvider.System);
+    // A generous connect timeout: these tests are about the store's semantics, and the first connect in a cold test
+    // process on a loaded 2-core machine has taken more than the default 1 s (+ 250 ms for the operation).
+    private RedisCacheStore Store() => new(
+        new RedisCacheOptions
+        {
+            Configuration = redis.Configuration,
+            BreakDuration = TimeSpan.FromMilliseconds(200),
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+        },
+        TimeProvider.System);
 
     private static string Key(string name) => "test:" + Guid.NewGuid().ToString("N") + ":" + name;
 

@@ -82,7 +82,7 @@ public sealed class ShardWriterHookTests
     }
 
     /// <summary>A shard file as the grain opens it (WAL, engine schema) with an <c>items</c> table.</summary>
-    private static ShardConnection OpenItems(TempDirectory dir)
+    internal static ShardConnection OpenItems(TempDirectory dir)
     {
         var connection = new ShardConnection(dir.Combine("items.db"), readOnly: false, planCacheSize: 4);
         connection.Execute("PRAGMA journal_mode = WAL");
