@@ -95,15 +95,13 @@ public static class ShardsSiloHostingExtensions
         // Start listening now, so measurements made before the first scrape are counted.
         var exporter = services.GetRequiredService<PrometheusExporter>();
 
+        var api = new ShardsApi(services);
         var v1 = endpoints.MapGroup("/v1");
-        v1.AddEndpointFilter<ShardsApiFilter>();
         var tables = v1.MapGroup("/tables/{table}");
-        TableEndpoints.Map(tables);
-        ShardingEndpoints.Map(tables);
-        v1.MapFallback("{**path}", static (HttpContext http) =>
-        {
-            throw new ShardException(ShardErrorCode.NotFound, $"No route {http.Request.Method} {http.Request.Path}.");
-        });
+        TableEndpoints.Map(tables, api);
+        ShardingEndpoints.Map(tables, api);
+        v1.MapFallback("{**path}", api.Handle(static (http, _, _) =>
+            Task.FromException<IResult>(new ShardException(ShardErrorCode.NotFound, $"No route {http.Request.Method} {http.Request.Path}."))));
 
         endpoints.MapGet("/health", static (HealthCheck health) => health.Check());
         endpoints.MapGet("/metrics", () => TypedResults.Text(exporter.Scrape(), PrometheusExporter.ContentType));

@@ -5,17 +5,17 @@ namespace OrleansShards.Silo.Http;
 
 /// <summary>
 /// The sharding routes of <c>/v1/tables/{table}</c>: shard, unshard, shards (discover), shards/query, rebalance. They call the
-/// table's <see cref="IShardRegistry"/>; failures are thrown and shaped by <see cref="ShardsApiFilter"/>.
+/// table's <see cref="IShardRegistry"/>; failures are thrown and shaped by <see cref="ShardsApi"/>.
 /// </summary>
 internal static class ShardingEndpoints
 {
-    public static void Map(RouteGroupBuilder tables)
+    public static void Map(RouteGroupBuilder tables, ShardsApi api)
     {
-        tables.MapPost("/shard", ShardAsync);
-        tables.MapPost("/unshard", UnshardAsync);
-        tables.MapGet("/shards", DiscoverAsync);
-        tables.MapPost("/shards/query", QueryShardsAsync);
-        tables.MapPost("/rebalance", RebalanceAsync);
+        tables.MapPost("/shard", api.Handle(ShardAsync));
+        tables.MapPost("/unshard", api.Handle(UnshardAsync));
+        tables.MapGet("/shards", api.Handle(DiscoverAsync));
+        tables.MapPost("/shards/query", api.Handle(QueryShardsAsync));
+        tables.MapPost("/rebalance", api.Handle(RebalanceAsync));
     }
 
     private static async Task<IResult> ShardAsync(HttpContext http, string table, ShardRequestContext ctx)

@@ -4,7 +4,7 @@ using static OrleansShards.Silo.Http.ShardRequestContext;
 
 namespace OrleansShards.Silo.Http;
 
-/// <summary>The handlers of <c>/v1/tables/{table}/…</c>. Failures are thrown and shaped by <see cref="ShardsApiFilter"/>.</summary>
+/// <summary>The handlers of <c>/v1/tables/{table}/…</c>. Failures are thrown and shaped by <see cref="ShardsApi"/>.</summary>
 internal static class TableEndpoints
 {
     private static readonly HashSet<string> ReservedLookupParameters = new(StringComparer.Ordinal)
@@ -12,20 +12,20 @@ internal static class TableEndpoints
         TenantQueryParameter, "consistency", "maxStalenessMs", "minBookmark",
     };
 
-    public static void Map(RouteGroupBuilder tables)
+    public static void Map(RouteGroupBuilder tables, ShardsApi api)
     {
-        tables.MapPost("/query", QueryAsync);
-        tables.MapPost("/mutation", MutationAsync);
-        tables.MapPost("/batch", BatchAsync);
-        tables.MapPost("/ddl", DdlAsync);
-        tables.MapPost("/transaction", TransactionAsync);
-        tables.MapPost("/pitr/bookmark", BookmarkAsync);
-        tables.MapPost("/pitr/restore", RestoreAsync);
-        tables.MapGet("/rows/{pk}", RowByKeyAsync);
-        tables.MapGet("/rows", RowsByColumnAsync);
-        tables.MapGet("/stats", StatsAsync);
-        tables.MapPost("/stats/refresh", RefreshStatsAsync);
-        tables.MapPost("/cache/warm", WarmAsync);
+        tables.MapPost("/query", api.Handle(QueryAsync));
+        tables.MapPost("/mutation", api.Handle(MutationAsync));
+        tables.MapPost("/batch", api.Handle(BatchAsync));
+        tables.MapPost("/ddl", api.Handle(DdlAsync));
+        tables.MapPost("/transaction", api.Handle(TransactionAsync));
+        tables.MapPost("/pitr/bookmark", api.Handle(BookmarkAsync));
+        tables.MapPost("/pitr/restore", api.Handle(RestoreAsync));
+        tables.MapGet("/rows/{pk}", api.Handle(RowByKeyAsync));
+        tables.MapGet("/rows", api.Handle(RowsByColumnAsync));
+        tables.MapGet("/stats", api.Handle(StatsAsync));
+        tables.MapPost("/stats/refresh", api.Handle(RefreshStatsAsync));
+        tables.MapPost("/cache/warm", api.Handle(WarmAsync));
     }
 
     private static async Task<IResult> WarmAsync(HttpContext http, string table, ShardRequestContext ctx)
@@ -162,8 +162,9 @@ internal static class TableEndpoints
         return TypedResults.Json(result, ShardsJsonContext.Default.RestoreResult);
     }
 
-    private static async Task<IResult> RowByKeyAsync(HttpContext http, string table, string pk, ShardRequestContext ctx)
+    private static async Task<IResult> RowByKeyAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
+        var pk = http.Request.RouteValues["pk"] as string ?? "";
         var shard = ctx.GetShardForQueryString(http, table);
         var query = http.Request.Query;
         var request = new RowLookupRequest(
