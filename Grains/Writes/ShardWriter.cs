@@ -33,6 +33,12 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
     private volatile bool _closed;
 
+    /// <summary>
+    /// Whether other work waits for a pool thread, in which case a caller does not block its thread on a commit (see
+    /// <see cref="TryRunOnCallerThread"/>). Replaceable so tests can decide it.
+    /// </summary>
+    internal Func<bool> OthersWaitForThreads { get; set; } = static () => ThreadPool.PendingWorkItemCount > 0;
+
     public ShardWriter(ShardConnection connection, TableShardOptions options, TimeProvider time, ILogger logger)
     {
         _connection = connection;
@@ -238,15 +244,18 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> on the caller's thread when the writer is idle and nothing is queued (see
-    /// <see cref="Runtime.CallerRuns"/>): it commits alone, and its task is complete when this returns true, unless
+    /// Runs <paramref name="work"/> on the caller's thread when the writer is idle, nothing is queued and no other work
+    /// waits for a pool thread (see <see cref="Runtime.CallerRuns"/>): it commits alone, and its task is complete when this returns true, unless
     /// a busy retry had to wait. The commit's follow-up work (<see cref="Acknowledged"/>) goes to the thread pool,
     /// still ahead of the next transaction.
     /// </summary>
     private bool TryRunOnCallerThread(WriteWork work)
     {
-        // Anything queued goes first, in order (and a queued group may take this work along).
-        if (_queue.Reader.TryPeek(out _) || !_turn.Wait(0))
+        // Anything queued goes first, in order (and a queued group may take this work along). And only when no other
+        // work is waiting for a pool thread: under load (other requests not yet read, say) this thread hands the write
+        // off and goes on, so that those writes get queued too and can share a commit, instead of each request
+        // blocking its thread for a commit of its own.
+        if (_queue.Reader.TryPeek(out _) || OthersWaitForThreads() || !_turn.Wait(0))
         {
             return false;
         }

@@ -175,31 +175,6 @@ public sealed class TableEndpointsTests(SiloFixture silo)
         Assert.True(stats.GetProperty("rowsWritten").GetInt64() >= 1);
     }
 
-    /// <summary>
-    /// A lone write commits on its request's thread; writes that arrive while another one is committing still share
-    /// commits (group commit over HTTP), behind a slow one here so the overlap does not depend on timing.
-    /// </summary>
-    [Fact]
-    public async Task Concurrent_mutations_behind_a_running_write_share_commits()
-    {
-        var (client, path) = await NewTableAsync();
-        var before = (await client.GetOkAsync(path + "/stats")).GetProperty("commits").GetInt64();
-
-        var slow = client.PostOkAsync(path + "/mutation",
-            """{"query":"INSERT INTO items (name, qty) SELECT 'slow', count(*) FROM (WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 300000) SELECT i FROM s)"}""");
-        var inserts = Enumerable.Range(0, 32)
-            .Select(i => client.PostOkAsync(path + "/mutation", $$"""{"query":"INSERT INTO items (name, qty) VALUES (?, ?)","params":["n{{i}}",{{i}}]}"""))
-            .ToList();
-        await slow;
-        var ids = (await Task.WhenAll(inserts)).Select(r => r.GetProperty("lastInsertRowId").GetInt64()).ToHashSet();
-
-        var stats = await client.GetOkAsync(path + "/stats");
-        var commits = stats.GetProperty("commits").GetInt64() - before;
-        Assert.Equal(32, ids.Count);
-        Assert.Equal(33, (await client.PostOkAsync(path + "/query", """{"query":"SELECT count(*) FROM items"}""")).GetProperty("rows")[0][0].GetInt64());
-        Assert.True(commits <= 8, $"33 mutations took {commits} commits");
-    }
-
     [Fact]
     public async Task Stats_refresh_measures_the_file_again_when_rows_grew()
     {

@@ -20,7 +20,7 @@ public sealed class ShardWriterCallerRunsTests
     {
         using var dir = new TempDirectory("writer-caller-runs");
         using var connection = ShardWriterHookTests.OpenItems(dir);
-        await using var writer = new ShardWriter(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance);
+        await using var writer = NewWriter(connection);
         var onCallerThread = new List<bool>();
         writer.Committed = _ => onCallerThread.Add(CallerRuns.IsActive);
 
@@ -49,7 +49,7 @@ public sealed class ShardWriterCallerRunsTests
     {
         using var dir = new TempDirectory("writer-caller-runs");
         using var connection = ShardWriterHookTests.OpenItems(dir);
-        await using var writer = new ShardWriter(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance);
+        await using var writer = NewWriter(connection);
         var onCallerThread = new List<bool>();
         writer.Committed = _ => onCallerThread.Add(CallerRuns.IsActive);
 
@@ -80,7 +80,7 @@ public sealed class ShardWriterCallerRunsTests
     {
         using var dir = new TempDirectory("writer-caller-runs");
         using var connection = ShardWriterHookTests.OpenItems(dir);
-        var writer = new ShardWriter(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance);
+        var writer = NewWriter(connection);
         var events = new List<string>();
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var followUpStarted = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -133,7 +133,7 @@ public sealed class ShardWriterCallerRunsTests
     {
         using var dir = new TempDirectory("writer-caller-runs");
         using var connection = ShardWriterHookTests.OpenItems(dir);
-        await using var writer = new ShardWriter(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance);
+        await using var writer = NewWriter(connection);
 
         Task<WriteOutcome> duplicate;
         using (CallerRuns.Enter())
@@ -155,7 +155,7 @@ public sealed class ShardWriterCallerRunsTests
     {
         using var dir = new TempDirectory("writer-caller-runs");
         using var connection = ShardWriterHookTests.OpenItems(dir);
-        var writer = new ShardWriter(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance);
+        var writer = NewWriter(connection);
         await writer.DisposeAsync();
 
         using (CallerRuns.Enter())
@@ -164,6 +164,38 @@ public sealed class ShardWriterCallerRunsTests
             Assert.Equal(ShardErrorCode.Retryable, error.Code);
         }
     }
+
+    [Fact]
+    public async Task Inside_the_scope_a_work_is_handed_to_the_loop_while_other_work_waits_for_threads()
+    {
+        using var dir = new TempDirectory("writer-caller-runs");
+        using var connection = ShardWriterHookTests.OpenItems(dir);
+        var busy = false;
+        await using var writer = NewWriter(connection);
+        writer.OthersWaitForThreads = () => busy;
+        var onCallerThread = new List<bool>();
+        writer.Committed = _ => onCallerThread.Add(CallerRuns.IsActive);
+
+        Task<WriteOutcome> inline;
+        using (CallerRuns.Enter())
+        {
+            inline = writer.EnqueueAsync(Insert(1));
+        }
+
+        busy = true;
+        Task<WriteOutcome> handedOff;
+        using (CallerRuns.Enter())
+        {
+            handedOff = writer.EnqueueAsync(Insert(2));
+        }
+
+        await Task.WhenAll(inline, handedOff);
+        Assert.Equal([true, false], onCallerThread);
+    }
+
+    /// <summary>A writer whose callers' threads are never wanted elsewhere (the test process's pool is busy with other tests).</summary>
+    private static ShardWriter NewWriter(ShardConnection connection) =>
+        new(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance) { OthersWaitForThreads = static () => false };
 
     private static WriteWork Insert(int id) => new(WriteKind.Mutation, [new Statement("INSERT INTO items(id, name) VALUES (?, 'x')", [id])]);
 }
