@@ -244,10 +244,10 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> on the caller's thread when the writer is idle, nothing is queued and no other work
-    /// waits for a pool thread (see <see cref="Runtime.CallerRuns"/>): it commits alone, and its task is complete when this returns true, unless
-    /// a busy retry had to wait. The commit's follow-up work (<see cref="Acknowledged"/>) goes to the thread pool,
-    /// still ahead of the next transaction.
+    /// Runs <paramref name="work"/> on the caller's thread when the writer is idle, nothing is queued and no other
+    /// work waits for a pool thread (see <see cref="Runtime.CallerRuns"/>): it commits alone, and its task is complete
+    /// when this returns true, unless a busy retry had to wait. The commit's follow-up work (<see cref="Acknowledged"/>)
+    /// goes to the thread pool, still ahead of the next transaction.
     /// </summary>
     private bool TryRunOnCallerThread(WriteWork work)
     {
