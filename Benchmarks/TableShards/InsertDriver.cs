@@ -206,12 +206,7 @@ public static class InsertDriver
             {
                 foreach (var (target, times) in new[] { (host.SiloBase, silo), (host.MinimalBase, minimal) })
                 {
-                    for (var i = 0; i < perRound; i++)
-                    {
-                        var start = Stopwatch.GetTimestamp();
-                        await host.PostAsync(target + url, body);
-                        times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-                    }
+                    await TimeAsync(host, target + url, body, perRound, times);
                 }
             }
 
@@ -226,17 +221,23 @@ public static class InsertDriver
             {
                 foreach (var (target, times) in block % 2 == 0 ? new[] { (host.SiloBase, silo), (host.MinimalBase, minimal) } : [(host.MinimalBase, minimal), (host.SiloBase, silo)])
                 {
-                    for (var i = 0; i < 200; i++)
-                    {
-                        var start = Stopwatch.GetTimestamp();
-                        await host.PostAsync(target + url, body);
-                        times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-                    }
+                    await TimeAsync(host, target + url, body, 200, times);
                 }
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"http {name} in alternating blocks of 200: silo p50 {Percentile(silo, 0.5):0} us p90 {Percentile(silo, 0.9):0} us mean {silo.Average():0} us; minimal endpoint p50 {Percentile(minimal, 0.5):0} us p90 {Percentile(minimal, 0.9):0} us mean {minimal.Average():0} us; silo/minimal throughput {minimal.Average() / silo.Average():P0} (means), {Percentile(minimal, 0.5) / Percentile(silo, 0.5):P0} (p50)"));
+        }
+    }
+
+    /// <summary>Sends <paramref name="count"/> requests back to back, each timed from send to the whole answer.</summary>
+    private static async Task TimeAsync(HttpBenchmarkHost host, string url, byte[] body, int count, List<double> times)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            await host.PostAsync(url, body);
+            times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
         }
     }
 
