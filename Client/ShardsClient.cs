@@ -4,9 +4,10 @@ using OrleansShards.Client.Http;
 namespace OrleansShards.Client;
 
 /// <summary>
-/// The remote <see cref="IGrainFactory"/>: <c>client.GetGrain&lt;ITableShard&gt;("tenant:table")</c> returns an
-/// <see cref="ITableShard"/> whose calls go over HTTP to a silo, so code written against the interfaces runs
-/// the same co-hosted (the silo's in-process factory) or remote (this client).
+/// The HTTP client: <c>client.GetTable("tenant", "table")</c> (or <c>client.GetGrain&lt;ITableShard&gt;("tenant:table")</c>)
+/// returns an <see cref="ITableShard"/> whose calls go over HTTP to a silo, so code written against the grain
+/// interfaces runs the same co-hosted (Orleans' <c>IGrainFactory</c> in the silo), through an Orleans client, or
+/// remote (this client).
 /// </summary>
 /// <remarks>
 /// <para>Errors: every error answer becomes a <see cref="ShardException"/> with the same
@@ -30,7 +31,7 @@ namespace OrleansShards.Client;
 /// <see cref="ShardsClientOptions.OperationTimeout"/> (the silo's own grain call timeout must allow as much).</para>
 /// <para><see cref="ITableShard.RefreshCapacityAsync"/> has no HTTP route and throws <see cref="NotSupportedException"/>.</para>
 /// </remarks>
-public sealed class ShardsClient : IGrainFactory, IDisposable
+public sealed class ShardsClient : IDisposable
 {
     private readonly ShardsHttpTransport _transport;
     private readonly HttpClient? _ownedClient;

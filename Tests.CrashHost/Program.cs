@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OrleansShards;
 using OrleansShards.Grains.Hosting;
-using OrleansShards.Runtime;
+using OrleansShards.Grains.Hosting.Reminders;
 
 // Test helper for the kill -9 durability test: hosts one shard in-process over the data directory
 // given as the first argument, runs concurrent numbered inserts forever, and prints "ack <id>" for
@@ -16,9 +16,12 @@ if (args.Length != 1)
 
 var builder = Host.CreateApplicationBuilder();
 builder.Logging.ClearProviders();
-builder.Services.AddGrainRuntime(configureReminders: r => r.DatabasePath = Path.Combine(args[0], ".silo", "reminders.db"));
-builder.Services.AddMemoryStreams("default");
-builder.Services.AddTableShards(o => o.DataDirectory = args[0]);
+builder.UseOrleans(silo =>
+{
+    silo.UseLocalhostClustering(LoopbackPort.Free(), LoopbackPort.Free());
+    silo.UseSqliteReminderService(o => o.DatabasePath = Path.Combine(args[0], ".silo", "reminders.db"));
+    silo.AddShards(o => o.DataDirectory = args[0]);
+});
 using var host = builder.Build();
 await host.StartAsync();
 

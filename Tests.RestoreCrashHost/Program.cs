@@ -4,8 +4,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OrleansShards;
 using OrleansShards.Grains.Hosting;
+using OrleansShards.Grains.Hosting.Reminders;
 using OrleansShards.Grains.Pitr;
-using OrleansShards.Runtime;
 
 // Test helper for the kill -9 restore test: hosts the shard {tenant}:{table} in-process over the data
 // directory and restores it to the bookmark. With PITR_CRASH_AT set to a RestoreStep name, the process
@@ -19,9 +19,12 @@ if (args.Length != 4)
 var crashAt = Environment.GetEnvironmentVariable("PITR_CRASH_AT");
 var builder = Host.CreateApplicationBuilder();
 builder.Logging.ClearProviders();
-builder.Services.AddGrainRuntime(configureReminders: r => r.DatabasePath = Path.Combine(args[0], ".silo", "reminders.db"));
-builder.Services.AddMemoryStreams("default");
-builder.Services.AddTableShards(o => o.DataDirectory = args[0]);
+builder.UseOrleans(silo =>
+{
+    silo.UseLocalhostClustering(LoopbackPort.Free(), LoopbackPort.Free());
+    silo.UseSqliteReminderService(o => o.DatabasePath = Path.Combine(args[0], ".silo", "reminders.db"));
+    silo.AddShards(o => o.DataDirectory = args[0]);
+});
 if (!string.IsNullOrEmpty(crashAt))
 {
     builder.Services.AddSingleton<IRestoreStepObserver>(new KillAtStep(Enum.Parse<RestoreStep>(crashAt)));

@@ -4,8 +4,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OrleansShards;
 using OrleansShards.Grains.Hosting;
+using OrleansShards.Grains.Hosting.Reminders;
 using OrleansShards.Grains.Sharding;
-using OrleansShards.Runtime;
 
 // Test helper for the kill -9 sharding tests: hosts the grain runtime and table shards over the data directory,
 // creates {table}(id INTEGER PRIMARY KEY, org, price) with <rows> rows (ids 0, 10, 20, …) — sharded by id into 3
@@ -22,9 +22,12 @@ if (args.Length != 6 || !int.TryParse(args[5], out var rows))
 var (dataDirectory, tenant, table, operation, step) = (args[0], args[1], args[2], args[3], args[4]);
 var builder = Host.CreateApplicationBuilder();
 builder.Logging.ClearProviders();
-builder.Services.AddGrainRuntime(configureReminders: r => r.DatabasePath = Path.Combine(dataDirectory, ".silo", "reminders.db"));
-builder.Services.AddMemoryStreams("default");
-builder.Services.AddTableShards(o => o.DataDirectory = dataDirectory);
+builder.UseOrleans(silo =>
+{
+    silo.UseLocalhostClustering(LoopbackPort.Free(), LoopbackPort.Free());
+    silo.UseSqliteReminderService(o => o.DatabasePath = Path.Combine(dataDirectory, ".silo", "reminders.db"));
+    silo.AddShards(o => o.DataDirectory = dataDirectory);
+});
 
 using var host = builder.Build();
 await host.StartAsync();

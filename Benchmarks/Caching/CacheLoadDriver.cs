@@ -7,7 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Grains.Caching;
 using OrleansShards.Grains.Hosting;
-using OrleansShards.Runtime;
+using OrleansShards.Benchmarks.Infrastructure;
 
 namespace OrleansShards.Benchmarks.Caching;
 
@@ -43,14 +43,10 @@ public static class CacheLoadDriver
         {
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders();
-            builder.Services.AddGrainRuntime(r => r.CallTimeout = TimeSpan.FromSeconds(60), r => r.DatabasePath = Path.Combine(dir, ".silo", "reminders.db"));
-            builder.Services.AddMemoryStreams("default");
-            builder.Services.AddTableShards(o => { o.DataDirectory = dir; o.Synchronous = "NORMAL"; });
+            builder.UseShardsSilo(dir, o => o.Synchronous = "NORMAL");
             if (redisConfig is not null)
             {
-                builder.Services.AddRedisStreams("redis", o => { o.Configuration = redisConfig; o.PollInterval = TimeSpan.FromMilliseconds(2); });
                 builder.Services.AddRedisCache(o => o.Configuration = redisConfig);
-                builder.Services.AddShardCache(o => o.StreamProvider = "redis");
             }
 
             builder.Services.AddShardCache(o => o.HotKeys = hot);

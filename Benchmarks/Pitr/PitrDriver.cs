@@ -5,7 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Grains.Hosting;
 using OrleansShards.Grains.Pitr;
-using OrleansShards.Runtime;
+using OrleansShards.Benchmarks.Infrastructure;
 
 namespace OrleansShards.Benchmarks.Pitr;
 
@@ -145,14 +145,14 @@ public static class PitrDriver
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddGrainRuntime(o => o.CallTimeout = TimeSpan.FromMinutes(5), r => r.DatabasePath = Path.Combine(dir, ".silo", "reminders.db"));
-        builder.Services.AddMemoryStreams("default");
-        builder.Services.AddTableShards(o =>
-        {
-            o.DataDirectory = dir;
-            o.Synchronous = synchronous;
-            o.StatementTimeout = TimeSpan.FromMinutes(5);
-        });
+        builder.UseShardsSilo(
+            dir,
+            o =>
+            {
+                o.Synchronous = synchronous;
+                o.StatementTimeout = TimeSpan.FromMinutes(5);
+            },
+            responseTimeout: TimeSpan.FromMinutes(5));
         builder.Services.ConfigurePitr(pitr);
         var host = builder.Build();
         await host.StartAsync();

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Grains.Hosting;
-using OrleansShards.Runtime;
+using OrleansShards.Benchmarks.Infrastructure;
 
 namespace OrleansShards.Benchmarks.Sharding;
 
@@ -76,13 +76,7 @@ public static class ShardingLoad
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         var dir = Path.Combine(root, "engine");
-        builder.Services.AddGrainRuntime(o => o.CallTimeout = TimeSpan.FromMinutes(10), r =>
-        {
-            r.DatabasePath = Path.Combine(dir, ".silo", "reminders.db");
-            r.MinimumPeriod = TimeSpan.FromSeconds(1);
-        });
-        builder.Services.AddMemoryStreams("default");
-        builder.Services.AddTableShards(o => o.DataDirectory = dir);
+        builder.UseShardsSilo(dir, responseTimeout: TimeSpan.FromMinutes(10));
         using var host = builder.Build();
         await host.StartAsync().ConfigureAwait(false);
         var grains = host.Services.GetRequiredService<IGrainFactory>();

@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Grains.Hosting;
-using OrleansShards.Runtime;
+using OrleansShards.Benchmarks.Infrastructure;
 
 namespace OrleansShards.Benchmarks.TableShards;
 
@@ -31,13 +31,7 @@ internal sealed class ShardBenchmarkHost : IAsyncDisposable
         System.IO.Directory.CreateDirectory(directory);
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddGrainRuntime(configureReminders: r => r.DatabasePath = Path.Combine(directory, ".silo", "reminders.db"));
-        builder.Services.AddMemoryStreams("default");
-        builder.Services.AddTableShards(o =>
-        {
-            o.DataDirectory = directory;
-            configure?.Invoke(o);
-        });
+        builder.UseShardsSilo(directory, configure);
         var host = builder.Build();
         await host.StartAsync();
         var shard = host.Services.GetRequiredService<IGrainFactory>().GetGrain<ITableShard>(ShardName.Format("bench", "items"));

@@ -110,17 +110,4 @@ public class TableShardInsertBenchmarks
         var result = await _host.Shard.MutateAsync(new MutationRequest("INSERT INTO items(name, qty) VALUES (?, 1)", ["grain"]));
         return result.Changes;
     }
-
-    /// <summary>The same call inside a <see cref="OrleansShards.Runtime.CallerRuns"/> scope: an idle shard commits it on this thread.</summary>
-    [Benchmark(Description = "grain insert (in-process, CallerRuns)")]
-    public async Task<long> GrainInsertCallerRuns()
-    {
-        Task<MutationResult> call;
-        using (OrleansShards.Runtime.CallerRuns.Enter())
-        {
-            call = _host.Shard.MutateAsync(new MutationRequest("INSERT INTO items(name, qty) VALUES (?, 1)", ["grain"]));
-        }
-
-        return (await call).Changes;
-    }
 }

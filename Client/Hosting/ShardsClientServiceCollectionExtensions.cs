@@ -11,8 +11,7 @@ public static class ShardsClientServiceCollectionExtensions
     public const string HttpClientName = "OrleansShards.Client";
 
     /// <summary>
-    /// Adds <see cref="ShardsClient"/> as a singleton, and as the <see cref="IGrainFactory"/> unless one is
-    /// already registered (a co-hosted silo's in-process factory wins). Its <see cref="HttpClient"/> comes from
+    /// Adds <see cref="ShardsClient"/> as a singleton. Its <see cref="HttpClient"/> comes from
     /// <see cref="IHttpClientFactory"/> (named <see cref="HttpClientName"/>, so it can be configured further).
     /// Options are validated at host start and on first use; an invalid one fails naming the option.
     /// </summary>
@@ -32,7 +31,6 @@ public static class ShardsClientServiceCollectionExtensions
         services.TryAddSingleton(sp => new ShardsClient(
             sp.GetRequiredService<IHttpClientFactory>(),
             sp.GetRequiredService<IOptions<ShardsClientOptions>>().Value));
-        services.TryAddSingleton<IGrainFactory>(sp => sp.GetRequiredService<ShardsClient>());
         return services;
     }
 }

@@ -1,3 +1,6 @@
+using Orleans;
+using Orleans.Concurrency;
+
 namespace OrleansShards;
 
 /// <summary>
@@ -11,6 +14,7 @@ namespace OrleansShards;
 /// delete is a tombstone carrying the event's sequence, so a replayed old event never removes a
 /// newer entry); deletes are sent in batches.
 /// </remarks>
+[Alias("orleansshards.ICacheInvalidator")]
 public interface ICacheInvalidator : IGrainWithStringKey
 {
     /// <summary>
@@ -20,9 +24,11 @@ public interface ICacheInvalidator : IGrainWithStringKey
     /// </summary>
     /// <exception cref="ShardException"><c>RETRYABLE</c> when the cache store is unavailable; the event is not applied and must be sent again.</exception>
     /// <exception cref="ShardException"><c>INVALID_ARGUMENT</c> when the event belongs to another shard.</exception>
+    [Alias("InvalidateAsync")]
     Task InvalidateAsync(InvalidationEvent invalidation);
 
     /// <summary>The invalidator's watermark, counts and commit→delete latency percentiles.</summary>
     [ReadOnly]
+    [Alias("GetStatsAsync")]
     Task<InvalidatorStats> GetStatsAsync();
 }

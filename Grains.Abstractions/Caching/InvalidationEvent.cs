@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>
@@ -10,9 +12,10 @@ namespace OrleansShards;
 /// <param name="CommittedAtUnixMs">When the commit happened (for the commit→delete latency).</param>
 /// <param name="Keys">Row keys (<c>{tenant}:t:{table}:id:{pk}</c>) and index keys (<c>{tenant}:idx:{table}:{col}:{val}</c>) to delete.</param>
 /// <param name="Flush">True when every cached entry of the table must go (schema change, restore).</param>
+[GenerateSerializer, Immutable, Alias("orleansshards.InvalidationEvent")]
 public sealed record InvalidationEvent(
-    string Shard,
-    long Sequence,
-    long CommittedAtUnixMs,
-    IReadOnlyList<string> Keys,
-    bool Flush = false);
+    [Id(0)] string Shard,
+    [Id(1)] long Sequence,
+    [Id(2)] long CommittedAtUnixMs,
+    [Id(3)] IReadOnlyList<string> Keys,
+    [Id(4)] bool Flush = false);

@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>Figures of one shard's cache invalidator since its activation.</summary>
@@ -9,12 +11,13 @@ namespace OrleansShards;
 /// <param name="LatencyP50Ms">Median commit→delete latency in milliseconds.</param>
 /// <param name="LatencyP95Ms">95th percentile commit→delete latency in milliseconds.</param>
 /// <param name="LatencyP99Ms">99th percentile commit→delete latency in milliseconds.</param>
+[GenerateSerializer, Immutable, Alias("orleansshards.InvalidatorStats")]
 public sealed record InvalidatorStats(
-    string Shard,
-    long Watermark,
-    long EventsApplied,
-    long Duplicates,
-    long KeysDeleted,
-    double LatencyP50Ms,
-    double LatencyP95Ms,
-    double LatencyP99Ms);
+    [Id(0)] string Shard,
+    [Id(1)] long Watermark,
+    [Id(2)] long EventsApplied,
+    [Id(3)] long Duplicates,
+    [Id(4)] long KeysDeleted,
+    [Id(5)] double LatencyP50Ms,
+    [Id(6)] double LatencyP95Ms,
+    [Id(7)] double LatencyP99Ms);

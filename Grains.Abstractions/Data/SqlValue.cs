@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
+using Orleans;
 
 namespace OrleansShards;
 
@@ -10,10 +11,14 @@ namespace OrleansShards;
 /// <c>{"$blob":"&lt;base64&gt;"}</c> → BLOB.
 /// </summary>
 [JsonConverter(typeof(SqlValueJsonConverter))]
+[GenerateSerializer, Immutable, Alias("orleansshards.SqlValue")]
 public readonly struct SqlValue : IEquatable<SqlValue>
 {
+    [Id(1)]
     private readonly long _integer;
+    [Id(2)]
     private readonly double _real;
+    [Id(3)]
     private readonly object? _reference;
 
     private SqlValue(SqlValueKind kind, long integer, double real, object? reference)
@@ -28,6 +33,7 @@ public readonly struct SqlValue : IEquatable<SqlValue>
     public static SqlValue Null => default;
 
     /// <summary>The storage class of this value.</summary>
+    [Id(0)]
     public SqlValueKind Kind { get; }
 
     /// <summary>True when this value is SQL NULL.</summary>

@@ -1,6 +1,9 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>The storage class of a <see cref="SqlValue"/>, as SQLite defines them.</summary>
+[GenerateSerializer, Alias("orleansshards.SqlValueKind")]
 public enum SqlValueKind : byte
 {
     /// <summary>SQL NULL.</summary>

@@ -1,9 +1,12 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>
 /// Every error a caller can receive. Each has one HTTP status and one wire name
 /// (see <see cref="ShardErrorCodes"/>); a client maps it back to the same code.
 /// </summary>
+[GenerateSerializer, Alias("orleansshards.ShardErrorCode")]
 public enum ShardErrorCode
 {
     /// <summary>The request is malformed or names something invalid (400).</summary>

@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>
@@ -5,6 +7,7 @@ namespace OrleansShards;
 /// the API error code and, when SQLite produced it, the primary and extended result codes.
 /// In-process callers receive it unchanged; the client rebuilds it from the HTTP error body.
 /// </summary>
+[GenerateSerializer, Alias("orleansshards.ShardException")]
 public class ShardException : Exception
 {
     /// <summary>Creates an error with a code and a message that names the problem.</summary>
@@ -24,14 +27,17 @@ public class ShardException : Exception
     }
 
     /// <summary>The API error code.</summary>
+    [Id(0)]
     public ShardErrorCode Code { get; }
 
     /// <summary>True when the same request may succeed if sent again.</summary>
     public bool Retryable => Code.IsRetryable();
 
     /// <summary>SQLite's primary result code, when SQLite raised the error.</summary>
+    [Id(1)]
     public int? SqliteCode { get; }
 
     /// <summary>SQLite's extended result code, when SQLite raised the error.</summary>
+    [Id(2)]
     public int? SqliteExtendedCode { get; }
 }

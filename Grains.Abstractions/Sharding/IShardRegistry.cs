@@ -1,3 +1,6 @@
+using Orleans;
+using Orleans.Concurrency;
+
 namespace OrleansShards;
 
 /// <summary>
@@ -9,6 +12,7 @@ namespace OrleansShards;
 /// one that had is rolled forward, when the table next activates. Operations on one table run one at a time.
 /// </summary>
 /// <remarks>Every failure is a <see cref="ShardException"/>; bad input is <c>INVALID_ARGUMENT</c>.</remarks>
+[Alias("orleansshards.IShardRegistry")]
 public interface IShardRegistry : IGrainWithStringKey
 {
     /// <summary>
@@ -18,22 +22,26 @@ public interface IShardRegistry : IGrainWithStringKey
     /// </summary>
     /// <remarks>Errors: <c>INVALID_ARGUMENT</c> (missing key, count outside 1–1000, unknown strategy or router,
     /// empty or missing table, no primary key, already sharded, an operation in progress).</remarks>
-    [ConcurrentTurn]
+    [AlwaysInterleave]
     [ResponseTimeout("01:00:00")]
+    [Alias("ShardAsync")]
     Task<ShardResult> ShardAsync(ShardRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Merges every shard back into the table and removes the registry and the shard files. Nothing is lost.</summary>
     /// <remarks>Errors: <c>INVALID_ARGUMENT</c> when the table is not sharded or an operation is in progress.</remarks>
-    [ConcurrentTurn]
+    [AlwaysInterleave]
     [ResponseTimeout("01:00:00")]
+    [Alias("UnshardAsync")]
     Task<UnshardResult> UnshardAsync(CancellationToken cancellationToken = default);
 
     /// <summary>True when the table is sharded now.</summary>
     [ReadOnly]
+    [Alias("IsShardedAsync")]
     Task<bool> IsShardedAsync(CancellationToken cancellationToken = default);
 
     /// <summary>The registry and each shard's health, row count and response time. Answers for unsharded tables too.</summary>
     [ReadOnly]
+    [Alias("DiscoverAsync")]
     Task<ShardDiscovery> DiscoverAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -43,6 +51,7 @@ public interface IShardRegistry : IGrainWithStringKey
     /// <remarks>Errors: <c>INVALID_ARGUMENT</c> (not sharded, unknown aggregation), and with
     /// <see cref="ShardQueryRequest.ContinueOnError"/> false the first shard's error (<c>TIMEOUT</c>, <c>SQL_ERROR</c>, …).</remarks>
     [ReadOnly]
+    [Alias("QueryShardsAsync")]
     Task<ShardQueryResult> QueryShardsAsync(ShardQueryRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -51,7 +60,8 @@ public interface IShardRegistry : IGrainWithStringKey
     /// and the count does not change.
     /// </summary>
     /// <remarks>Errors: <c>INVALID_ARGUMENT</c> (not sharded, bad count, unknown strategy, an operation in progress).</remarks>
-    [ConcurrentTurn]
+    [AlwaysInterleave]
     [ResponseTimeout("01:00:00")]
+    [Alias("RebalanceAsync")]
     Task<RebalanceResult> RebalanceAsync(RebalanceRequest request, CancellationToken cancellationToken = default);
 }

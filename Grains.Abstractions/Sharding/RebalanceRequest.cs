@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>How to rebalance a sharded table.</summary>
@@ -8,4 +10,5 @@ namespace OrleansShards;
 /// only keys of over-full or removed shards are reassigned). <c>full</c>: recompute the layout from the data
 /// (new range split points from quantiles; every roundRobin key reassigned in turn); hash is consistent either way.
 /// </param>
-public sealed record RebalanceRequest(int? TargetCount = null, double? MaxSkew = null, string? Strategy = "incremental");
+[GenerateSerializer, Immutable, Alias("orleansshards.RebalanceRequest")]
+public sealed record RebalanceRequest([Id(0)] int? TargetCount = null, [Id(1)] double? MaxSkew = null, [Id(2)] string? Strategy = "incremental");

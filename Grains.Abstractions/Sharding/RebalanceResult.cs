@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>The outcome of a rebalance.</summary>
@@ -11,14 +13,15 @@ namespace OrleansShards;
 /// <param name="StallMs">How long writes were held for the final switch.</param>
 /// <param name="CorrelationId">The id carried by the operation's events.</param>
 /// <param name="Skipped">True when nothing needed to move.</param>
+[GenerateSerializer, Immutable, Alias("orleansshards.RebalanceResult")]
 public sealed record RebalanceResult(
-    long RowsMoved,
-    ShardDistributionStats Before,
-    ShardDistributionStats After,
-    IReadOnlyList<string> ModifiedShards,
-    IReadOnlyList<ShardInfo> Shards,
-    ShardRegistryInfo Registry,
-    long DurationMs,
-    long StallMs,
-    string CorrelationId,
-    bool Skipped = false);
+    [Id(0)] long RowsMoved,
+    [Id(1)] ShardDistributionStats Before,
+    [Id(2)] ShardDistributionStats After,
+    [Id(3)] IReadOnlyList<string> ModifiedShards,
+    [Id(4)] IReadOnlyList<ShardInfo> Shards,
+    [Id(5)] ShardRegistryInfo Registry,
+    [Id(6)] long DurationMs,
+    [Id(7)] long StallMs,
+    [Id(8)] string CorrelationId,
+    [Id(9)] bool Skipped = false);

@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>How rows are spread over the shards.</summary>
@@ -7,7 +9,8 @@ namespace OrleansShards;
 /// <param name="Avg">Mean rows per shard.</param>
 /// <param name="StdDev">Population standard deviation of rows per shard.</param>
 /// <param name="SkewRatio"><paramref name="Max"/> / <paramref name="Avg"/> (1 is perfectly even; 0 when empty).</param>
-public sealed record ShardDistributionStats(long Total, long Min, long Max, double Avg, double StdDev, double SkewRatio)
+[GenerateSerializer, Immutable, Alias("orleansshards.ShardDistributionStats")]
+public sealed record ShardDistributionStats([Id(0)] long Total, [Id(1)] long Min, [Id(2)] long Max, [Id(3)] double Avg, [Id(4)] double StdDev, [Id(5)] double SkewRatio)
 {
     /// <summary>Computes the figures of <paramref name="rowCounts"/>.</summary>
     public static ShardDistributionStats Of(IReadOnlyList<long> rowCounts)

@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>
@@ -10,4 +12,5 @@ namespace OrleansShards;
 /// <param name="Operation"><c>shard</c>, <c>unshard</c> or <c>rebalance</c>.</param>
 /// <param name="AtUnixMs">When it happened.</param>
 /// <param name="Detail">Counts for completed events, the error for failed ones.</param>
-public sealed record ShardEvent(string Type, string CorrelationId, string Table, string Operation, long AtUnixMs, string? Detail = null);
+[GenerateSerializer, Immutable, Alias("orleansshards.ShardEvent")]
+public sealed record ShardEvent([Id(0)] string Type, [Id(1)] string CorrelationId, [Id(2)] string Table, [Id(3)] string Operation, [Id(4)] long AtUnixMs, [Id(5)] string? Detail = null);

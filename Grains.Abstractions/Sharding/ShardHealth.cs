@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>One shard's health as discovered.</summary>
@@ -8,4 +10,5 @@ namespace OrleansShards;
 /// <param name="RowCount">Rows of the sharded table it holds (0 when unhealthy).</param>
 /// <param name="SizeBytes">Its file size.</param>
 /// <param name="Error">Why it is unhealthy.</param>
-public sealed record ShardHealth(string Name, int Index, string Status, double ResponseTimeMs, long RowCount, long SizeBytes, string? Error = null);
+[GenerateSerializer, Immutable, Alias("orleansshards.ShardHealth")]
+public sealed record ShardHealth([Id(0)] string Name, [Id(1)] int Index, [Id(2)] string Status, [Id(3)] double ResponseTimeMs, [Id(4)] long RowCount, [Id(5)] long SizeBytes, [Id(6)] string? Error = null);

@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>A read run on every shard.</summary>
@@ -6,9 +8,10 @@ namespace OrleansShards;
 /// <param name="Aggregation">See <see cref="ShardAggregations"/>; default <c>concat</c>.</param>
 /// <param name="TimeoutMs">Per-shard time limit; default 30 000.</param>
 /// <param name="ContinueOnError">When true a failing shard is reported in its result and the others are still combined.</param>
+[GenerateSerializer, Immutable, Alias("orleansshards.ShardQueryRequest")]
 public sealed record ShardQueryRequest(
-    string Query,
-    IReadOnlyList<SqlValue>? Params = null,
-    string? Aggregation = ShardAggregations.Concat,
-    int? TimeoutMs = null,
-    bool ContinueOnError = false);
+    [Id(0)] string Query,
+    [Id(1)] IReadOnlyList<SqlValue>? Params = null,
+    [Id(2)] string? Aggregation = ShardAggregations.Concat,
+    [Id(3)] int? TimeoutMs = null,
+    [Id(4)] bool ContinueOnError = false);

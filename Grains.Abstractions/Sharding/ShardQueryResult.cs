@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>The combined answer of a cross-shard query.</summary>
@@ -8,11 +10,12 @@ namespace OrleansShards;
 /// <param name="TotalItems">Sum of the shards' item counts.</param>
 /// <param name="Shards">Each shard's part.</param>
 /// <param name="DurationMs">Wall time of the fan-out.</param>
+[GenerateSerializer, Immutable, Alias("orleansshards.ShardQueryResult")]
 public sealed record ShardQueryResult(
-    string Aggregation,
-    IReadOnlyList<string> Columns,
-    IReadOnlyList<SqlValue[]> Rows,
-    SqlValue? Value,
-    long TotalItems,
-    IReadOnlyList<ShardQueryShardResult> Shards,
-    double DurationMs);
+    [Id(0)] string Aggregation,
+    [Id(1)] IReadOnlyList<string> Columns,
+    [Id(2)] IReadOnlyList<SqlValue[]> Rows,
+    [Id(3)] SqlValue? Value,
+    [Id(4)] long TotalItems,
+    [Id(5)] IReadOnlyList<ShardQueryShardResult> Shards,
+    [Id(6)] double DurationMs);

@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>One shard's part of a cross-shard query.</summary>
@@ -8,11 +10,12 @@ namespace OrleansShards;
 /// <param name="Error">Its error message, or null.</param>
 /// <param name="ErrorCode">Its error code (wire form), or null.</param>
 /// <param name="Sum">For <c>avg</c>: the sum of its values.</param>
+[GenerateSerializer, Immutable, Alias("orleansshards.ShardQueryShardResult")]
 public sealed record ShardQueryShardResult(
-    string Shard,
-    int Index,
-    long ItemCount,
-    double DurationMs,
-    string? Error = null,
-    string? ErrorCode = null,
-    double? Sum = null);
+    [Id(0)] string Shard,
+    [Id(1)] int Index,
+    [Id(2)] long ItemCount,
+    [Id(3)] double DurationMs,
+    [Id(4)] string? Error = null,
+    [Id(5)] string? ErrorCode = null,
+    [Id(6)] double? Sum = null);

@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>The registry of a sharded table (persisted in the base table's file).</summary>
@@ -10,13 +12,14 @@ namespace OrleansShards;
 /// <param name="Endpoints">The shards.</param>
 /// <param name="SplitPoints">For <c>range</c>: the lower bound of shards 1..n-1.</param>
 /// <param name="Router">For <c>custom</c>: the router's name.</param>
+[GenerateSerializer, Immutable, Alias("orleansshards.ShardRegistryInfo")]
 public sealed record ShardRegistryInfo(
-    string Id,
-    string Key,
-    string? KeyPath,
-    int Count,
-    string Strategy,
-    long CreatedAtUnixMs,
-    IReadOnlyList<ShardEndpoint> Endpoints,
-    IReadOnlyList<SqlValue>? SplitPoints = null,
-    string? Router = null);
+    [Id(0)] string Id,
+    [Id(1)] string Key,
+    [Id(2)] string? KeyPath,
+    [Id(3)] int Count,
+    [Id(4)] string Strategy,
+    [Id(5)] long CreatedAtUnixMs,
+    [Id(6)] IReadOnlyList<ShardEndpoint> Endpoints,
+    [Id(7)] IReadOnlyList<SqlValue>? SplitPoints = null,
+    [Id(8)] string? Router = null);

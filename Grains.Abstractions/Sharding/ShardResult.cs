@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>The outcome of sharding a table.</summary>
@@ -8,11 +10,12 @@ namespace OrleansShards;
 /// <param name="DurationMs">Wall time of the operation.</param>
 /// <param name="StallMs">How long writes were held for the final switch.</param>
 /// <param name="CorrelationId">The id carried by the operation's events.</param>
+[GenerateSerializer, Immutable, Alias("orleansshards.ShardResult")]
 public sealed record ShardResult(
-    IReadOnlyList<ShardInfo> Shards,
-    ShardRegistryInfo Registry,
-    ShardDistributionStats Stats,
-    long RowsMoved,
-    long DurationMs,
-    long StallMs,
-    string CorrelationId);
+    [Id(0)] IReadOnlyList<ShardInfo> Shards,
+    [Id(1)] ShardRegistryInfo Registry,
+    [Id(2)] ShardDistributionStats Stats,
+    [Id(3)] long RowsMoved,
+    [Id(4)] long DurationMs,
+    [Id(5)] long StallMs,
+    [Id(6)] string CorrelationId);

@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>The outcome of merging a table's shards back into one.</summary>
@@ -7,4 +9,5 @@ namespace OrleansShards;
 /// <param name="DurationMs">Wall time of the operation.</param>
 /// <param name="StallMs">How long writes were held for the final switch.</param>
 /// <param name="CorrelationId">The id carried by the operation's events.</param>
-public sealed record UnshardResult(long RowCount, long RowsMoved, int ShardsMerged, long DurationMs, long StallMs, string CorrelationId);
+[GenerateSerializer, Immutable, Alias("orleansshards.UnshardResult")]
+public sealed record UnshardResult([Id(0)] long RowCount, [Id(1)] long RowsMoved, [Id(2)] int ShardsMerged, [Id(3)] long DurationMs, [Id(4)] long StallMs, [Id(5)] string CorrelationId);

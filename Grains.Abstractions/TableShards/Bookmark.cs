@@ -1,4 +1,5 @@
 using System.Globalization;
+using Orleans;
 
 namespace OrleansShards;
 
@@ -6,7 +7,8 @@ namespace OrleansShards;
 /// A bookmark names one commit of one shard: <c>{sequence as 16 hex digits}.{tenant}.{table}</c>.
 /// Treat it as opaque; it sorts lexically in commit order within a shard.
 /// </summary>
-public readonly record struct Bookmark(long Sequence, string Tenant, string Table)
+[GenerateSerializer, Immutable, Alias("orleansshards.Bookmark")]
+public readonly record struct Bookmark([Id(0)] long Sequence, [Id(1)] string Tenant, [Id(2)] string Table)
 {
     /// <summary>The bookmark text.</summary>
     public override string ToString() =>

@@ -1,5 +1,8 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>Asks for a bookmark: the current one, or the newest commit at or before <paramref name="At"/>.</summary>
 /// <param name="At">Unix milliseconds; null for the current bookmark.</param>
-public sealed record BookmarkRequest(long? At = null);
+[GenerateSerializer, Immutable, Alias("orleansshards.BookmarkRequest")]
+public sealed record BookmarkRequest([Id(0)] long? At = null);

@@ -1,5 +1,8 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>A bookmark: an opaque string that names its shard and sorts in commit order.</summary>
 /// <param name="Bookmark">The bookmark.</param>
-public sealed record BookmarkResult(string Bookmark);
+[GenerateSerializer, Immutable, Alias("orleansshards.BookmarkResult")]
+public sealed record BookmarkResult([Id(0)] string Bookmark);

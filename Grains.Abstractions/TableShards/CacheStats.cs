@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>Cache figures of one table.</summary>
@@ -10,16 +12,17 @@ namespace OrleansShards;
 /// <param name="InvalidationP95Ms">95th percentile commit→delete latency, in milliseconds.</param>
 /// <param name="InvalidationP99Ms">99th percentile commit→delete latency, in milliseconds.</param>
 /// <param name="DefaultConsistency">The consistency a read of this table gets when it names none.</param>
+[GenerateSerializer, Immutable, Alias("orleansshards.CacheStats")]
 public sealed record CacheStats(
-    long Hits,
-    long Misses,
-    long Stale,
-    long Refreshes,
-    long Invalidations,
-    double InvalidationP50Ms = 0,
-    double InvalidationP95Ms = 0,
-    double InvalidationP99Ms = 0,
-    Consistency DefaultConsistency = Consistency.Strong)
+    [Id(0)] long Hits,
+    [Id(1)] long Misses,
+    [Id(2)] long Stale,
+    [Id(3)] long Refreshes,
+    [Id(4)] long Invalidations,
+    [Id(5)] double InvalidationP50Ms = 0,
+    [Id(6)] double InvalidationP95Ms = 0,
+    [Id(7)] double InvalidationP99Ms = 0,
+    [Id(8)] Consistency DefaultConsistency = Consistency.Strong)
 {
     /// <summary>Hit rate in [0, 1], counting stale answers as hits.</summary>
     public double HitRate => Hits + Stale + Misses == 0 ? 0 : (double)(Hits + Stale) / (Hits + Stale + Misses);

@@ -1,6 +1,9 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>How fresh a read must be. See the README's "Consistency modes".</summary>
+[GenerateSerializer, Alias("orleansshards.Consistency")]
 public enum Consistency
 {
     /// <summary>Served by the shard itself: always the latest committed state.</summary>

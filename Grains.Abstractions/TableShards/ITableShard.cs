@@ -1,3 +1,6 @@
+using Orleans;
+using Orleans.Concurrency;
+
 namespace OrleansShards;
 
 /// <summary>
@@ -5,11 +8,13 @@ namespace OrleansShards;
 /// own SQLite file. Calls run one writing turn at a time; reads marked <see cref="ReadOnlyAttribute"/>
 /// run concurrently on a reader pool. Every failure is a <see cref="ShardException"/> with a code.
 /// </summary>
+[Alias("orleansshards.ITableShard")]
 public interface ITableShard : IGrainWithStringKey
 {
     /// <summary>Runs one read-only statement. Writes are refused (<c>INVALID_ARGUMENT</c>).</summary>
     /// <remarks>Errors: <c>SQL_ERROR</c>, <c>TIMEOUT</c>, <c>PAYLOAD_TOO_LARGE</c>, <c>INVALID_ARGUMENT</c>.</remarks>
     [ReadOnly]
+    [Alias("QueryAsync")]
     Task<QueryResult> QueryAsync(QueryRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -20,23 +25,28 @@ public interface ITableShard : IGrainWithStringKey
     /// </summary>
     /// <remarks>Errors: <c>CONFLICT_UNIQUE</c>, <c>CONSTRAINT_VIOLATION</c>, <c>SQL_ERROR</c>, <c>TX_NOT_FOUND</c>,
     /// <c>CAPACITY_EXCEEDED</c>, <c>RETRYABLE</c> (busy after retries), <c>TIMEOUT</c>.</remarks>
-    [ConcurrentTurn]
+    [AlwaysInterleave]
+    [Alias("MutateAsync")]
     Task<MutationResult> MutateAsync(MutationRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Runs statements atomically in order: every one applies or none does.</summary>
     /// <remarks>Errors: as <see cref="MutateAsync"/>; the message names the failing statement's index.</remarks>
-    [ConcurrentTurn]
+    [AlwaysInterleave]
+    [Alias("BatchAsync")]
     Task<BatchResult> BatchAsync(BatchRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Applies schema statements atomically and logs them in the change log.</summary>
+    [Alias("DdlAsync")]
     Task<DdlResult> DdlAsync(DdlRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>BEGIN / COMMIT / ROLLBACK of an interactive transaction. Unknown or expired ids: <c>TX_NOT_FOUND</c>.</summary>
-    [ConcurrentTurn]
+    [AlwaysInterleave]
+    [Alias("TransactionAsync")]
     Task<TransactionResult> TransactionAsync(TransactionRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Rows by primary key or indexed column (the row endpoints).</summary>
     [ReadOnly]
+    [Alias("LookupRowsAsync")]
     Task<QueryResult> LookupRowsAsync(RowLookupRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -49,17 +59,21 @@ public interface ITableShard : IGrainWithStringKey
     /// </summary>
     /// <remarks>Errors: <c>INVALID_ARGUMENT</c> (a lookup column that is not indexed), <c>NOT_FOUND</c> (the table does not exist).</remarks>
     [ReadOnly]
+    [Alias("WarmAsync")]
     Task<WarmResult> WarmAsync(WarmRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Size, counters, plan-cache and cache figures.</summary>
     [ReadOnly]
+    [Alias("GetStatsAsync")]
     Task<ShardStats> GetStatsAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Measures the shard's size now (as the periodic check does) and stores it in <c>_meta</c>.</summary>
+    [Alias("RefreshCapacityAsync")]
     Task<ShardStats> RefreshCapacityAsync(CancellationToken cancellationToken = default);
 
     /// <summary>The current bookmark, or that of the newest commit at or before <see cref="BookmarkRequest.At"/>.</summary>
     /// <remarks>Errors: <c>NOT_FOUND</c> when the time is before the retention window.</remarks>
+    [Alias("GetBookmarkAsync")]
     Task<BookmarkResult> GetBookmarkAsync(BookmarkRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -67,5 +81,6 @@ public interface ITableShard : IGrainWithStringKey
     /// and invalidates the shard's cached entries. Returns an undo bookmark.
     /// </summary>
     /// <remarks>Errors: <c>INVALID_ARGUMENT</c> (malformed, other shard), <c>NOT_FOUND</c> (outside retention).</remarks>
+    [Alias("RestoreAsync")]
     Task<RestoreResult> RestoreAsync(RestoreRequest request, CancellationToken cancellationToken = default);
 }

@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>A write: exactly one statement.</summary>
@@ -6,9 +8,10 @@ namespace OrleansShards;
 /// <param name="TransactionId">When set, the statement is validated and queued in that transaction.</param>
 /// <param name="IdempotencyKey">A repeat with the same key returns the first outcome without running again.</param>
 /// <param name="ShardKey">For a sharded table: the shard key's value (required).</param>
+[GenerateSerializer, Immutable, Alias("orleansshards.MutationRequest")]
 public sealed record MutationRequest(
-    string Query,
-    IReadOnlyList<SqlValue>? Params = null,
-    string? TransactionId = null,
-    string? IdempotencyKey = null,
-    SqlValue? ShardKey = null);
+    [Id(0)] string Query,
+    [Id(1)] IReadOnlyList<SqlValue>? Params = null,
+    [Id(2)] string? TransactionId = null,
+    [Id(3)] string? IdempotencyKey = null,
+    [Id(4)] SqlValue? ShardKey = null);

@@ -1,6 +1,9 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>The outcome of a restore.</summary>
 /// <param name="RestoredTo">The bookmark whose state is now current.</param>
 /// <param name="UndoBookmark">Restoring this bookmark returns to the state before the restore.</param>
-public sealed record RestoreResult(string RestoredTo, string UndoBookmark);
+[GenerateSerializer, Immutable, Alias("orleansshards.RestoreResult")]
+public sealed record RestoreResult([Id(0)] string RestoredTo, [Id(1)] string UndoBookmark);

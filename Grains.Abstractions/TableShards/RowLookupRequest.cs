@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>Rows of the shard's table by primary key or by an indexed column's value.</summary>
@@ -7,10 +9,11 @@ namespace OrleansShards;
 /// <param name="Consistency">Freshness wanted.</param>
 /// <param name="MaxStalenessMs">For bounded reads.</param>
 /// <param name="MinBookmark">Read-your-writes.</param>
+[GenerateSerializer, Immutable, Alias("orleansshards.RowLookupRequest")]
 public sealed record RowLookupRequest(
-    SqlValue? PrimaryKey = null,
-    string? Column = null,
-    SqlValue? Value = null,
-    Consistency? Consistency = null,
-    long? MaxStalenessMs = null,
-    string? MinBookmark = null);
+    [Id(0)] SqlValue? PrimaryKey = null,
+    [Id(1)] string? Column = null,
+    [Id(2)] SqlValue? Value = null,
+    [Id(3)] Consistency? Consistency = null,
+    [Id(4)] long? MaxStalenessMs = null,
+    [Id(5)] string? MinBookmark = null);

@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>Figures of one shard.</summary>
@@ -12,18 +14,19 @@ namespace OrleansShards;
 /// <param name="PlanCacheMisses">Prepared-statement cache misses.</param>
 /// <param name="Bookmark">The current bookmark.</param>
 /// <param name="Cache">Cache figures of this table, when a cache is configured.</param>
+[GenerateSerializer, Immutable, Alias("orleansshards.ShardStats")]
 public sealed record ShardStats(
-    string Shard,
-    long SizeBytes,
-    long MaxSizeBytes,
-    long Statements,
-    long RowsRead,
-    long RowsWritten,
-    long Commits,
-    long PlanCacheHits,
-    long PlanCacheMisses,
-    string? Bookmark,
-    CacheStats? Cache = null)
+    [Id(0)] string Shard,
+    [Id(1)] long SizeBytes,
+    [Id(2)] long MaxSizeBytes,
+    [Id(3)] long Statements,
+    [Id(4)] long RowsRead,
+    [Id(5)] long RowsWritten,
+    [Id(6)] long Commits,
+    [Id(7)] long PlanCacheHits,
+    [Id(8)] long PlanCacheMisses,
+    [Id(9)] string? Bookmark,
+    [Id(10)] CacheStats? Cache = null)
 {
     /// <summary>Plan-cache hit rate in [0, 1].</summary>
     public double PlanCacheHitRate => PlanCacheHits + PlanCacheMisses == 0 ? 0 : (double)PlanCacheHits / (PlanCacheHits + PlanCacheMisses);

@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>The outcome of one statement of a batch or transaction.</summary>
@@ -5,8 +7,9 @@ namespace OrleansShards;
 /// <param name="LastInsertRowId">The rowid of the last inserted row.</param>
 /// <param name="Columns">Column names when the statement returned rows; otherwise null.</param>
 /// <param name="Rows">Rows when the statement returned rows; otherwise null.</param>
+[GenerateSerializer, Immutable, Alias("orleansshards.StatementResult")]
 public sealed record StatementResult(
-    long Changes,
-    long LastInsertRowId,
-    IReadOnlyList<string>? Columns = null,
-    IReadOnlyList<SqlValue[]>? Rows = null);
+    [Id(0)] long Changes,
+    [Id(1)] long LastInsertRowId,
+    [Id(2)] IReadOnlyList<string>? Columns = null,
+    [Id(3)] IReadOnlyList<SqlValue[]>? Rows = null);

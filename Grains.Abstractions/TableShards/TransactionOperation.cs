@@ -1,6 +1,9 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>The operation of an interactive transaction call.</summary>
+[GenerateSerializer, Alias("orleansshards.TransactionOperation")]
 public enum TransactionOperation
 {
     /// <summary>Open a transaction; returns its id and expiry.</summary>

@@ -1,3 +1,5 @@
+using Orleans;
+
 namespace OrleansShards;
 
 /// <summary>The answer to a transaction call.</summary>
@@ -6,9 +8,10 @@ namespace OrleansShards;
 /// <param name="Results">For COMMIT: one result per queued statement.</param>
 /// <param name="Bookmark">For COMMIT: the bookmark of the commit.</param>
 /// <param name="RolledBack">For ROLLBACK: true.</param>
+[GenerateSerializer, Immutable, Alias("orleansshards.TransactionResult")]
 public sealed record TransactionResult(
-    string TransactionId,
-    long? ExpiresAtUnixMs = null,
-    IReadOnlyList<StatementResult>? Results = null,
-    string? Bookmark = null,
-    bool RolledBack = false);
+    [Id(0)] string TransactionId,
+    [Id(1)] long? ExpiresAtUnixMs = null,
+    [Id(2)] IReadOnlyList<StatementResult>? Results = null,
+    [Id(3)] string? Bookmark = null,
+    [Id(4)] bool RolledBack = false);

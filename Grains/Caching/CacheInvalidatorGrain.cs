@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using OrleansShards.Runtime;
-using OrleansShards.Runtime.Streams;
+using Orleans.Streams;
+using Orleans.Streams.Core;
+using OrleansShards.Grains.Hosting;
 
 namespace OrleansShards.Grains.Caching;
 
@@ -18,7 +20,8 @@ internal sealed partial class CacheInvalidatorGrain(
     IOptions<ShardCacheOptions> options,
     CacheMetrics metrics,
     InvalidationWatermarks watermarks,
-    ILogger<CacheInvalidatorGrain> logger) : Grain, ICacheInvalidator, IAsyncObserver<InvalidationEvent>
+    [FromKeyedServices(ShardClock.ServiceKey)] TimeProvider clock,
+    ILogger<CacheInvalidatorGrain> logger) : Grain, ICacheInvalidator, IStreamSubscriptionObserver, IAsyncObserver<InvalidationEvent>
 {
     private readonly ShardCacheOptions _options = options.Value;
     private readonly ILogger _logger = logger;
@@ -32,13 +35,27 @@ internal sealed partial class CacheInvalidatorGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _shard = GetPrimaryKeyString();
+        _shard = this.GetPrimaryKeyString();
         (_tenant, _table) = ShardName.Parse(_shard);
         _watermark = watermarks.Get(_shard);
         return Task.CompletedTask;
     }
 
-    public Task OnNextAsync(InvalidationEvent item, StreamSequenceToken token) => InvalidateAsync(item);
+    /// <summary>The implicit subscription to this shard's invalidation stream: events arrive at <see cref="OnNextAsync"/>.</summary>
+    public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory)
+    {
+        await handleFactory.Create<InvalidationEvent>().ResumeAsync(this);
+    }
+
+    public Task OnNextAsync(InvalidationEvent item, StreamSequenceToken? token = null) => InvalidateAsync(item);
+
+    public Task OnCompletedAsync() => Task.CompletedTask;
+
+    public Task OnErrorAsync(Exception ex)
+    {
+        LogStreamError(ex, _shard);
+        return Task.CompletedTask;
+    }
 
     public async Task InvalidateAsync(InvalidationEvent invalidation)
     {
@@ -60,7 +77,7 @@ internal sealed partial class CacheInvalidatorGrain(
             {
                 foreach (var prefix in CacheKeys.TablePrefixes(_tenant, _table))
                 {
-                    await store.RemoveByPrefixAsync(prefix).ConfigureAwait(false);
+                    await store.RemoveByPrefixAsync(prefix);
                 }
             }
 
@@ -68,7 +85,7 @@ internal sealed partial class CacheInvalidatorGrain(
             for (var start = 0; start < keys.Count; start += _options.InvalidationBatchSize)
             {
                 var batch = keys.Skip(start).Take(_options.InvalidationBatchSize).ToList();
-                await store.InvalidateManyAsync(batch, invalidation.Sequence, _options.EntryLifetime).ConfigureAwait(false);
+                await store.InvalidateManyAsync(batch, invalidation.Sequence, _options.EntryLifetime);
             }
         }
         catch (CacheUnavailableException ex)
@@ -80,17 +97,19 @@ internal sealed partial class CacheInvalidatorGrain(
         _watermark = invalidation.Sequence;
         _applied++;
         _keys += invalidation.Keys.Count;
-        var latency = Math.Max(0, TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() - invalidation.CommittedAtUnixMs);
+        var latency = Math.Max(0, clock.GetUtcNow().ToUnixTimeMilliseconds() - invalidation.CommittedAtUnixMs);
         metrics.Invalidated(_shard, invalidation.Keys.Count, latency);
         watermarks.Advance(_shard, invalidation.Sequence);
     }
 
-    [ReadOnly]
     public Task<InvalidatorStats> GetStatsAsync()
     {
         var (p50, p95, p99) = metrics.LatencyOf(_shard);
         return Task.FromResult(new InvalidatorStats(_shard, _watermark, _applied, _duplicates, _keys, p50, p95, p99));
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The invalidation stream of shard {Shard} reported an error")]
+    private partial void LogStreamError(Exception exception, string shard);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Invalidation {Sequence} of shard {Shard} not applied: the cache store is unavailable; it will be redelivered")]
     private partial void LogDeferred(Exception exception, string shard, long sequence);

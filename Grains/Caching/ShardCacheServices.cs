@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using OrleansShards.Runtime.Streams;
+using Orleans.Streams;
 
 namespace OrleansShards.Grains.Caching;
 

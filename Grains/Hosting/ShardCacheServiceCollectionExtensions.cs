@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OrleansShards.Grains.Caching;
-using OrleansShards.Runtime;
 
 namespace OrleansShards.Grains.Hosting;
 
@@ -33,14 +32,13 @@ public static class ShardCacheServiceCollectionExtensions
         services.AddSingleton<CacheLayerMarker>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ShardCacheOptions>, ShardCacheOptionsValidator>());
         services.AddMetrics();
-        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddShardClock();
         services.TryAddSingleton<ICacheStore>(sp => new MemoryCacheStore(
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ShardCacheOptions>>().Value.MemoryMaxEntries));
-        services.TryAddSingleton<IDistributedCache>(sp => new DistributedCacheAdapter(sp.GetRequiredService<ICacheStore>(), sp.GetRequiredService<TimeProvider>()));
+            ShardClock.Get(sp), sp.GetRequiredService<IOptions<ShardCacheOptions>>().Value.MemoryMaxEntries));
+        services.TryAddSingleton<IDistributedCache>(sp => new DistributedCacheAdapter(sp.GetRequiredService<ICacheStore>(), ShardClock.Get(sp)));
         services.TryAddSingleton<CacheMetrics>();
         services.TryAddSingleton<InvalidationWatermarks>();
         services.TryAddSingleton<ShardCacheServices>();
-        services.AddGrain<ICacheInvalidator, CacheInvalidatorGrain>();
         return services;
     }
 
@@ -61,7 +59,7 @@ public static class ShardCacheServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisCacheOptions>, RedisCacheOptionsValidator>());
         services.RemoveAll<ICacheStore>();
         services.AddSingleton<ICacheStore>(sp => new RedisCacheStore(
-            sp.GetRequiredService<IOptions<RedisCacheOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<IOptions<RedisCacheOptions>>().Value, ShardClock.Get(sp)));
         return services.AddShardCache();
     }
 

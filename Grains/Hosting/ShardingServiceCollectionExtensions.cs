@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using OrleansShards.Grains.Sharding;
 using OrleansShards.Grains.TableShards;
-using OrleansShards.Runtime;
 
 namespace OrleansShards.Grains.Hosting;
 
@@ -28,8 +27,7 @@ public static class ShardingServiceCollectionExtensions
         services.TryAddSingleton<ShardRouterRegistry>();
         services.TryAddSingleton<ShardingHostId>();
         services.TryAddSingleton<ShardingFaults>();
-        services.AddGrain<IShardHost, TableShardGrain>();
-        services.AddGrain<IShardRegistry, ShardRegistryGrain>();
+        services.TryAddSingleton<ShardMigrations>();
         return services;
     }
 }

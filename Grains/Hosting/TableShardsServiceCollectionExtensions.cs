@@ -4,7 +4,6 @@ using Microsoft.Extensions.Options;
 using OrleansShards.Grains.Diagnostics;
 using OrleansShards.Grains.Pitr;
 using OrleansShards.Grains.TableShards;
-using OrleansShards.Runtime;
 
 namespace OrleansShards.Grains.Hosting;
 
@@ -13,7 +12,7 @@ public static class TableShardsServiceCollectionExtensions
 {
     /// <summary>
     /// Adds <see cref="ITableShard"/> grains (one SQLite file per tenant table), their options (validated at
-    /// start), metrics (<see cref="ShardMetrics.MeterName"/>) and capacity registry. Needs <c>AddGrainRuntime</c>.
+    /// start), metrics (<see cref="ShardMetrics.MeterName"/>) and capacity registry. The grain classes are found by Orleans in this assembly; the silo needs <c>AddShards</c> (streams, reminders).
     /// </summary>
     public static IServiceCollection AddTableShards(this IServiceCollection services, Action<TableShardOptions>? configure = null)
     {
@@ -29,7 +28,7 @@ public static class TableShardsServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<ShardCapacityRegistry>();
         services.TryAddSingleton<ShardMetrics>();
-        services.AddGrain<ITableShard, TableShardGrain>();
+        services.TryAddShardClock();
         services.AddTableSharding();
         return services.AddShardCache();
     }

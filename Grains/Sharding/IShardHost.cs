@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace OrleansShards.Grains.Sharding;
 
 /// <summary>
@@ -64,9 +66,10 @@ internal interface IShardHost : IGrainWithStringKey
 
     /// <summary>
     /// Base table: the switch, as one exclusive turn (no write of the table runs meanwhile): final catch-up of the
-    /// change-log tail, prepare, flip the layout with the journal, per-shard commit steps, cleanup.
+    /// change-log tail, prepare, flip the layout with the journal, per-shard commit steps, cleanup. The migration is
+    /// found by id in this silo's <see cref="ShardMigrations"/>; its cleanup task is left on it.
     /// </summary>
-    Task<SwitchOutcome> SwitchAsync(ShardMigration migration, CancellationToken cancellationToken = default);
+    Task<SwitchOutcome> SwitchAsync(string operationId, CancellationToken cancellationToken = default);
 
     /// <summary>Base table: rolls the operation back (targets dropped, layout unchanged) and records <c>shard.failed</c>.</summary>
     Task AbortOperationAsync(string operationId, string reason, CancellationToken cancellationToken = default);

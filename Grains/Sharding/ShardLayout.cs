@@ -1,20 +1,23 @@
 using System.Globalization;
 
+using Orleans.Concurrency;
+
 namespace OrleansShards.Grains.Sharding;
 
 /// <summary>
 /// The registry of a sharded table as persisted (JSON in the base table file's <c>_meta</c>, key <c>shard:layout</c>).
 /// Shard <c>i</c> is the table <c>{table}__s{i}</c> of the same tenant, its own grain and file.
 /// </summary>
+[GenerateSerializer, Immutable, Alias("orleansshards.sharding.ShardLayout")]
 internal sealed record ShardLayout(
-    string Id,
-    string Key,
-    string? KeyPath,
-    string Strategy,
-    int Count,
-    long CreatedAtMs,
-    List<SqlValue>? SplitPoints = null,
-    string? Router = null)
+    [Id(0)] string Id,
+    [Id(1)] string Key,
+    [Id(2)] string? KeyPath,
+    [Id(3)] string Strategy,
+    [Id(4)] int Count,
+    [Id(5)] long CreatedAtMs,
+    [Id(6)] List<SqlValue>? SplitPoints = null,
+    [Id(7)] string? Router = null)
 {
     public const string ShardSeparator = "__s";
 

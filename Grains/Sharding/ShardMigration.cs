@@ -44,6 +44,9 @@ internal sealed class ShardMigration
 
     public ShardingFaults? Faults { get; }
 
+    /// <summary>The cleanup the switch started (removed shards deleted, base emptied, journal cleared); writes already flow.</summary>
+    public Task Cleanup { get; set; } = Task.CompletedTask;
+
     /// <summary>Rows written to targets by copy and catch-up (a row written twice counts twice).</summary>
     public long RowsWritten { get; private set; }
 

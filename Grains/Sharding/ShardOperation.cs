@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace OrleansShards.Grains.Sharding;
 
 /// <summary>
@@ -6,18 +8,19 @@ namespace OrleansShards.Grains.Sharding;
 /// as <c>switched</c>). On activation the base table rolls a <c>copying</c> operation of a dead process back (targets
 /// dropped, old layout kept) and a <c>switched</c> one forward (per-file commit steps are idempotent).
 /// </summary>
+[GenerateSerializer, Immutable, Alias("orleansshards.sharding.ShardOperation")]
 internal sealed record ShardOperation(
-    string Id,
-    string Kind,
-    string State,
-    string Owner,
-    List<string> Tables,
-    List<string> Sources,
-    List<MigrationTarget> Targets,
-    ShardLayout? NewLayout,
-    List<string> Remove,
-    bool EmptyBase,
-    long StartedAtMs)
+    [Id(0)] string Id,
+    [Id(1)] string Kind,
+    [Id(2)] string State,
+    [Id(3)] string Owner,
+    [Id(4)] List<string> Tables,
+    [Id(5)] List<string> Sources,
+    [Id(6)] List<MigrationTarget> Targets,
+    [Id(7)] ShardLayout? NewLayout,
+    [Id(8)] List<string> Remove,
+    [Id(9)] bool EmptyBase,
+    [Id(10)] long StartedAtMs)
 {
     public const string Copying = "copying";
     public const string Switched = "switched";
@@ -30,9 +33,11 @@ internal sealed record ShardOperation(
 /// <param name="Name">The target's table name (its grain key is <c>tenant:name</c>).</param>
 /// <param name="Index">Its shard index in the new layout (0 for the base table).</param>
 /// <param name="Mode"><see cref="TargetMode"/>.</param>
-internal sealed record MigrationTarget(string Name, int Index, TargetMode Mode);
+[GenerateSerializer, Immutable, Alias("orleansshards.sharding.MigrationTarget")]
+internal sealed record MigrationTarget([Id(0)] string Name, [Id(1)] int Index, [Id(2)] TargetMode Mode);
 
 /// <summary>How rows reach a target before the switch.</summary>
+[GenerateSerializer, Alias("orleansshards.sharding.TargetMode")]
 internal enum TargetMode
 {
     /// <summary>A new shard nobody reads yet: rows go straight into its tables; rollback deletes its file.</summary>

@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using OrleansShards.Runtime;
+using OrleansShards.Grains.Hosting;
+using Orleans.Concurrency;
 
 namespace OrleansShards.Grains.Sharding;
 
@@ -10,6 +12,7 @@ namespace OrleansShards.Grains.Sharding;
 /// an operation (copy, catch-up rounds) in its own turns so the base table keeps serving, then asks the base table
 /// for the brief switch.
 /// </summary>
+[Reentrant]
 internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
 {
     private const int MaxCount = 1000;
@@ -18,30 +21,45 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     private readonly ShardRouterRegistry _routers;
     private readonly ShardingHostId _hostId;
     private readonly ShardingFaults _faults;
+    private readonly ShardMigrations _migrations;
+    private readonly TimeProvider _clock;
+    private readonly IGrainFactory _grains;
     private readonly ILogger<ShardRegistryGrain> _logger;
     private string _tenant = null!;
     private string _table = null!;
     private int _busy;
 
-    public ShardRegistryGrain(ShardRouterRegistry routers, ShardingHostId hostId, ShardingFaults faults, ILogger<ShardRegistryGrain> logger)
+    public ShardRegistryGrain(
+        ShardRouterRegistry routers,
+        ShardingHostId hostId,
+        ShardingFaults faults,
+        ShardMigrations migrations,
+        [FromKeyedServices(ShardClock.ServiceKey)] TimeProvider clock,
+        IGrainFactory grains,
+        ILogger<ShardRegistryGrain> logger)
     {
+        // The silo's factory, usable from any thread: the migration calls hosts from pool threads.
+        _grains = grains;
+        _migrations = migrations;
+        _clock = clock;
         _routers = routers;
         _hostId = hostId;
         _faults = faults;
         _logger = logger;
     }
 
+    private TimeProvider TimeProvider => _clock;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        (_tenant, _table) = ShardName.Parse(GetPrimaryKeyString());
+        (_tenant, _table) = ShardName.Parse(this.GetPrimaryKeyString());
         return Task.CompletedTask;
     }
 
-    private IShardHost Host(string name) => GrainFactory.GetGrain<IShardHost>(ShardName.Format(_tenant, name));
+    private IShardHost Host(string name) => _grains.GetGrain<IShardHost>(ShardName.Format(_tenant, name));
 
     private IShardHost Base => Host(_table);
 
-    [ConcurrentTurn]
     public async Task<ShardResult> ShardAsync(ShardRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -66,15 +84,15 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
 
         using var busy = Enter();
         var started = Stopwatch.StartNew();
-        var state = await Base.GetShardingStateAsync(cancellationToken).ConfigureAwait(false);
+        var state = await Base.GetShardingStateAsync(cancellationToken);
         RequireIdle(state);
         if (state.Layout is not null)
         {
             throw Invalid($"Table {_table} is already sharded ({state.Layout.Count} shards by {state.Layout.Key}); unshard it first or rebalance.");
         }
 
-        var shape = await Base.DescribeAsync(_table, key, keyPath, cancellationToken).ConfigureAwait(false);
-        var rows = await Base.CountRowsAsync(shape.Table, cancellationToken).ConfigureAwait(false);
+        var shape = await Base.DescribeAsync(_table, key, keyPath, cancellationToken);
+        var rows = await Base.CountRowsAsync(shape.Table, cancellationToken);
         if (rows == 0)
         {
             throw Invalid($"Table {_table} is empty; there is nothing to shard.");
@@ -85,42 +103,39 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         var layout = new ShardLayout(id, keyColumn, keyPath, strategy, request.Count, TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(), Router: request.Router);
         if (strategy == ShardStrategies.Range)
         {
-            layout = layout with { SplitPoints = ShardAssigner.SplitPoints(await SortedKeysAsync([_table], shape, cancellationToken).ConfigureAwait(false), request.Count) };
+            layout = layout with { SplitPoints = ShardAssigner.SplitPoints(await SortedKeysAsync([_table], shape, cancellationToken), request.Count) };
         }
 
         var assigner = new ShardAssigner(layout, router);
         var targets = Enumerable.Range(0, request.Count).Select(i => new MigrationTarget(ShardLayout.ShardName(_table, i), i, TargetMode.Fresh)).ToList();
         var operation = NewOperation(id, ShardOperation.KindShard, shape, [_table], targets, layout, remove: [], emptyBase: true);
-        var outcome = await RunAsync(operation, shape, assigner, cancellationToken).ConfigureAwait(false);
-        var shards = await CountShardsAsync(layout, cancellationToken).ConfigureAwait(false);
+        var outcome = await RunAsync(operation, shape, assigner, cancellationToken);
+        var shards = await CountShardsAsync(layout, cancellationToken);
         return new ShardResult(shards, layout.ToInfo(_table), Stats(shards), outcome.RowsMoved, started.ElapsedMilliseconds, outcome.StallMs, id);
     }
 
-    [ConcurrentTurn]
     public async Task<UnshardResult> UnshardAsync(CancellationToken cancellationToken = default)
     {
         using var busy = Enter();
         var started = Stopwatch.StartNew();
-        var state = await Base.GetShardingStateAsync(cancellationToken).ConfigureAwait(false);
+        var state = await Base.GetShardingStateAsync(cancellationToken);
         RequireIdle(state);
         var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded.");
-        var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken).ConfigureAwait(false);
+        var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken);
         var names = layout.ShardNames(_table).ToList();
         var id = Guid.NewGuid().ToString("N");
         var operation = NewOperation(id, ShardOperation.KindUnshard, shape, names, [new MigrationTarget(_table, 0, TargetMode.Base)], null, remove: names, emptyBase: false);
-        var outcome = await RunAsync(operation, shape, new ShardAssigner(layout with { Count = 1, Strategy = ShardStrategies.Hash }, null), cancellationToken).ConfigureAwait(false);
-        var rows = await Base.CountRowsAsync(shape.Table, cancellationToken).ConfigureAwait(false);
+        var outcome = await RunAsync(operation, shape, new ShardAssigner(layout with { Count = 1, Strategy = ShardStrategies.Hash }, null), cancellationToken);
+        var rows = await Base.CountRowsAsync(shape.Table, cancellationToken);
         return new UnshardResult(rows, outcome.RowsMoved, names.Count, started.ElapsedMilliseconds, outcome.StallMs, id);
     }
 
-    [ReadOnly]
     public async Task<bool> IsShardedAsync(CancellationToken cancellationToken = default) =>
-        (await Base.GetShardingStateAsync(cancellationToken).ConfigureAwait(false)).Layout is not null;
+        (await Base.GetShardingStateAsync(cancellationToken)).Layout is not null;
 
-    [ReadOnly]
     public async Task<ShardDiscovery> DiscoverAsync(CancellationToken cancellationToken = default)
     {
-        var state = await Base.GetShardingStateAsync(cancellationToken).ConfigureAwait(false);
+        var state = await Base.GetShardingStateAsync(cancellationToken);
         if (state.Layout is not { } layout)
         {
             return new ShardDiscovery(false, null, [], null, state.Operation?.Kind);
@@ -132,30 +147,28 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             var watch = Stopwatch.StartNew();
             try
             {
-                var rows = await Host(name).CountRowsAsync(_table, cancellationToken).ConfigureAwait(false);
-                var stats = await GrainFactory.GetGrain<ITableShard>(ShardName.Format(_tenant, name)).GetStatsAsync(cancellationToken).ConfigureAwait(false);
+                var rows = await Host(name).CountRowsAsync(_table, cancellationToken);
+                var stats = await _grains.GetGrain<ITableShard>(ShardName.Format(_tenant, name)).GetStatsAsync(cancellationToken);
                 return new ShardHealth(name, i, "healthy", watch.Elapsed.TotalMilliseconds, rows, stats.SizeBytes);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 return new ShardHealth(name, i, "unhealthy", watch.Elapsed.TotalMilliseconds, 0, 0, ex.Message);
             }
-        })).ConfigureAwait(false);
+        }));
         var healthy = health.Where(h => h.Status == "healthy").Select(h => h.RowCount).ToList();
         return new ShardDiscovery(true, layout.ToInfo(_table), health, ShardDistributionStats.Of(healthy), state.Operation?.Kind);
     }
 
-    [ReadOnly]
     public async Task<ShardQueryResult> QueryShardsAsync(ShardQueryRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var state = await Base.GetShardingStateAsync(cancellationToken).ConfigureAwait(false);
+        var state = await Base.GetShardingStateAsync(cancellationToken);
         var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded; use query.");
         var names = layout.ShardNames(_table).Select(n => ShardName.Format(_tenant, n)).ToList();
-        return await ShardQueryExecutor.RunAsync(GrainFactory, names, request, cancellationToken).ConfigureAwait(false);
+        return await ShardQueryExecutor.RunAsync(_grains, names, request, cancellationToken);
     }
 
-    [ConcurrentTurn]
     public async Task<RebalanceResult> RebalanceAsync(RebalanceRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -177,7 +190,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
 
         using var busy = Enter();
         var started = Stopwatch.StartNew();
-        var state = await Base.GetShardingStateAsync(cancellationToken).ConfigureAwait(false);
+        var state = await Base.GetShardingStateAsync(cancellationToken);
         RequireIdle(state);
         var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded.");
         var count = request.TargetCount ?? layout.Count;
@@ -187,7 +200,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             throw Invalid($"Shard table names ({longest}) would exceed {ShardName.MaxLength} characters.");
         }
 
-        var before = await CountShardsAsync(layout, cancellationToken).ConfigureAwait(false);
+        var before = await CountShardsAsync(layout, cancellationToken);
         var beforeStats = Stats(before);
         var unchangedLayout = count == layout.Count && !(mode == "full" && layout.Strategy is ShardStrategies.Range or ShardStrategies.RoundRobin);
         if ((count == layout.Count && request.MaxSkew is { } maxSkew && beforeStats.SkewRatio <= maxSkew)
@@ -196,7 +209,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             return new RebalanceResult(0, beforeStats, beforeStats, [], before, layout.ToInfo(_table), started.ElapsedMilliseconds, 0, string.Empty, Skipped: true);
         }
 
-        var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken).ConfigureAwait(false);
+        var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken);
         var oldNames = layout.ShardNames(_table).ToList();
         var id = Guid.NewGuid().ToString("N");
         var newLayout = layout with { Count = count };
@@ -204,11 +217,11 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         switch (layout.Strategy)
         {
             case ShardStrategies.Range:
-                newLayout = newLayout with { SplitPoints = ShardAssigner.SplitPoints(await SortedKeysAsync(oldNames, shape, cancellationToken).ConfigureAwait(false), count) };
+                newLayout = newLayout with { SplitPoints = ShardAssigner.SplitPoints(await SortedKeysAsync(oldNames, shape, cancellationToken), count) };
                 assigner = new ShardAssigner(newLayout, null);
                 break;
             case ShardStrategies.RoundRobin:
-                var (map, next) = await RoundRobinMapAsync(layout, count, mode == "full", cancellationToken).ConfigureAwait(false);
+                var (map, next) = await RoundRobinMapAsync(layout, count, mode == "full", cancellationToken);
                 assigner = new ShardAssigner(newLayout, null, map, next);
                 break;
             default:
@@ -221,8 +234,8 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             .ToList();
         var removed = oldNames.Skip(count).ToList();
         var operation = NewOperation(id, ShardOperation.KindRebalance, shape, oldNames, targets, newLayout, removed, emptyBase: false);
-        var migration = await RunAsync(operation, shape, assigner, cancellationToken).ConfigureAwait(false);
-        var after = await CountShardsAsync(newLayout, cancellationToken).ConfigureAwait(false);
+        var migration = await RunAsync(operation, shape, assigner, cancellationToken);
+        var after = await CountShardsAsync(newLayout, cancellationToken);
         var modified = new SortedSet<string>(StringComparer.Ordinal);
         modified.UnionWith(removed);
         foreach (var shard in after)
@@ -245,29 +258,39 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     /// <summary>Journal, prepare targets, copy, catch-up rounds, switch; on failure the base table rolls back.</summary>
     private async Task<RunOutcome> RunAsync(ShardOperation operation, TableShape shape, ShardAssigner assigner, CancellationToken cancellationToken)
     {
-        await Base.BeginOperationAsync(operation, cancellationToken).ConfigureAwait(false);
+        await Base.BeginOperationAsync(operation, cancellationToken);
         var migration = new ShardMigration(operation, shape, assigner, Host, _faults);
         try
         {
             await Task.WhenAll(operation.Targets.Where(t => t.Mode == TargetMode.Fresh)
-                .Select(t => Host(t.Name).ResetAsync(shape.TableSchema, cancellationToken))).ConfigureAwait(false);
+                .Select(t => Host(t.Name).ResetAsync(shape.TableSchema, cancellationToken)));
             if (operation.Targets.Any(t => t.Mode == TargetMode.Base))
             {
-                await Base.TruncateAsync(operation.Tables, cancellationToken).ConfigureAwait(false);
+                await Base.TruncateAsync(operation.Tables, cancellationToken);
             }
 
             migration.Step("copy");
-            await migration.CopyAsync(cancellationToken).ConfigureAwait(false);
+            await migration.CopyAsync(cancellationToken);
             for (var round = 0; round < MaxCatchUpRounds; round++)
             {
                 migration.Step("catchup");
-                if (await migration.CatchUpAsync(cancellationToken).ConfigureAwait(false) <= SmallTail)
+                if (await migration.CatchUpAsync(cancellationToken) <= SmallTail)
                 {
                     break;
                 }
             }
-            var outcome = await Base.SwitchAsync(migration, cancellationToken).ConfigureAwait(false);
-            await outcome.Cleanup.ConfigureAwait(false);
+            SwitchOutcome outcome;
+            _migrations.Add(migration);
+            try
+            {
+                outcome = await Base.SwitchAsync(operation.Id, cancellationToken);
+                await migration.Cleanup;
+            }
+            finally
+            {
+                _migrations.Remove(operation.Id);
+            }
+
             LogCompleted(_table, operation.Kind, operation.Id, outcome.RowsMoved, outcome.StallMs);
             var touched = operation.Targets.Where(t => t.Mode == TargetMode.Fresh).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
             return new RunOutcome(outcome.RowsMoved, outcome.StallMs, touched);
@@ -277,7 +300,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             LogFailed(ex, _table, operation.Kind, operation.Id);
             try
             {
-                await Base.AbortOperationAsync(operation.Id, ex.Message, CancellationToken.None).ConfigureAwait(false);
+                await Base.AbortOperationAsync(operation.Id, ex.Message, CancellationToken.None);
             }
             catch (Exception abort) when (abort is not SimulatedCrashException)
             {
@@ -296,7 +319,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         var sql = $"SELECT k FROM ({shape.Parent.SelectWithKey.Replace(", p.* FROM", " AS k FROM", StringComparison.Ordinal)}) ORDER BY k COLLATE BINARY";
         foreach (var source in sources)
         {
-            keys.AddRange((await Host(source).ReadInternalAsync(sql, [], cancellationToken).ConfigureAwait(false)).Select(r => r[0]));
+            keys.AddRange((await Host(source).ReadInternalAsync(sql, [], cancellationToken)).Select(r => r[0]));
         }
 
         if (sources.Count > 1)
@@ -310,7 +333,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     /// <summary>The new roundRobin key→shard map: full reassigns every key in turn; incremental moves only keys of removed or over-full shards.</summary>
     private async Task<(Dictionary<string, int> Map, long Next)> RoundRobinMapAsync(ShardLayout layout, int count, bool full, CancellationToken cancellationToken)
     {
-        var rows = await Base.ReadInternalAsync("SELECT k, shard FROM _shard_assign ORDER BY k", [], cancellationToken).ConfigureAwait(false);
+        var rows = await Base.ReadInternalAsync("SELECT k, shard FROM _shard_assign ORDER BY k", [], cancellationToken);
         var map = new Dictionary<string, int>(StringComparer.Ordinal);
         if (full)
         {
@@ -353,7 +376,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     private async Task<List<ShardInfo>> CountShardsAsync(ShardLayout layout, CancellationToken cancellationToken)
     {
         var counts = await Task.WhenAll(Enumerable.Range(0, layout.Count)
-            .Select(i => Host(ShardLayout.ShardName(_table, i)).CountRowsAsync(_table, cancellationToken))).ConfigureAwait(false);
+            .Select(i => Host(ShardLayout.ShardName(_table, i)).CountRowsAsync(_table, cancellationToken)));
         return [.. counts.Select((c, i) => new ShardInfo(ShardLayout.ShardName(_table, i), i, c))];
     }
 

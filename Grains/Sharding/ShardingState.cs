@@ -1,4 +1,7 @@
+using Orleans.Concurrency;
+
 namespace OrleansShards.Grains.Sharding;
 
 /// <summary>The layout in force (null when not sharded) and the journal of a running operation (or null).</summary>
-internal sealed record ShardingState(ShardLayout? Layout, ShardOperation? Operation);
+[GenerateSerializer, Immutable, Alias("orleansshards.sharding.ShardingState")]
+internal sealed record ShardingState([Id(0)] ShardLayout? Layout, [Id(1)] ShardOperation? Operation);

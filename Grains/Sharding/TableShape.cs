@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace OrleansShards.Grains.Sharding;
 
 /// <summary>
@@ -5,11 +7,12 @@ namespace OrleansShards.Grains.Sharding;
 /// foreign key references it): columns in declaration order, primary-key columns, and the SQL that reads rows
 /// together with the value of the shard key (a child row takes the key of its parent row).
 /// </summary>
+[GenerateSerializer, Immutable, Alias("orleansshards.sharding.TableShape")]
 internal sealed record TableShape(
-    string Table,
-    IReadOnlyList<TablePart> Parts,
-    IReadOnlyList<string> TableSchema,
-    IReadOnlyList<string> LateSchema)
+    [Id(0)] string Table,
+    [Id(1)] IReadOnlyList<TablePart> Parts,
+    [Id(2)] IReadOnlyList<string> TableSchema,
+    [Id(3)] IReadOnlyList<string> LateSchema)
 {
     public TablePart Parent => Parts[0];
 
@@ -24,7 +27,8 @@ internal sealed record TableShape(
 /// <c>SELECT key, t.* FROM …</c> without WHERE/ORDER: the first column is the shard key value, the rest the row.
 /// </param>
 /// <param name="RowAlias">The alias of this table's row in <paramref name="SelectWithKey"/>.</param>
-internal sealed record TablePart(string Name, IReadOnlyList<string> Columns, IReadOnlyList<int> PrimaryKey, string SelectWithKey, string RowAlias)
+[GenerateSerializer, Immutable, Alias("orleansshards.sharding.TablePart")]
+internal sealed record TablePart([Id(0)] string Name, [Id(1)] IReadOnlyList<string> Columns, [Id(2)] IReadOnlyList<int> PrimaryKey, [Id(3)] string SelectWithKey, [Id(4)] string RowAlias)
 {
     public SqlValue[] KeyOf(SqlValue[] row) => [.. PrimaryKey.Select(i => row[i])];
 

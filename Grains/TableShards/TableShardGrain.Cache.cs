@@ -103,7 +103,7 @@ internal sealed partial class TableShardGrain
                 {
                     try
                     {
-                        await GrainFactory.GetGrain<ITableShard>(_shard).WarmAsync(new WarmRequest(HotKeys: true)).ConfigureAwait(false);
+                        await _grains.GetGrain<ITableShard>(_shard).WarmAsync(new WarmRequest(HotKeys: true));
                     }
                     catch (Exception ex)
                     {
@@ -117,10 +117,10 @@ internal sealed partial class TableShardGrain
     private async Task CloseCacheAsync()
     {
         _publish.Writer.TryComplete();
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _stopping.CancelAsync();
         try
         {
-            await _publisher.ConfigureAwait(false);
+            await _publisher;
         }
         catch (OperationCanceledException)
         {
@@ -157,7 +157,7 @@ internal sealed partial class TableShardGrain
                 }
 
                 return Task.CompletedTask;
-            }).ConfigureAwait(false);
+            });
         }
         catch (ShardException ex)
         {
@@ -357,13 +357,13 @@ internal sealed partial class TableShardGrain
     }
 
     private Task PublishOnceAsync(InvalidationEvent invalidation) => _cache.Streams is { } streams
-        ? streams.GetStream<InvalidationEvent>(InvalidationStream.Namespace, _shard).OnNextAsync(invalidation)
-        : GrainFactory.GetGrain<ICacheInvalidator>(_shard).InvalidateAsync(invalidation);
+        ? streams.GetStream<InvalidationEvent>(StreamId.Create(InvalidationStream.Namespace, _shard)).OnNextAsync(invalidation)
+        : _grains.GetGrain<ICacheInvalidator>(_shard).InvalidateAsync(invalidation);
 
     private async Task PublishLoopAsync()
     {
         var reader = _publish.Reader;
-        while (await reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
+        while (await reader.WaitToReadAsync(_stopping.Token))
         {
             while (reader.TryPeek(out var invalidation))
             {
@@ -379,7 +379,7 @@ internal sealed partial class TableShardGrain
                         }
                     }
 
-                    await (started ?? PublishOnceAsync(invalidation)).ConfigureAwait(false);
+                    await (started ?? PublishOnceAsync(invalidation));
                     lock (_publishGate)
                     {
                         reader.TryRead(out _);
@@ -390,7 +390,7 @@ internal sealed partial class TableShardGrain
                 {
                     // The event stays queued (and in the outbox): publish again after a delay, in order.
                     LogPublishFailed(ex, _shard, invalidation.Sequence);
-                    await Task.Delay(CacheOptions.PublishRetryDelay, TimeProvider, _stopping.Token).ConfigureAwait(false);
+                    await Task.Delay(CacheOptions.PublishRetryDelay, TimeProvider, _stopping.Token);
                 }
             }
         }
@@ -420,7 +420,7 @@ internal sealed partial class TableShardGrain
         CacheEntry? entry;
         try
         {
-            entry = (await _cache.Store.GetManyAsync([key], cancellationToken).ConfigureAwait(false))[0];
+            entry = (await _cache.Store.GetManyAsync([key], cancellationToken))[0];
         }
         catch (CacheUnavailableException)
         {
@@ -458,7 +458,7 @@ internal sealed partial class TableShardGrain
         {
             try
             {
-                await PopulateAsync(key, result.Columns, result.Rows, sequence, readAtMs, versioned).ConfigureAwait(false);
+                await PopulateAsync(key, result.Columns, result.Rows, sequence, readAtMs, versioned);
             }
             catch (Exception ex)
             {
@@ -496,10 +496,10 @@ internal sealed partial class TableShardGrain
         {
             if (_cache.BeforePopulate is { } hook)
             {
-                await hook(key).ConfigureAwait(false);
+                await hook(key);
             }
 
-            var written = await _cache.Store.SetManyAsync([new CacheWrite(key, value, sequence, readAtMs, CacheOptions.EntryLifetime)]).ConfigureAwait(false) == 1;
+            var written = await _cache.Store.SetManyAsync([new CacheWrite(key, value, sequence, readAtMs, CacheOptions.EntryLifetime)]) == 1;
             _cache.Populated?.Invoke(key, written);
             return written;
         }
@@ -526,7 +526,7 @@ internal sealed partial class TableShardGrain
             return;
         }
 
-        var self = GrainFactory.GetGrain<ITableShard>(_shard);
+        var self = _grains.GetGrain<ITableShard>(_shard);
         using (ExecutionContext.SuppressFlow())
         {
             _ = Task.Run(async () =>
@@ -536,7 +536,7 @@ internal sealed partial class TableShardGrain
                     var request = new WarmRequest(
                         PrimaryKeys: fresh.Where(l => l.Column is null).Select(l => l.Value).ToList(),
                         Lookups: fresh.Where(l => l.Column is not null).Select(l => new ColumnLookup(l.Column!, l.Value)).ToList());
-                    var result = await self.WarmAsync(request).ConfigureAwait(false);
+                    var result = await self.WarmAsync(request);
                     for (var i = 0; i < result.Warmed; i++)
                     {
                         _cache.Metrics.Refresh(_shard);
@@ -560,7 +560,6 @@ internal sealed partial class TableShardGrain
         }
     }
 
-    [ReadOnly]
     public async Task<WarmResult> WarmAsync(WarmRequest request, CancellationToken cancellationToken = default)
     {
         try
@@ -574,7 +573,7 @@ internal sealed partial class TableShardGrain
                 lookups.AddRange(_hot.Top().Select(h => h.Lookup));
             }
 
-            var info = await GetTableInfoAsync(cancellationToken).ConfigureAwait(false);
+            var info = await GetTableInfoAsync(cancellationToken);
             int warmed = 0, skipped = 0;
             foreach (var lookup in lookups)
             {
@@ -587,8 +586,8 @@ internal sealed partial class TableShardGrain
 
                 var sequence = _writer.Sequence;
                 var readAt = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-                var result = await ReadAsync(sql, [lookup.Value], cancellationToken).ConfigureAwait(false);
-                if (await PopulateAsync(key, result.Columns, result.Rows, sequence, readAt, versioned: false).ConfigureAwait(false))
+                var result = await ReadAsync(sql, [lookup.Value], cancellationToken);
+                if (await PopulateAsync(key, result.Columns, result.Rows, sequence, readAt, versioned: false))
                 {
                     warmed++;
                 }
@@ -613,7 +612,7 @@ internal sealed partial class TableShardGrain
             return info;
         }
 
-        var reader = await _readers.RentAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await _readers.RentAsync(cancellationToken);
         try
         {
             info = TableInfo.Load(reader, _table);

@@ -9,7 +9,7 @@ internal sealed partial class TableShardGrain
     /// </summary>
     public async Task<ShardStats> RefreshCapacityAsync(CancellationToken cancellationToken = default)
     {
-        await _pitr.SnapshotIfDueAsync(_writer.Sequence, _writer.LoggedBytes, Volatile.Read(ref _usedPageBytes)).ConfigureAwait(false);
+        await _pitr.SnapshotIfDueAsync(_writer.Sequence, _writer.LoggedBytes, Volatile.Read(ref _usedPageBytes));
         await _writer.RunMaintenanceAsync(writer =>
         {
             if (_pitrOptions.Enabled)
@@ -36,7 +36,7 @@ internal sealed partial class TableShardGrain
             }
 
             return Task.CompletedTask;
-        }).ConfigureAwait(false);
+        });
         return Stats();
     }
 }

@@ -41,7 +41,7 @@ internal sealed partial class TableShardGrain
                 }
 
                 return Task.CompletedTask;
-            }).ConfigureAwait(false);
+            });
 
             return sequence is { } s
                 ? new BookmarkResult(BookmarkOf(s))
@@ -82,7 +82,7 @@ internal sealed partial class TableShardGrain
             {
                 floor = _pitr.RestorableFloor(writer);
                 return Task.CompletedTask;
-            }).ConfigureAwait(false);
+            });
             if (target < floor)
             {
                 throw new ShardException(ShardErrorCode.NotFound,
@@ -96,7 +96,7 @@ internal sealed partial class TableShardGrain
                 return new RestoreResult(BookmarkOf(current), BookmarkOf(current));
             }
 
-            return await RestoreToAsync(target, current).ConfigureAwait(false);
+            return await RestoreToAsync(target, current);
         }
         catch (ShardException ex) when (CountError(ex))
         {
@@ -112,7 +112,7 @@ internal sealed partial class TableShardGrain
         var restore = new ShardRestore(_paths, _pitr.Snapshots, ServiceProvider.GetService<IRestoreStepObserver>());
 
         // Stop the writer (it drains queued work first), wait for a running snapshot, close every connection.
-        await CloseStorageAsync().ConfigureAwait(false);
+        await CloseStorageAsync();
         AbortTransactions();
         try
         {
@@ -148,7 +148,7 @@ internal sealed partial class TableShardGrain
             throw new ShardException(ShardErrorCode.Internal, "The restore could not be swapped in; the shard is unchanged: " + swapError?.Message, swapError);
         }
 
-        await _writer.AnnounceRestoreAsync(target, atMs).ConfigureAwait(false);
+        await _writer.AnnounceRestoreAsync(target, atMs);
         LogRestored(_shard, target, newSequence, restore.BaseSnapshot, restore.EntriesReplayed, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return new RestoreResult(BookmarkOf(target), BookmarkOf(current));
     }

@@ -10,7 +10,6 @@ internal sealed partial class TableShardGrain
     private const string ServedByCache = "cache";
     private const string ServedByCacheStale = "cache-stale";
 
-    [ReadOnly]
     public async Task<QueryResult> QueryAsync(QueryRequest request, CancellationToken cancellationToken = default)
     {
         try
@@ -20,13 +19,13 @@ internal sealed partial class TableShardGrain
             if (_layout is { } layout)
             {
                 // A sharded table: the shards (their own grains) serve and cache the rows.
-                return await RouteQueryAsync(layout, request, cancellationToken).ConfigureAwait(false);
+                return await RouteQueryAsync(layout, request, cancellationToken);
             }
 
             var consistency = ResolveConsistency(request.Consistency);
             if (consistency == Consistency.Strong || !CacheOptions.CacheQueries)
             {
-                return await ReadAsync(request.Query, request.Params, cancellationToken).ConfigureAwait(false);
+                return await ReadAsync(request.Query, request.Params, cancellationToken);
             }
 
             // Query results are keyed by the shard's commit sequence (the table version): a commit
@@ -34,14 +33,14 @@ internal sealed partial class TableShardGrain
             var minSequence = MinSequence(request.MinBookmark);
             var sequence = _writer.Sequence;
             var key = CacheKeys.Query(_tenant, _table, sequence, CacheKeys.Hash(request.Query, request.Params));
-            if (await TryCacheAsync(key, consistency, request.MaxStalenessMs, minSequence, versioned: true, cancellationToken).ConfigureAwait(false) is { } hit)
+            if (await TryCacheAsync(key, consistency, request.MaxStalenessMs, minSequence, versioned: true, cancellationToken) is { } hit)
             {
                 return FromCache(hit.Entry, hit.ServedBy, hit.AgeMs);
             }
 
             _cache.Metrics.Miss(_shard);
             var readAt = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-            var result = await ReadAsync(request.Query, request.Params, cancellationToken).ConfigureAwait(false);
+            var result = await ReadAsync(request.Query, request.Params, cancellationToken);
             StartPopulate(key, result, sequence, readAt, versioned: true);
             return result;
         }
@@ -51,13 +50,12 @@ internal sealed partial class TableShardGrain
         }
     }
 
-    [ReadOnly]
     public async Task<QueryResult> LookupRowsAsync(RowLookupRequest request, CancellationToken cancellationToken = default)
     {
         try
         {
             ArgumentNullException.ThrowIfNull(request);
-            var info = await GetTableInfoAsync(cancellationToken).ConfigureAwait(false);
+            var info = await GetTableInfoAsync(cancellationToken);
             string? column;
             SqlValue value;
             if (request.PrimaryKey is { } pk)
@@ -80,17 +78,17 @@ internal sealed partial class TableShardGrain
             QueryResult result;
             if (_layout is { } layout)
             {
-                result = await FanOutQueryAsync(layout, new QueryRequest(sql, [value]), cancellationToken).ConfigureAwait(false);
+                result = await FanOutQueryAsync(layout, new QueryRequest(sql, [value]), cancellationToken);
             }
             else if (consistency == Consistency.Strong || key is null)
             {
-                result = await ReadAsync(sql, [value], cancellationToken).ConfigureAwait(false);
+                result = await ReadAsync(sql, [value], cancellationToken);
             }
             else
             {
                 _hot.Touch(key, new RowLookup(column, value));
                 var minSequence = MinSequence(request.MinBookmark);
-                if (await TryCacheAsync(key, consistency, request.MaxStalenessMs, minSequence, versioned: false, cancellationToken).ConfigureAwait(false) is { } hit)
+                if (await TryCacheAsync(key, consistency, request.MaxStalenessMs, minSequence, versioned: false, cancellationToken) is { } hit)
                 {
                     if (hit.ServedBy == ServedByCacheStale && consistency == Consistency.Cached)
                     {
@@ -104,7 +102,7 @@ internal sealed partial class TableShardGrain
                     _cache.Metrics.Miss(_shard);
                     var sequence = _writer.Sequence;
                     var readAt = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-                    result = await ReadAsync(sql, [value], cancellationToken).ConfigureAwait(false);
+                    result = await ReadAsync(sql, [value], cancellationToken);
                     StartPopulate(key, result, sequence, readAt, versioned: false);
                 }
             }
@@ -138,15 +136,31 @@ internal sealed partial class TableShardGrain
         return new QueryResult(columns, rows, 0, new QueryMeta(servedBy, ageMs, BookmarkOf(entry.Sequence)));
     }
 
-    [ReadOnly]
     public Task<ShardStats> GetStatsAsync(CancellationToken cancellationToken = default) => Task.FromResult(Stats());
 
     private async Task<QueryResult> ReadAsync(string sql, IReadOnlyList<SqlValue>? parameters, CancellationToken cancellationToken)
     {
         // The writer's sequence before the read is a lower bound of the state the read sees.
         var sequence = _writer.Sequence;
-        var reader = await _readers.RentAsync(cancellationToken).ConfigureAwait(false);
-        StatementOutcome outcome;
+
+        // SQLite blocks: the read runs on the reader pool off the grain's scheduler, so reads of one shard run in parallel.
+        var outcome = await Task.Run(() => RunReadAsync(sql, parameters, cancellationToken), CancellationToken.None);
+        var tags = ShardMetrics.ShardTag(_shard);
+        _metrics.Statements.Add(1, tags);
+        _metrics.RowsRead.Add(outcome.RowsRead, tags);
+        Interlocked.Increment(ref _statements);
+        Interlocked.Add(ref _rowsRead, outcome.RowsRead);
+        return new QueryResult(
+            outcome.Columns ?? [],
+            (IReadOnlyList<SqlValue[]>?)outcome.Rows ?? [],
+            outcome.RowsRead,
+            new QueryMeta(ServedByShard, 0, BookmarkOf(sequence)));
+    }
+
+    /// <summary>Runs one tenant read on a pooled reader connection. Called on the thread pool, never on the grain's scheduler.</summary>
+    private async Task<StatementOutcome> RunReadAsync(string sql, IReadOnlyList<SqlValue>? parameters, CancellationToken cancellationToken)
+    {
+        var reader = await _readers.RentAsync(cancellationToken);
         try
         {
             reader.SetDeadline(_options.StatementTimeout, cancellationToken);
@@ -161,7 +175,7 @@ internal sealed partial class TableShardGrain
                     throw new ShardException(ShardErrorCode.InvalidArgument, "query runs read-only statements; send writes to mutation.");
                 }
 
-                outcome = reader.Run(statement, parameters);
+                return reader.Run(statement, parameters);
             }
             finally
             {
@@ -172,17 +186,6 @@ internal sealed partial class TableShardGrain
         {
             _readers.Return(reader);
         }
-
-        var tags = ShardMetrics.ShardTag(_shard);
-        _metrics.Statements.Add(1, tags);
-        _metrics.RowsRead.Add(outcome.RowsRead, tags);
-        Interlocked.Increment(ref _statements);
-        Interlocked.Add(ref _rowsRead, outcome.RowsRead);
-        return new QueryResult(
-            outcome.Columns ?? [],
-            (IReadOnlyList<SqlValue[]>?)outcome.Rows ?? [],
-            outcome.RowsRead,
-            new QueryMeta(ServedByShard, 0, BookmarkOf(sequence)));
     }
 
     private ShardStats Stats() => new(

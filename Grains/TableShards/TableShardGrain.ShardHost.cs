@@ -7,14 +7,12 @@ namespace OrleansShards.Grains.TableShards;
 /// <summary>The reads and writes sharding makes on a table file (see <see cref="IShardHost"/>).</summary>
 internal sealed partial class TableShardGrain
 {
-    [ReadOnly]
     public Task<ShardingState> GetShardingStateAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult(new ShardingState(_layout, _operation));
 
-    [ReadOnly]
     public async Task<TableShape> DescribeAsync(string table, string key, string? keyPath, CancellationToken cancellationToken = default)
     {
-        var reader = await _readers.RentAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await _readers.RentAsync(cancellationToken);
         try
         {
             var parent = DescribePart(reader, table, out var columns) ?? throw new ShardException(ShardErrorCode.NotFound, $"Table {table} does not exist.");
@@ -87,10 +85,9 @@ internal sealed partial class TableShardGrain
         return new TablePart(name, columns, primaryKey, $"SELECT NULL, p.* FROM {ShardSql.Quote(name)} AS p", "p");
     }
 
-    [ReadOnly]
     public async Task<long> CountRowsAsync(string table, CancellationToken cancellationToken = default)
     {
-        var reader = await _readers.RentAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await _readers.RentAsync(cancellationToken);
         try
         {
             return reader.ExecuteScalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", table) == 0
@@ -103,13 +100,11 @@ internal sealed partial class TableShardGrain
         }
     }
 
-    [ReadOnly]
     public Task<long> GetSequenceAsync(CancellationToken cancellationToken = default) => Task.FromResult(_writer.Sequence);
 
-    [ReadOnly]
     public async Task<IReadOnlyList<SqlValue[]>> ReadInternalAsync(string sql, IReadOnlyList<SqlValue> parameters, CancellationToken cancellationToken = default)
     {
-        var reader = await _readers.RentAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await _readers.RentAsync(cancellationToken);
         try
         {
             return reader.Query(sql, [.. parameters]);
@@ -120,10 +115,9 @@ internal sealed partial class TableShardGrain
         }
     }
 
-    [ReadOnly]
     public async Task<IReadOnlyList<SqlValue[]?>> ReadRowsAsync(string sql, IReadOnlyList<SqlValue[]> keys, CancellationToken cancellationToken = default)
     {
-        var reader = await _readers.RentAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await _readers.RentAsync(cancellationToken);
         try
         {
             var rows = new SqlValue[]?[keys.Count];
@@ -140,10 +134,9 @@ internal sealed partial class TableShardGrain
         }
     }
 
-    [ReadOnly]
     public async Task<TailChunk> ReadTailAsync(long afterSequence, int maxCommits, CancellationToken cancellationToken = default)
     {
-        var reader = await _readers.RentAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await _readers.RentAsync(cancellationToken);
         try
         {
             var commits = reader.Query("SELECT seq, kind, changeset FROM _changes WHERE seq > ? ORDER BY seq LIMIT ?", afterSequence, maxCommits + 1);
@@ -224,17 +217,17 @@ internal sealed partial class TableShardGrain
                 }
             }));
             return Task.CompletedTask;
-        }).ConfigureAwait(false);
+        });
         _readers.ClearPlanCaches();
     }
 
     public async Task ResetAsync(IReadOnlyList<string> schema, CancellationToken cancellationToken = default)
     {
-        await CloseStorageAsync().ConfigureAwait(false);
+        await CloseStorageAsync();
         DeleteFiles();
         OpenStorage();
         LoadSharding();
-        await ExecuteSchemaAsync(schema, cancellationToken).ConfigureAwait(false);
+        await ExecuteSchemaAsync(schema, cancellationToken);
     }
 
     public async Task ExecuteSchemaAsync(IReadOnlyList<string> schema, CancellationToken cancellationToken = default)
@@ -254,7 +247,7 @@ internal sealed partial class TableShardGrain
                 }
             });
             return Task.CompletedTask;
-        }).ConfigureAwait(false);
+        });
         _readers.ClearPlanCaches();
     }
 
@@ -284,7 +277,7 @@ internal sealed partial class TableShardGrain
                 }
             }));
             return Task.CompletedTask;
-        }).ConfigureAwait(false);
+        });
         _readers.ClearPlanCaches();
     }
 
@@ -300,7 +293,7 @@ internal sealed partial class TableShardGrain
                 }
             });
             return Task.CompletedTask;
-        }).ConfigureAwait(false);
+        });
         _readers.ClearPlanCaches();
     }
 
@@ -319,7 +312,7 @@ internal sealed partial class TableShardGrain
                 }
             }));
             return Task.CompletedTask;
-        }).ConfigureAwait(false);
+        });
     }
 
     public async Task DestroyAsync(CancellationToken cancellationToken = default)
@@ -329,13 +322,13 @@ internal sealed partial class TableShardGrain
             return;
         }
 
-        await CloseStorageAsync().ConfigureAwait(false);
+        await CloseStorageAsync();
         DeleteFiles();
         _destroyed = true;
         _capacity.Remove(_shard);
-        if (await GetReminder(CapacityReminder).ConfigureAwait(false) is { } reminder)
+        if (await this.GetReminder(CapacityReminder) is { } reminder)
         {
-            await UnregisterReminder(reminder).ConfigureAwait(false);
+            await this.UnregisterReminder(reminder);
         }
 
         DeactivateOnIdle();

@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+using Orleans.Streams;
 using OrleansShards.Grains.Sharding;
-using OrleansShards.Runtime.Streams;
 
 namespace OrleansShards.Grains.TableShards;
 
@@ -33,18 +34,19 @@ internal sealed partial class TableShardGrain
             LogOpenTransactions(_table, _transactions.Count);
         }
 
-        await WriteJournalAsync(operation).ConfigureAwait(false);
+        await WriteJournalAsync(operation);
         _operation = operation;
-        await RecordShardEventAsync(ShardEvents.Started, operation, $"sources={operation.Sources.Count} targets={operation.Targets.Count}").ConfigureAwait(false);
+        await RecordShardEventAsync(ShardEvents.Started, operation, $"sources={operation.Sources.Count} targets={operation.Targets.Count}");
     }
 
-    public async Task<SwitchOutcome> SwitchAsync(ShardMigration migration, CancellationToken cancellationToken = default)
+    public async Task<SwitchOutcome> SwitchAsync(string operationId, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(migration);
+        ArgumentNullException.ThrowIfNull(operationId);
         var operation = _operation;
-        if (operation is null || operation.Id != migration.Operation.Id || operation.State != ShardOperation.Copying)
+        var migration = ServiceProvider.GetRequiredService<ShardMigrations>().Find(operationId);
+        if (migration is null || operation is null || operation.Id != operationId || operation.State != ShardOperation.Copying)
         {
-            throw new ShardException(ShardErrorCode.InvalidArgument, $"Operation {migration.Operation.Id} is no longer current on {_table}.");
+            throw new ShardException(ShardErrorCode.InvalidArgument, $"Operation {operationId} is no longer current on {_table}.");
         }
 
         var stall = Stopwatch.StartNew();
@@ -53,17 +55,18 @@ internal sealed partial class TableShardGrain
         try
         {
             migration.Step("switch");
-            var finalKeys = await migration.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+            var finalKeys = await migration.CatchUpAsync(cancellationToken);
             migration.Step("prepare");
-            var moved = await PrepareSwitchAsync(migration, cancellationToken).ConfigureAwait(false);
+            var moved = await PrepareSwitchAsync(migration, cancellationToken);
             migration.Step("flip");
             var switched = operation with { State = ShardOperation.Switched };
-            await FlipAsync(switched, migration.Assigner).ConfigureAwait(false);
+            await FlipAsync(switched, migration.Assigner);
             migration.Step("commit");
-            await FinishLiveShardsAsync(switched, migration.Hosts).ConfigureAwait(false);
+            await FinishLiveShardsAsync(switched, migration.Hosts);
             stall.Stop();
             var cleanup = CompleteAsync(switched, migration.Faults, $"rowsMoved={moved} finalKeys={finalKeys} stallMs={stall.ElapsedMilliseconds}");
-            return new SwitchOutcome(stall.ElapsedMilliseconds, moved, finalKeys) { Cleanup = cleanup };
+            migration.Cleanup = cleanup;
+            return new SwitchOutcome(stall.ElapsedMilliseconds, moved, finalKeys);
         }
         finally
         {
@@ -80,12 +83,12 @@ internal sealed partial class TableShardGrain
 
         if (operation.State == ShardOperation.Switched)
         {
-            await FinishLiveShardsAsync(operation, ShardHostOf).ConfigureAwait(false);
-            await CompleteAsync(operation, null, "rolled forward after a failure at the switch").ConfigureAwait(false);
+            await FinishLiveShardsAsync(operation, ShardHostOf);
+            await CompleteAsync(operation, null, "rolled forward after a failure at the switch");
             return;
         }
 
-        await RollBackAsync(operation, reason).ConfigureAwait(false);
+        await RollBackAsync(operation, reason);
     }
 
     /// <summary>On activation: a journal left by another process is rolled back (not switched) or forward (switched).</summary>
@@ -100,16 +103,16 @@ internal sealed partial class TableShardGrain
         LogResuming(_table, operation.Kind, operation.Id, operation.State);
         if (operation.State == ShardOperation.Switched)
         {
-            await FinishLiveShardsAsync(operation, ShardHostOf).ConfigureAwait(false);
-            await CompleteAsync(operation, null, "rolled forward after a restart").ConfigureAwait(false);
+            await FinishLiveShardsAsync(operation, ShardHostOf);
+            await CompleteAsync(operation, null, "rolled forward after a restart");
         }
         else
         {
-            await RollBackAsync(operation, "the process stopped during the operation; rolled back").ConfigureAwait(false);
+            await RollBackAsync(operation, "the process stopped during the operation; rolled back");
         }
     }
 
-    private IShardHost ShardHostOf(string name) => name == _table ? this : GrainFactory.GetGrain<IShardHost>(ShardName.Format(_tenant, name));
+    private IShardHost ShardHostOf(string name) => name == _table ? this : _grains.GetGrain<IShardHost>(ShardName.Format(_tenant, name));
 
     private async Task<long> PrepareSwitchAsync(ShardMigration migration, CancellationToken cancellationToken)
     {
@@ -126,10 +129,10 @@ internal sealed partial class TableShardGrain
         var idempotency = new List<SqlValue[]>();
         foreach (var source in operation.Sources)
         {
-            idempotency.AddRange(await hosts(source).ReadInternalAsync("SELECT key, at_ms, outcome FROM _idempotency", [], cancellationToken).ConfigureAwait(false));
+            idempotency.AddRange(await hosts(source).ReadInternalAsync("SELECT key, at_ms, outcome FROM _idempotency", [], cancellationToken));
             if (!migration.IsLiveSource(source))
             {
-                moved += await hosts(source).CountRowsAsync(shape.Table, cancellationToken).ConfigureAwait(false);
+                moved += await hosts(source).CountRowsAsync(shape.Table, cancellationToken);
                 continue;
             }
 
@@ -163,7 +166,7 @@ internal sealed partial class TableShardGrain
             tasks.AddRange(operation.Targets.Select(t => hosts(t.Name).ApplyAsync(new ApplyBatch([], [copy]), cancellationToken)));
         }
 
-        await Task.WhenAll(tasks).ConfigureAwait(false);
+        await Task.WhenAll(tasks);
         return moved;
     }
 
@@ -202,7 +205,7 @@ internal sealed partial class TableShardGrain
                     JsonSerializer.Serialize(switched, ShardingJsonContext.Default.ShardOperation));
             });
             return Task.CompletedTask;
-        }).ConfigureAwait(false);
+        });
 
         assigner.TakeNewAssignments();
         _shardRefs = null;
@@ -218,7 +221,7 @@ internal sealed partial class TableShardGrain
     private async Task FinishLiveShardsAsync(ShardOperation operation, Func<string, IShardHost> hosts)
     {
         var live = operation.Targets.Where(t => t.Mode == TargetMode.Live).Select(t => t.Name).ToList();
-        await Task.WhenAll(live.Select(name => hosts(name).FinishMoveAsync(operation.Tables))).ConfigureAwait(false);
+        await Task.WhenAll(live.Select(name => hosts(name).FinishMoveAsync(operation.Tables)));
     }
 
     /// <summary>After the switch: removed shards deleted, the base file emptied after sharding, journal cleared, <c>shard.completed</c>.</summary>
@@ -227,17 +230,17 @@ internal sealed partial class TableShardGrain
         faults?.Step("cleanup");
         foreach (var name in operation.Remove)
         {
-            await ShardHostOf(name).DestroyAsync().ConfigureAwait(false);
+            await ShardHostOf(name).DestroyAsync();
         }
 
         if (operation.EmptyBase)
         {
-            await TruncateAsync(operation.Tables).ConfigureAwait(false);
+            await TruncateAsync(operation.Tables);
         }
 
-        await WriteJournalAsync(null).ConfigureAwait(false);
+        await WriteJournalAsync(null);
         _operation = null;
-        await RecordShardEventAsync(ShardEvents.Completed, operation, detail).ConfigureAwait(false);
+        await RecordShardEventAsync(ShardEvents.Completed, operation, detail);
     }
 
     private async Task RollBackAsync(ShardOperation operation, string reason)
@@ -247,20 +250,20 @@ internal sealed partial class TableShardGrain
             switch (target.Mode)
             {
                 case TargetMode.Fresh:
-                    await ShardHostOf(target.Name).DestroyAsync().ConfigureAwait(false);
+                    await ShardHostOf(target.Name).DestroyAsync();
                     break;
                 case TargetMode.Base:
-                    await TruncateAsync(operation.Tables).ConfigureAwait(false);
+                    await TruncateAsync(operation.Tables);
                     break;
                 default:
-                    await ShardHostOf(target.Name).DropStagingAsync(operation.Tables).ConfigureAwait(false);
+                    await ShardHostOf(target.Name).DropStagingAsync(operation.Tables);
                     break;
             }
         }
 
-        await WriteJournalAsync(null).ConfigureAwait(false);
+        await WriteJournalAsync(null);
         _operation = null;
-        await RecordShardEventAsync(ShardEvents.Failed, operation, reason).ConfigureAwait(false);
+        await RecordShardEventAsync(ShardEvents.Failed, operation, reason);
     }
 
     private Task WriteJournalAsync(ShardOperation? operation) => _writer.RunMaintenanceAsync(writer =>
@@ -287,13 +290,13 @@ internal sealed partial class TableShardGrain
             writer.ExecuteInternal("INSERT INTO _events(at_ms, type, correlation_id, payload) VALUES (?, ?, ?, ?)",
                 shardEvent.AtUnixMs, type, operation.Id, JsonSerializer.Serialize(shardEvent, ShardingJsonContext.Default.ShardEvent));
             return Task.CompletedTask;
-        }).ConfigureAwait(false);
+        });
 
         if (ServiceProvider.GetKeyedService<IStreamProvider>(ShardEvents.StreamProvider) is { } provider)
         {
             try
             {
-                await provider.GetStream<ShardEvent>(ShardEvents.StreamNamespace, _shard).OnNextAsync(shardEvent).ConfigureAwait(false);
+                await provider.GetStream<ShardEvent>(StreamId.Create(ShardEvents.StreamNamespace, _shard)).OnNextAsync(shardEvent);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

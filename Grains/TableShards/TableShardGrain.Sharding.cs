@@ -70,7 +70,7 @@ internal sealed partial class TableShardGrain : IShardHost
         var refs = _shardRefs;
         if (refs is null || refs.Length != layout.Count)
         {
-            refs = [.. Enumerable.Range(0, layout.Count).Select(i => GrainFactory.GetGrain<ITableShard>(ShardName.Format(_tenant, ShardLayout.ShardName(_table, i))))];
+            refs = [.. Enumerable.Range(0, layout.Count).Select(i => _grains.GetGrain<ITableShard>(ShardName.Format(_tenant, ShardLayout.ShardName(_table, i))))];
             _shardRefs = refs;
         }
 
@@ -90,7 +90,7 @@ internal sealed partial class TableShardGrain : IShardHost
         var index = assigner.Assign(key);
         if (layout.Strategy == ShardStrategies.RoundRobin)
         {
-            await PersistAssignmentsAsync(assigner).ConfigureAwait(false);
+            await PersistAssignmentsAsync(assigner);
         }
 
         return ShardRefs(layout)[index];
@@ -117,7 +117,7 @@ internal sealed partial class TableShardGrain : IShardHost
                 writer.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES (?, ?)", RoundRobinNextKey, assigner.Next);
             });
             return Task.CompletedTask;
-        }).ConfigureAwait(false);
+        });
     }
 
     private async Task<QueryResult> RouteQueryAsync(ShardLayout layout, QueryRequest request, CancellationToken cancellationToken)
@@ -125,17 +125,17 @@ internal sealed partial class TableShardGrain : IShardHost
         var forwarded = request with { ShardKey = null };
         if (request.ShardKey is not null)
         {
-            var shard = await RouteAsync(layout, request.ShardKey).ConfigureAwait(false);
-            return await shard.QueryAsync(forwarded, cancellationToken).ConfigureAwait(false);
+            var shard = await RouteAsync(layout, request.ShardKey);
+            return await shard.QueryAsync(forwarded, cancellationToken);
         }
 
-        return await FanOutQueryAsync(layout, forwarded, cancellationToken).ConfigureAwait(false);
+        return await FanOutQueryAsync(layout, forwarded, cancellationToken);
     }
 
     /// <summary>A read without shard key: every shard in parallel, rows concatenated in shard order.</summary>
     private async Task<QueryResult> FanOutQueryAsync(ShardLayout layout, QueryRequest request, CancellationToken cancellationToken)
     {
-        var results = await Task.WhenAll(ShardRefs(layout).Select(s => s.QueryAsync(request, cancellationToken))).ConfigureAwait(false);
+        var results = await Task.WhenAll(ShardRefs(layout).Select(s => s.QueryAsync(request, cancellationToken)));
         var rows = new List<SqlValue[]>();
         long rowsRead = 0;
         IReadOnlyList<string> columns = [];
@@ -161,24 +161,24 @@ internal sealed partial class TableShardGrain : IShardHost
                 $"Table {_table} is sharded: interactive transactions are not available; send the statements as a batch with shardKey.");
         }
 
-        var shard = await RouteAsync(layout, request.ShardKey).ConfigureAwait(false);
-        return await shard.MutateAsync(request with { ShardKey = null }, cancellationToken).ConfigureAwait(false);
+        var shard = await RouteAsync(layout, request.ShardKey);
+        return await shard.MutateAsync(request with { ShardKey = null }, cancellationToken);
     }
 
     private async Task<BatchResult> RouteBatchAsync(ShardLayout layout, BatchRequest request, CancellationToken cancellationToken)
     {
-        var shard = await RouteAsync(layout, request.ShardKey).ConfigureAwait(false);
-        return await shard.BatchAsync(request with { ShardKey = null }, cancellationToken).ConfigureAwait(false);
+        var shard = await RouteAsync(layout, request.ShardKey);
+        return await shard.BatchAsync(request with { ShardKey = null }, cancellationToken);
     }
 
     /// <summary>DDL of a sharded table is applied to the base file (which keeps the schema) and then to every shard, in order.</summary>
     private async Task<DdlResult> RouteDdlAsync(ShardLayout layout, DdlRequest request, CancellationToken cancellationToken)
     {
-        var outcome = await WriteAsync(new Writes.WriteWork(Writes.WriteKind.Ddl, [new Statement(request.Query)])).ConfigureAwait(false);
+        var outcome = await WriteAsync(new Writes.WriteWork(Writes.WriteKind.Ddl, [new Statement(request.Query)]));
         _readers.ClearPlanCaches();
         foreach (var shard in ShardRefs(layout))
         {
-            await shard.DdlAsync(request, cancellationToken).ConfigureAwait(false);
+            await shard.DdlAsync(request, cancellationToken);
         }
 
         return new DdlResult(true, BookmarkOf(outcome.Sequence));

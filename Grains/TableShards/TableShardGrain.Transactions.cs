@@ -7,7 +7,6 @@ internal sealed partial class TableShardGrain
 {
     private const int MaxOpenTransactions = 1000;
 
-    [ConcurrentTurn]
     public async Task<TransactionResult> TransactionAsync(TransactionRequest request, CancellationToken cancellationToken = default)
     {
         try
@@ -19,7 +18,7 @@ internal sealed partial class TableShardGrain
                 case TransactionOperation.Begin:
                     return Begin();
                 case TransactionOperation.Commit:
-                    return await CommitAsync(request).ConfigureAwait(false);
+                    return await CommitAsync(request);
                 case TransactionOperation.Rollback:
                     var id = RequireTransactionId(request.TransactionId);
                     if (!_transactions.TryRemove(id, out var removed) || removed.ExpiresAt <= TimeProvider.GetUtcNow())
@@ -67,7 +66,7 @@ internal sealed partial class TableShardGrain
         if (!_transactions.TryRemove(id, out var transaction) || transaction.ExpiresAt <= TimeProvider.GetUtcNow())
         {
             // A retried COMMIT whose first attempt committed: its idempotency key still answers.
-            if (request.IdempotencyKey is { } key && await _writer.FindIdempotentAsync(key).ConfigureAwait(false) is { } replay)
+            if (request.IdempotencyKey is { } key && await _writer.FindIdempotentAsync(key) is { } replay)
             {
                 return new TransactionResult(id, Results: replay.Results, Bookmark: BookmarkOf(replay.Sequence));
             }
@@ -81,7 +80,7 @@ internal sealed partial class TableShardGrain
             return new TransactionResult(id, Results: [], Bookmark: BookmarkOf(_writer.Sequence));
         }
 
-        var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, statements, request.IdempotencyKey)).ConfigureAwait(false);
+        var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, statements, request.IdempotencyKey));
         return new TransactionResult(id, Results: outcome.Results, Bookmark: BookmarkOf(outcome.Sequence));
     }
 
@@ -98,7 +97,7 @@ internal sealed partial class TableShardGrain
             throw new ShardException(ShardErrorCode.PayloadTooLarge, $"A transaction holds at most {_options.MaxTransactionStatements} statements.");
         }
 
-        var reader = await _readers.RentAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await _readers.RentAsync(cancellationToken);
         try
         {
             reader.Mode = SqlMode.TenantWrite;

@@ -5,7 +5,6 @@ namespace OrleansShards.Grains.TableShards;
 
 internal sealed partial class TableShardGrain
 {
-    [ConcurrentTurn]
     public async Task<MutationResult> MutateAsync(MutationRequest request, CancellationToken cancellationToken = default)
     {
         try
@@ -14,17 +13,17 @@ internal sealed partial class TableShardGrain
             RequireSql(request.Query);
             if (_layout is { } layout)
             {
-                return await RouteMutationAsync(layout, request, cancellationToken).ConfigureAwait(false);
+                return await RouteMutationAsync(layout, request, cancellationToken);
             }
 
             var statement = new Statement(request.Query, request.Params);
             if (request.TransactionId is { } transactionId)
             {
-                await QueueInTransactionAsync(transactionId, statement, cancellationToken).ConfigureAwait(false);
+                await QueueInTransactionAsync(transactionId, statement, cancellationToken);
                 return new MutationResult(0, 0, null, Queued: true);
             }
 
-            var outcome = await WriteAsync(new WriteWork(WriteKind.Mutation, [statement], request.IdempotencyKey)).ConfigureAwait(false);
+            var outcome = await WriteAsync(new WriteWork(WriteKind.Mutation, [statement], request.IdempotencyKey));
             var result = outcome.Results is [var first, ..] ? first : new StatementResult(0, 0);
             return new MutationResult(result.Changes, result.LastInsertRowId, BookmarkOf(outcome.Sequence));
         }
@@ -34,7 +33,6 @@ internal sealed partial class TableShardGrain
         }
     }
 
-    [ConcurrentTurn]
     public async Task<BatchResult> BatchAsync(BatchRequest request, CancellationToken cancellationToken = default)
     {
         try
@@ -52,10 +50,10 @@ internal sealed partial class TableShardGrain
 
             if (_layout is { } layout)
             {
-                return await RouteBatchAsync(layout, request, cancellationToken).ConfigureAwait(false);
+                return await RouteBatchAsync(layout, request, cancellationToken);
             }
 
-            var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, request.Statements, request.IdempotencyKey)).ConfigureAwait(false);
+            var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, request.Statements, request.IdempotencyKey));
             return new BatchResult(outcome.Results, BookmarkOf(outcome.Sequence));
         }
         catch (ShardException ex) when (CountError(ex))
@@ -74,13 +72,13 @@ internal sealed partial class TableShardGrain
             RejectDuringOperation("DDL");
             if (_layout is { } layout)
             {
-                return await RouteDdlAsync(layout, request, cancellationToken).ConfigureAwait(false);
+                return await RouteDdlAsync(layout, request, cancellationToken);
             }
 
-            var outcome = await WriteAsync(new WriteWork(WriteKind.Ddl, [new Statement(request.Query)])).ConfigureAwait(false);
+            var outcome = await WriteAsync(new WriteWork(WriteKind.Ddl, [new Statement(request.Query)]));
             _readers.ClearPlanCaches();
             _tableInfo = null;
-            await _pitr.AfterDdlAsync(request.Query, outcome.Sequence, _writer.LoggedBytes).ConfigureAwait(false);
+            await _pitr.AfterDdlAsync(request.Query, outcome.Sequence, _writer.LoggedBytes);
             return new DdlResult(true, BookmarkOf(outcome.Sequence));
         }
         catch (ShardException ex) when (CountError(ex))
@@ -91,7 +89,7 @@ internal sealed partial class TableShardGrain
 
     private async Task<WriteOutcome> WriteAsync(WriteWork work)
     {
-        var outcome = await _writer.EnqueueAsync(work).ConfigureAwait(false);
+        var outcome = await _writer.EnqueueAsync(work);
         if (!outcome.Replayed)
         {
             var tags = ShardMetrics.ShardTag(_shard);

@@ -7,8 +7,10 @@ using OrleansShards.Grains.Diagnostics;
 using OrleansShards.Grains.Hosting;
 using OrleansShards.Grains.Pitr;
 using OrleansShards.Grains.Storage;
+using OrleansShards.Grains.Turns;
 using OrleansShards.Grains.Writes;
-using OrleansShards.Runtime;
+using Orleans.Concurrency;
+using Orleans.Runtime;
 
 namespace OrleansShards.Grains.TableShards;
 
@@ -18,9 +20,14 @@ namespace OrleansShards.Grains.TableShards;
 /// turns feeding the group-commit <see cref="ShardWriter"/>; DDL, capacity refresh and restore are
 /// exclusive turns. See <see cref="ITableShard"/> for the guarantees of each call.
 /// </summary>
-internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
+[Reentrant]
+internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable, IIncomingGrainCallFilter
 {
+    /// <summary>The durable reminder that wakes even an idle shard, at most daily, for retention pruning.</summary>
     private const string CapacityReminder = "capacity";
+
+    /// <summary>Period of <see cref="CapacityReminder"/>: long, so that it never keeps a shard from going idle.</summary>
+    private static readonly TimeSpan MaintenanceReminderPeriod = TimeSpan.FromDays(1);
 
     private readonly TableShardOptions _options;
     private readonly PitrOptions _pitrOptions;
@@ -43,6 +50,10 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
     private long _pageSize;
 
     private readonly ShardCacheServices _cache;
+    private readonly TimeProvider _clock;
+    private readonly IGrainFactory _grains;
+    private readonly TurnGate _turns = new();
+    private IGrainTimer? _capacityTimer;
 
     public TableShardGrain(
         IOptions<TableShardOptions> options,
@@ -50,8 +61,14 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         ShardMetrics metrics,
         ShardCapacityRegistry capacity,
         ShardCacheServices cache,
+        [FromKeyedServices(ShardClock.ServiceKey)] TimeProvider clock,
+        IGrainFactory grains,
         ILogger<TableShardGrain> logger)
     {
+        _clock = clock;
+
+        // The silo's factory, usable from any thread: the writer loop and plain classes call grains too.
+        _grains = grains;
         _cache = cache;
         _interest = new CacheInterest(cache.Options.EntryLifetime);
         _options = options.Value;
@@ -63,7 +80,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _shard = GetPrimaryKeyString();
+        _shard = this.GetPrimaryKeyString();
         (_tenant, _table) = ShardName.Parse(_shard);
         _activatedAtMs = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         _paths = new ShardPaths(_options.DataDirectory, _tenant, _table);
@@ -72,17 +89,40 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
         OpenStorage();
         LoadSharding();
         OpenCache();
-        await ResumeShardOperationAsync().ConfigureAwait(false);
-        await EnsureCapacityReminderAsync().ConfigureAwait(false);
+        await ResumeShardOperationAsync();
+        await EnsureCapacityReminderAsync();
+        StartCapacityTimer();
         LogActivated(_shard, _writer.Sequence, _sizeBytes);
+    }
+
+    /// <summary>The shards' clock (a fake one in tests); Orleans keeps its own.</summary>
+    private TimeProvider TimeProvider => _clock;
+
+    /// <summary>
+    /// Every call takes its turn through <see cref="_turns"/>: reads and the writes that feed group commit
+    /// share it, everything else (DDL, restore, switches, reminder ticks) holds it alone.
+    /// </summary>
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        var shared = TurnKinds.IsShared(context.InterfaceMethod);
+        await _turns.EnterAsync(shared, CancellationToken.None);
+        try
+        {
+            await context.Invoke();
+        }
+        finally
+        {
+            _turns.Exit(shared);
+        }
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        await CloseCacheAsync().ConfigureAwait(false);
+        _capacityTimer?.Dispose();
+        await CloseCacheAsync();
         if (!_destroyed)
         {
-            await CloseStorageAsync().ConfigureAwait(false);
+            await CloseStorageAsync();
         }
 
         _capacity.Remove(_shard);
@@ -93,7 +133,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
     {
         if (reminderName == CapacityReminder)
         {
-            await RefreshCapacityAsync().ConfigureAwait(false);
+            await RefreshCapacityAsync();
         }
     }
 
@@ -140,8 +180,8 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
     {
         if (_writer is not null)
         {
-            await _pitr.WaitForSnapshotAsync().ConfigureAwait(false);
-            await _writer.DisposeAsync().ConfigureAwait(false);
+            await _pitr.WaitForSnapshotAsync();
+            await _writer.DisposeAsync();
         }
 
         _readers?.Dispose();
@@ -151,14 +191,36 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable
     /// <summary>Applies the tenant-SQL hardening of every shard connection.</summary>
     private static void ConfigureConnection(ShardConnection connection) => ShardSecurity.Apply(connection);
 
+    /// <summary>
+    /// While the shard is active, measures it every <see cref="TableShardOptions.CapacityCheckPeriod"/>. The timer
+    /// does not keep the activation alive: an idle shard still deactivates and closes its files.
+    /// </summary>
+    private void StartCapacityTimer()
+    {
+        var period = _options.CapacityCheckPeriod;
+        _capacityTimer = this.RegisterGrainTimer(
+            async ct =>
+            {
+                await _turns.EnterAsync(shared: false, ct);
+                try
+                {
+                    await RefreshCapacityAsync(ct);
+                }
+                finally
+                {
+                    _turns.Exit(shared: false);
+                }
+            },
+            new GrainTimerCreationOptions(period, period) { KeepAlive = false, Interleave = true });
+    }
+
     private async Task EnsureCapacityReminderAsync()
     {
-        var minimum = ServiceProvider.GetService<IOptions<ReminderOptions>>()?.Value.MinimumPeriod ?? TimeSpan.FromMinutes(1);
-        var period = _options.CapacityCheckPeriod < minimum ? minimum : _options.CapacityCheckPeriod;
-        var existing = await GetReminder(CapacityReminder).ConfigureAwait(false);
-        if (existing is null || existing.Period != period)
+        var period = MaintenanceReminderPeriod;
+        var existing = await this.GetReminder(CapacityReminder);
+        if (existing is null)
         {
-            await RegisterOrUpdateReminder(CapacityReminder, period, period).ConfigureAwait(false);
+            await this.RegisterOrUpdateReminder(CapacityReminder, period, period);
         }
     }
 

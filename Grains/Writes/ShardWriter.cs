@@ -134,12 +134,12 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
     /// <summary>
     /// Queues <paramref name="work"/>; its task completes once the work is committed (or failed). Inside a
-    /// <see cref="Runtime.CallerRuns"/> scope, a mutation or batch that finds the writer idle is committed on the
+    /// <see cref="CallerRuns"/> scope, a mutation or batch that finds the writer idle is committed on the
     /// caller's thread instead (the task is then usually complete on return).
     /// </summary>
     public Task<WriteOutcome> EnqueueAsync(WriteWork work)
     {
-        if (Runtime.CallerRuns.IsActive && work.Kind is WriteKind.Mutation or WriteKind.Atomic && TryRunOnCallerThread(work))
+        if (CallerRuns.IsActive && work.Kind is WriteKind.Mutation or WriteKind.Atomic && TryRunOnCallerThread(work))
         {
             return work.Task;
         }
@@ -245,7 +245,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
     /// <summary>
     /// Runs <paramref name="work"/> on the caller's thread when the writer is idle, nothing is queued and no other
-    /// work waits for a pool thread (see <see cref="Runtime.CallerRuns"/>): it commits alone, and its task is complete
+    /// work waits for a pool thread (see <see cref="CallerRuns"/>): it commits alone, and its task is complete
     /// when this returns true, unless a busy retry had to wait. The commit's follow-up work (<see cref="Acknowledged"/>)
     /// goes to the thread pool, still ahead of the next transaction.
     /// </summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Orleans.Runtime;
 using OrleansShards.Grains.Diagnostics;
 using OrleansShards.Silo.Hosting;
 using OrleansShards.Silo.Http;
@@ -18,7 +19,7 @@ internal sealed class HealthCheck(IOptions<ShardsSiloOptions> options, IServiceP
         int? activeShards = services.GetService(typeof(ShardCapacityRegistry)) is ShardCapacityRegistry registry
             ? registry.Measure().Count()
             : null;
-        var activations = (services.GetService(typeof(OrleansShards.Runtime.IGrainRuntimeStatistics)) as OrleansShards.Runtime.IGrainRuntimeStatistics)?.ActivationCount;
+        int? activations = services.GetService(typeof(IActivationWorkingSet)) is IActivationWorkingSet workingSet ? workingSet.Count : null;
         var response = new HealthResponse(writable ? "ok" : "degraded", writable, activeShards, activations);
         return TypedResults.Json(response, ShardsJsonContext.Default.HealthResponse, statusCode: writable ? 200 : 503);
     }

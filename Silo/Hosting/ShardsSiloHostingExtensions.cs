@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OrleansShards.Grains.Caching;
 using OrleansShards.Grains.Hosting;
-using OrleansShards.Runtime;
+using OrleansShards.Grains.Hosting.Reminders;
 using OrleansShards.Silo.Diagnostics;
 using OrleansShards.Silo.Http;
 using OrleansShards.Silo.Security;
@@ -15,14 +15,46 @@ namespace OrleansShards.Silo.Hosting;
 /// </summary>
 public static class ShardsSiloHostingExtensions
 {
+    /// <summary>Configuration key of the Orleans silo-to-silo port. Default <see cref="DefaultSiloPort"/>.</summary>
+    public const string SiloPortKey = "Shards:Cluster:SiloPort";
+
+    /// <summary>Configuration key of the Orleans client gateway port. Default <see cref="DefaultGatewayPort"/>.</summary>
+    public const string GatewayPortKey = "Shards:Cluster:GatewayPort";
+
+    /// <summary>Orleans' silo-to-silo port unless configured.</summary>
+    public const int DefaultSiloPort = 11111;
+
+    /// <summary>Orleans' client gateway port unless configured.</summary>
+    public const int DefaultGatewayPort = 30000;
+
     /// <summary>
-    /// Adds the grain runtime (reminders in <c>{DataDirectory}/.silo/reminders.db</c>), the in-memory stream
-    /// provider <c>default</c>, the TableShard grains and the HTTP API's services. Options come from the
-    /// configuration section <c>Shards</c> (and <c>MAX_SHARD_SIZE_GB</c>), then <paramref name="configure"/>;
-    /// they are validated when the host starts. <c>Shards:Runtime</c> binds <see cref="GrainRuntimeOptions"/>
-    /// <c>Shards:TableShard</c> binds <see cref="TableShardOptions"/> and <c>Shards:Pitr</c> binds the change-log options.
+    /// The embedded silo: an Orleans silo in this process (<c>UseOrleans</c> with localhost clustering on
+    /// <see cref="SiloPortKey"/> and <see cref="GatewayPortKey"/>, Orleans' reminder service on a SQLite table in <c>{DataDirectory}/.silo/reminders.db</c>, the in-memory stream
+    /// provider <c>default</c>, the TableShard grains — see <c>ISiloBuilder.AddShards</c>) plus
+    /// <see cref="AddShardsApi"/>. To configure Orleans yourself, call <c>builder.UseOrleans(silo =&gt; …AddShards())</c>
+    /// and <see cref="AddShardsApi"/> instead.
     /// </summary>
     public static IHostApplicationBuilder AddShardsSilo(this IHostApplicationBuilder builder, Action<ShardsSiloOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var siloPort = builder.Configuration.GetValue(SiloPortKey, DefaultSiloPort);
+        var gatewayPort = builder.Configuration.GetValue(GatewayPortKey, DefaultGatewayPort);
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(siloPort, gatewayPort);
+            silo.UseSqliteReminderService(static _ => { });
+            silo.AddShards();
+        });
+        return builder.AddShardsApi(configure);
+    }
+
+    /// <summary>
+    /// Adds the HTTP API's services and the shards' options to an app whose Orleans silo has <c>AddShards()</c>.
+    /// Options come from the configuration section <c>Shards</c> (and
+    /// <c>MAX_SHARD_SIZE_GB</c>), then <paramref name="configure"/>; they are validated when the host starts.
+    /// <c>Shards:TableShard</c> binds <see cref="TableShardOptions"/> and <c>Shards:Pitr</c> binds the change-log options.
+    /// </summary>
+    public static IHostApplicationBuilder AddShardsApi(this IHostApplicationBuilder builder, Action<ShardsSiloOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
@@ -40,13 +72,15 @@ public static class ShardsSiloHostingExtensions
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ShardsSiloOptions>, ShardsSiloOptionsValidator>());
 
-        services.AddGrainRuntime();
-        services.AddOptions<GrainRuntimeOptions>().Bind(section.GetSection("Runtime"));
-        services.AddOptions<ReminderOptions>().Configure<IOptions<ShardsSiloOptions>>(
-            (reminders, silo) => reminders.DatabasePath = Path.Combine(GetDataDirectory(silo.Value), ".silo", "reminders.db"));
-        services.AddMemoryStreams("default");
+        // The embedded reminder table lives beside the shards, unless the silo's configuration named another file.
+        services.AddOptions<SqliteReminderTableOptions>().Configure<IOptions<ShardsSiloOptions>>((reminders, silo) =>
+        {
+            if (string.IsNullOrEmpty(reminders.DatabasePath))
+            {
+                reminders.DatabasePath = Path.Combine(GetDataDirectory(silo.Value), ".silo", "reminders.db");
+            }
+        });
 
-        services.AddTableShards();
         services.AddOptions<TableShardOptions>()
             .Bind(section.GetSection("TableShard"))
             .Configure<IOptions<ShardsSiloOptions>>((shards, silo) =>
@@ -64,8 +98,6 @@ public static class ShardsSiloHostingExtensions
         {
             services.AddRedisCache(o => o.Configuration = redisConfiguration);
             services.AddOptions<RedisCacheOptions>().Bind(redis);
-            services.AddRedisStreams("redis", o => o.Configuration = redisConfiguration);
-            services.AddOptions<ShardCacheOptions>().Configure(o => o.StreamProvider = "redis");
         }
 
         services.AddOptions<OrleansShards.Grains.Pitr.PitrOptions>().Bind(section.GetSection("Pitr"));

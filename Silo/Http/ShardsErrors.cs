@@ -1,5 +1,4 @@
 using System.Text.Json;
-using OrleansShards.Runtime;
 using OrleansShards.Silo.Http.Wire;
 
 namespace OrleansShards.Silo.Http;
@@ -16,15 +15,14 @@ internal static class ShardsErrors
             {
                 case ShardException shard:
                     return (shard.Code, shard.Message);
-                case GrainCallTimeoutException timeout:
-                    return (ShardErrorCode.Timeout, timeout.Message);
+                case TimeoutException:
+                    return (ShardErrorCode.Timeout, "The call timed out.");
                 case JsonException json:
                     return (ShardErrorCode.InvalidArgument, "Malformed JSON: " + json.Message);
                 case BadHttpRequestException bad:
                     return bad.StatusCode == StatusCodes.Status413PayloadTooLarge
                         ? (ShardErrorCode.PayloadTooLarge, "The request body is too large.")
                         : (ShardErrorCode.InvalidArgument, "Bad request: " + bad.Message);
-                case GrainActivationException:
                 case AggregateException:
                     // Look inside: the cause may be a ShardException (e.g. a shard that cannot open).
                     continue;

@@ -1,4 +1,3 @@
-using OrleansShards.Runtime;
 using OrleansShards.Silo.Http.Wire;
 using static OrleansShards.Silo.Http.ShardRequestContext;
 
@@ -65,14 +64,7 @@ internal static class TableEndpoints
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.MutationBody);
         var shard = ctx.GetShard(http, table, body.TenantId);
         var request = new MutationRequest(Required(body.Query, "query"), body.Params, body.TransactionId, body.IdempotencyKey, body.ShardKey);
-        Task<MutationResult> call;
-        using (CallerRuns.Enter())
-        {
-            // This handler awaits the write at once and has nothing else to do: an idle shard commits it on this thread.
-            call = shard.MutateAsync(request, http.RequestAborted);
-        }
-
-        var result = await call;
+        var result = await shard.MutateAsync(request, http.RequestAborted);
         return result.Queued
             ? TypedResults.Json(new QueuedResponse(true), ShardsJsonContext.Default.QueuedResponse)
             : TypedResults.Json(new MutationResponse(result.Changes, result.LastInsertRowId, result.Bookmark), ShardsJsonContext.Default.MutationResponse);
@@ -94,13 +86,7 @@ internal static class TableEndpoints
             list[i] = new Statement(Required(s.Query, $"statements[{i}].query"), s.Params);
         }
 
-        Task<BatchResult> call;
-        using (CallerRuns.Enter())
-        {
-            call = shard.BatchAsync(new BatchRequest(list, body.IdempotencyKey, body.ShardKey), http.RequestAborted);
-        }
-
-        var result = await call;
+        var result = await shard.BatchAsync(new BatchRequest(list, body.IdempotencyKey, body.ShardKey), http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.BatchResult);
     }
 
@@ -128,13 +114,7 @@ internal static class TableEndpoints
             Required(body.TransactionId, "transactionId");
         }
 
-        Task<TransactionResult> call;
-        using (CallerRuns.Enter())
-        {
-            call = shard.TransactionAsync(new TransactionRequest(operation, body.TransactionId, body.IdempotencyKey), http.RequestAborted);
-        }
-
-        var result = await call;
+        var result = await shard.TransactionAsync(new TransactionRequest(operation, body.TransactionId, body.IdempotencyKey), http.RequestAborted);
         return operation switch
         {
             TransactionOperation.Begin => TypedResults.Json(

@@ -1,7 +1,9 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using OrleansShards.Grains.Caching;
-using OrleansShards.Runtime.Streams;
+using System.Reflection;
+using Orleans.Runtime;
+using Orleans.Streams;
 using OrleansShards.Tests.Infrastructure;
 
 namespace OrleansShards.Tests.Caching;
@@ -77,21 +79,20 @@ public sealed class OutboxReplayTests
         return (long)command.ExecuteScalar()!;
     }
 
+    /// <summary>A stream provider whose every publish fails, as an unreachable one's would.</summary>
     private sealed class UnreachableStreamProvider : IStreamProvider
     {
         public string Name => "down";
 
-        public IAsyncStream<T> GetStream<T>(string streamNamespace, string key) => new Stream<T>(new StreamId(streamNamespace, key));
+        public bool IsRewindable => false;
 
-        private sealed class Stream<T>(StreamId id) : IAsyncStream<T>
-        {
-            public StreamId StreamId => id;
+        public IAsyncStream<T> GetStream<T>(StreamId streamId) => DispatchProxy.Create<IAsyncStream<T>, Unreachable>();
+    }
 
-            public Task OnNextAsync(T item) => throw new IOException("stream provider unreachable");
-
-            public Task OnNextBatchAsync(IEnumerable<T> items) => throw new IOException("stream provider unreachable");
-
-            public Task<StreamSubscriptionHandle> SubscribeAsync(IAsyncObserver<T> observer) => throw new NotSupportedException();
-        }
+    /// <summary>Every member of the stream throws, as a call to an unreachable provider would.</summary>
+    public class Unreachable : DispatchProxy
+    {
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
+            throw new IOException("stream provider unreachable");
     }
 }

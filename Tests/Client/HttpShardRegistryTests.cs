@@ -26,11 +26,11 @@ public sealed class HttpShardRegistryTests(SharedKestrelSilo silo) : IDisposable
     /// Shard <c>orders</c> (60 rows, 6 customers) into 3 by hash, discover, a routed and an unrouted delete, avg and count
     /// across shards, unshard; returns every observable figure as text lines so two runs can be compared.
     /// </summary>
-    private static async Task<List<string>> ScenarioAsync(IGrainFactory grains, string tenant)
+    private static async Task<List<string>> ScenarioAsync((Func<string, ITableShard> Tables, Func<string, IShardRegistry> Registries) grains, string tenant)
     {
         var key = ShardName.Format(tenant, "orders");
-        var orders = grains.GetGrain<ITableShard>(key);
-        var registry = grains.GetGrain<IShardRegistry>(key);
+        var orders = grains.Tables(key);
+        var registry = grains.Registries(key);
         await orders.DdlAsync(new DdlRequest("CREATE TABLE orders(id INTEGER PRIMARY KEY, customer TEXT NOT NULL, total REAL)"));
         await orders.BatchAsync(new BatchRequest([.. Enumerable.Range(0, Rows).Select(i => new Statement("INSERT INTO orders VALUES (?, ?, ?)", [i, "c" + (i % 6), i + 0.5]))]));
         var facts = new List<string>();
@@ -97,8 +97,8 @@ public sealed class HttpShardRegistryTests(SharedKestrelSilo silo) : IDisposable
     [Fact]
     public async Task Sharding_scenario_gives_equal_results_over_http_and_in_process()
     {
-        var remote = await ScenarioAsync(_client, NewTenant());
-        var local = await ScenarioAsync(silo.Grains, NewTenant());
+        var remote = await ScenarioAsync((_client.GetGrain<ITableShard>, _client.GetGrain<IShardRegistry>), NewTenant());
+        var local = await ScenarioAsync((k => silo.Grains.GetGrain<ITableShard>(k), k => silo.Grains.GetGrain<IShardRegistry>(k)), NewTenant());
 
         Assert.Equal(local, remote);
     }

@@ -45,32 +45,14 @@ public sealed class ShardsClientOptionsTests
     }
 
     [Fact]
-    public void AddShardsClient_registers_the_client_as_IGrainFactory_and_validates_on_first_use()
+    public void AddShardsClient_registers_the_client_and_validates_on_first_use()
     {
         var services = new ServiceCollection();
         services.AddShardsClient(o => o.MaxRetries = -5);
         using var provider = services.BuildServiceProvider();
 
-        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IGrainFactory>());
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<ShardsClient>());
 
         Assert.Contains("MaxRetries", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void AddShardsClient_keeps_an_IGrainFactory_already_registered()
-    {
-        var services = new ServiceCollection();
-        var existing = new NoGrains();
-        services.AddSingleton<IGrainFactory>(existing);
-        services.AddShardsClient(o => o.Endpoints = [new Uri("https://shards.test")]);
-        using var provider = services.BuildServiceProvider();
-
-        Assert.Same(existing, provider.GetRequiredService<IGrainFactory>());
-        Assert.Equal("shards.test", provider.GetRequiredService<ShardsClient>().Options.Endpoints[0].Host);
-    }
-
-    private sealed class NoGrains : IGrainFactory
-    {
-        public T GetGrain<T>(string key) where T : IGrainWithStringKey => throw new NotSupportedException();
     }
 }

@@ -19,7 +19,16 @@ public sealed class CoHostedAppTests : IClassFixture<CoHostedAppTests.CoHostedFa
     {
         private readonly TempDirectory _data = new("cohosted");
 
-        protected override void ConfigureWebHost(IWebHostBuilder builder) => builder.UseSetting("Shards:DataDirectory", _data.Path);
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            var ports = new Dictionary<string, string?>();
+            FreePorts.ForSilo(ports);
+            builder.UseSetting("Shards:DataDirectory", _data.Path);
+            foreach (var (key, value) in ports)
+            {
+                builder.UseSetting(key, value);
+            }
+        }
 
         protected override void Dispose(bool disposing)
         {

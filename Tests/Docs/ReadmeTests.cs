@@ -6,7 +6,6 @@ using System.Text;
 using System.Text.Json;
 using OrleansShards.Client;
 using OrleansShards.Grains.Hosting;
-using OrleansShards.Runtime;
 using OrleansShards.Silo.Hosting;
 using OrleansShards.Tests.Infrastructure;
 
@@ -124,7 +123,7 @@ public sealed class ReadmeTests
     public async Task Configuration_reference_names_every_option()
     {
         var readme = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "README.md"));
-        var types = new[] { typeof(ShardsSiloOptions), typeof(GrainRuntimeOptions), typeof(TableShardOptions), typeof(ShardsClientOptions), typeof(ReminderOptions), typeof(OrleansShards.Grains.Pitr.PitrOptions) };
+        var types = new[] { typeof(ShardsSiloOptions), typeof(TableShardOptions), typeof(ShardsClientOptions), typeof(OrleansShards.Grains.Pitr.PitrOptions) };
 
         var missing = types
             .SelectMany(t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.SetMethod is { IsPublic: true } || p.PropertyType.IsGenericType).Select(p => (t, p)))

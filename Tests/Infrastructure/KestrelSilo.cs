@@ -34,6 +34,7 @@ public class KestrelSilo : IAsyncLifetime
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();
         builder.Configuration["Shards:DataDirectory"] = _data.Path;
+        FreePorts.ForSilo(Settings);
         builder.Configuration.AddInMemoryCollection(Settings);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.AddShardsSilo();

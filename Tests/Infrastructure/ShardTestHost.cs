@@ -2,11 +2,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Grains.Hosting;
-using OrleansShards.Runtime;
+using OrleansShards.Grains.Hosting.Reminders;
+using Orleans.Configuration;
 
 namespace OrleansShards.Tests.Infrastructure;
 
-/// <summary>A started in-process silo (grain runtime + table shards) over a temp data directory.</summary>
+/// <summary>A started in-process Orleans silo (localhost clustering on free ports + table shards) over a temp data directory.</summary>
 public sealed class ShardTestHost : IAsyncDisposable
 {
     private readonly IHost _host;
@@ -39,21 +40,19 @@ public sealed class ShardTestHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         if (time is not null)
         {
-            builder.Services.AddSingleton(time);
+            builder.Services.AddShardClock(time);
         }
 
-        builder.Services.AddGrainRuntime(
-            o => o.CallTimeout = TimeSpan.FromSeconds(60),
-            r =>
-            {
-                r.DatabasePath = Path.Combine(dir, ".silo", "reminders.db");
-                r.MinimumPeriod = TimeSpan.FromSeconds(1);
-            });
-        builder.Services.AddMemoryStreams("default");
-        builder.Services.AddTableShards(o =>
+        builder.UseOrleans(silo =>
         {
-            o.DataDirectory = dir;
-            configure?.Invoke(o);
+            silo.UseLocalhostClustering(FreePorts.Next(), FreePorts.Next());
+            silo.UseSqliteReminderService(o => o.DatabasePath = Path.Combine(dir, ".silo", "reminders.db"));
+            silo.Configure<MessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(60));
+            silo.AddShards(o =>
+            {
+                o.DataDirectory = dir;
+                configure?.Invoke(o);
+            });
         });
         services?.Invoke(builder.Services);
         var host = builder.Build();

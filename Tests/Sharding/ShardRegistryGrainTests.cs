@@ -1,7 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using OrleansShards.Grains.Hosting;
 using OrleansShards.Grains.Sharding;
-using OrleansShards.Runtime.Streams;
+using Orleans.Runtime;
+using Orleans.Streams;
 using OrleansShards.Tests.Infrastructure;
 using static OrleansShards.Tests.Sharding.ShardingTestData;
 
@@ -415,7 +416,7 @@ public sealed class ShardRegistryGrainTests
         var received = new List<ShardEvent>();
         var provider = host.Services.GetKeyedService<IStreamProvider>("default")!;
         var completed = new TaskCompletionSource();
-        await using var subscription = await provider.GetStream<ShardEvent>(ShardEvents.StreamNamespace, ShardName.Format(Tenant, "items"))
+        var subscription = await provider.GetStream<ShardEvent>(StreamId.Create(ShardEvents.StreamNamespace, ShardName.Format(Tenant, "items")))
             .SubscribeAsync(new Observer(e =>
             {
                 lock (received)
@@ -466,10 +467,14 @@ public sealed class ShardRegistryGrainTests
 
     private sealed class Observer(Action<ShardEvent> onNext) : IAsyncObserver<ShardEvent>
     {
-        public Task OnNextAsync(ShardEvent item, StreamSequenceToken token)
+        public Task OnNextAsync(ShardEvent item, StreamSequenceToken? token = null)
         {
             onNext(item);
             return Task.CompletedTask;
         }
+
+        public Task OnCompletedAsync() => Task.CompletedTask;
+
+        public Task OnErrorAsync(Exception ex) => Task.CompletedTask;
     }
 }

@@ -1,7 +1,6 @@
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Data.Sqlite;
-using OrleansShards.Runtime;
 using OrleansShards.Silo.Http;
 
 namespace OrleansShards.Tests.Silo;
@@ -179,7 +178,7 @@ public sealed class ShardsErrorsTests(SiloFixture silo)
     [Fact]
     public void Classify_maps_runtime_and_framework_exceptions_to_their_codes()
     {
-        Assert.Equal(ShardErrorCode.Timeout, ShardsErrors.Classify(new GrainCallTimeoutException("slow")).Code);
+        Assert.Equal(ShardErrorCode.Timeout, ShardsErrors.Classify(new TimeoutException("slow")).Code);
         Assert.Equal(ShardErrorCode.InvalidArgument, ShardsErrors.Classify(new System.Text.Json.JsonException("bad")).Code);
         Assert.Equal(ShardErrorCode.PayloadTooLarge, ShardsErrors.Classify(new BadHttpRequestException("big", 413)).Code);
         Assert.Equal(ShardErrorCode.InvalidArgument, ShardsErrors.Classify(new BadHttpRequestException("bad", 400)).Code);

@@ -19,6 +19,7 @@ public class SiloFactory : WebApplicationFactory<Program>
     {
         Settings["Shards:DataDirectory"] = _data.Path;
         Settings["Shards:TableShard:StatementTimeout"] = "00:00:00.500";
+        FreePorts.ForSilo(Settings);
     }
 
     public string DataDirectory => _data.Path;

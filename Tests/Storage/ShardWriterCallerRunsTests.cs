@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using OrleansShards.Grains.Hosting;
 using OrleansShards.Grains.Storage;
 using OrleansShards.Grains.Writes;
-using OrleansShards.Runtime;
 using OrleansShards.Tests.Infrastructure;
 
 namespace OrleansShards.Tests.Storage;

@@ -1,4 +1,3 @@
-using OrleansShards.Runtime;
 using OrleansShards.Tests.Infrastructure;
 
 namespace OrleansShards.Tests.TableShards;

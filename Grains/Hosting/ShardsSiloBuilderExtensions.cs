@@ -1,0 +1,45 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.Providers;
+using Orleans.Streams;
+using OrleansShards.Grains.Caching;
+
+namespace OrleansShards.Grains.Hosting;
+
+/// <summary>Adds OrleansShards to an Orleans silo: <c>builder.UseOrleans(silo => silo.UseLocalhostClustering().AddShards())</c>.</summary>
+public static class ShardsSiloBuilderExtensions
+{
+    /// <summary>The memory stream provider that carries invalidation events in the embedded silo.</summary>
+    public const string DefaultStreamProvider = "default";
+
+    /// <summary>How often the memory stream's pulling agents read their queues: the commit→invalidation latency floor.</summary>
+    public static readonly TimeSpan MemoryStreamPullPeriod = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>
+    /// Adds the TableShard, ShardRegistry and CacheInvalidator grains with their services (see
+    /// <see cref="TableShardsServiceCollectionExtensions.AddTableShards"/>), Orleans' reminder service and, unless
+    /// <paramref name="memoryStreams"/> is false, the in-memory stream provider <c>default</c> that carries
+    /// invalidation events to the implicitly subscribed invalidator grains (pulled every
+    /// <see cref="MemoryStreamPullPeriod"/>; explicit subscriptions, e.g. to shard events, are kept in memory grain
+    /// storage). A reminder table must be configured separately (embedded: <c>UseSqliteReminderService</c>).
+    /// </summary>
+    public static ISiloBuilder AddShards(this ISiloBuilder silo, Action<TableShardOptions>? configure = null, bool memoryStreams = true)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        silo.Services.AddTableShards(configure);
+        if (memoryStreams)
+        {
+            silo.AddMemoryStreams(DefaultStreamProvider, streams =>
+            {
+                streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = MemoryStreamPullPeriod));
+                // Implicit subscriptions carry invalidations; explicit ones let applications follow shard events.
+                streams.ConfigureStreamPubSub(StreamPubSubType.ExplicitGrainBasedAndImplicit);
+            });
+            silo.AddMemoryGrainStorage(ProviderConstants.DEFAULT_PUBSUB_PROVIDER_NAME);
+        }
+
+        silo.AddReminders();
+        return silo;
+    }
+}

@@ -1,9 +1,0 @@
-namespace OrleansShards.Runtime.Activation;
-
-internal enum ActivationState
-{
-    Activating,
-    Valid,
-    Deactivating,
-    Invalid,
-}
