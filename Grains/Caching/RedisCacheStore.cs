@@ -146,7 +146,7 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
         foreach (var endpoint in connection.GetEndPoints())
         {
             var server = connection.GetServer(endpoint);
-            if (server.IsSlave)
+            if (server.IsReplica)
             {
                 continue;
             }
@@ -216,7 +216,7 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
         var payload = new byte[header.Length + value.Length];
         header.CopyTo(payload, 0);
         value.CopyTo(payload, header.Length);
-        return RunAsync(db => db.StringSetAsync(key, payload, expiry));
+        return RunAsync(db => expiry is { } ttl ? db.StringSetAsync(key, payload, ttl) : db.StringSetAsync(key, payload));
     }
 
     public Task RemoveAsync(string key, CancellationToken cancellationToken = default)

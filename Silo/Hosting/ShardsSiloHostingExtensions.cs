@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using OrleansShards.Grains.Caching;
 using OrleansShards.Grains.Hosting;
 using OrleansShards.Grains.Hosting.Reminders;
+using OrleansShards.Grains.Streams.Redis;
 using OrleansShards.Silo.Diagnostics;
 using OrleansShards.Silo.Http;
 using OrleansShards.Silo.Security;
@@ -20,6 +21,12 @@ public static class ShardsSiloHostingExtensions
 
     /// <summary>Configuration key of the Orleans client gateway port. Default <see cref="DefaultGatewayPort"/>.</summary>
     public const string GatewayPortKey = "Shards:Cluster:GatewayPort";
+
+    /// <summary>Configuration key of the Redis connection string of the cache and of the invalidation stream.</summary>
+    public const string RedisConfigurationKey = "Shards:Redis:Configuration";
+
+    /// <summary>The Orleans stream provider on Redis Streams that carries invalidations when Redis is configured.</summary>
+    public const string RedisStreamProvider = "redis";
 
     /// <summary>Orleans' silo-to-silo port unless configured.</summary>
     public const int DefaultSiloPort = 11111;
@@ -39,11 +46,18 @@ public static class ShardsSiloHostingExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var siloPort = builder.Configuration.GetValue(SiloPortKey, DefaultSiloPort);
         var gatewayPort = builder.Configuration.GetValue(GatewayPortKey, DefaultGatewayPort);
+        var redis = builder.Configuration[RedisConfigurationKey];
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(siloPort, gatewayPort);
             silo.UseSqliteReminderService(static _ => { });
             silo.AddShards();
+            if (!string.IsNullOrEmpty(redis))
+            {
+                // Invalidation events ride Redis Streams (durable, acknowledged after delivery) instead of memory.
+                silo.AddRedisStreams(RedisStreamProvider, o => o.Configuration = redis);
+                silo.Services.AddOptions<ShardCacheOptions>().Configure(o => o.StreamProvider = RedisStreamProvider);
+            }
         });
         return builder.AddShardsApi(configure);
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using StackExchange.Redis;
 
 namespace OrleansShards.Tests.Infrastructure;
 
@@ -17,6 +18,11 @@ public sealed class RedisServerFixture : IAsyncLifetime
     public string Configuration => $"127.0.0.1:{Port},abortConnect=false";
 
     public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>A connection to this server, made on first use; it reconnects after a stop and start.</summary>
+    public ConnectionMultiplexer Connection => _connection ??= ConnectionMultiplexer.Connect(Configuration + ",connectTimeout=2000");
+
+    private ConnectionMultiplexer? _connection;
 
     public async Task InitializeAsync()
     {
@@ -67,7 +73,15 @@ public sealed class RedisServerFixture : IAsyncLifetime
         _process = null;
     }
 
-    public Task DisposeAsync() => StopAsync();
+    public async Task DisposeAsync()
+    {
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+        }
+
+        await StopAsync();
+    }
 
     private static string? FindServer()
     {

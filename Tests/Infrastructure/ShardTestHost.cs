@@ -32,7 +32,8 @@ public sealed class ShardTestHost : IAsyncDisposable
         Action<TableShardOptions>? configure = null,
         string? dataDirectory = null,
         TimeProvider? time = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        Action<ISiloBuilder>? silo = null)
     {
         var owned = dataDirectory is null ? new TempDirectory("shards") : null;
         var dir = dataDirectory ?? owned!.Path;
@@ -43,16 +44,17 @@ public sealed class ShardTestHost : IAsyncDisposable
             builder.Services.AddShardClock(time);
         }
 
-        builder.UseOrleans(silo =>
+        builder.UseOrleans(orleans =>
         {
-            silo.UseLocalhostClustering(FreePorts.Next(), FreePorts.Next());
-            silo.UseSqliteReminderService(o => o.DatabasePath = Path.Combine(dir, ".silo", "reminders.db"));
-            silo.Configure<MessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(60));
-            silo.AddShards(o =>
+            orleans.UseLocalhostClustering(FreePorts.Next(), FreePorts.Next());
+            orleans.UseSqliteReminderService(o => o.DatabasePath = Path.Combine(dir, ".silo", "reminders.db"));
+            orleans.Configure<MessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(60));
+            orleans.AddShards(o =>
             {
                 o.DataDirectory = dir;
                 configure?.Invoke(o);
             });
+            silo?.Invoke(orleans);
         });
         services?.Invoke(builder.Services);
         var host = builder.Build();

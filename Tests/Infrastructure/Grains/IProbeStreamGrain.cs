@@ -1,0 +1,4 @@
+namespace OrleansShards.Tests.Infrastructure.Grains;
+
+/// <summary>Implicitly subscribed to the "probe" stream with its own key.</summary>
+public interface IProbeStreamGrain : IGrainWithStringKey;
