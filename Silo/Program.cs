@@ -12,6 +12,12 @@ if (builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"] is null)
     builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 }
 
+if (builder.Configuration["Logging:LogLevel:Orleans"] is null)
+{
+    // Orleans reports every start/stop step at Information; configuration may turn it back on.
+    builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+}
+
 var apiKeysConfigured = builder.Configuration.GetSection("Shards:ApiKeys").GetChildren().Any();
 var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey];
 if (string.IsNullOrWhiteSpace(urls))

@@ -108,18 +108,29 @@ public sealed class CacheEndpointsTests(SiloFixture silo)
     {
         var (client, tenant) = await NewTableAsync();
 
-        // A warm skips keys whose invalidation is still on its way through the stream (the seed's commits): repeat
-        // until both keys are in the cache, so the reads below are hits.
+        // The seed's invalidations (a DDL flush among them) travel through the stream, pulled every few ms; one that
+        // arrives after a warm removes the warmed entries. Warm and read until key 1 is served from the cache three
+        // times in a row.
         var warmDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while ((await client.PostOkAsync(Path + "/cache/warm", """{"primaryKeys":[1,2]}""")).GetProperty("warmed").GetInt32() < 2)
+        while (true)
         {
-            Assert.True(DateTime.UtcNow < warmDeadline, "keys 1 and 2 were not warmed within 10 s");
-            await Task.Delay(10);
-        }
+            await client.PostOkAsync(Path + "/cache/warm", """{"primaryKeys":[1,2]}""");
+            var served = 0;
+            for (var i = 0; i < 3; i++)
+            {
+                if ((await client.GetOkAsync(Path + "/rows/1?consistency=cached")).GetProperty("meta").GetProperty("servedBy").GetString() == "cache")
+                {
+                    served++;
+                }
+            }
 
-        for (var i = 0; i < 3; i++)
-        {
-            Assert.Equal("cache", (await client.GetOkAsync(Path + "/rows/1?consistency=cached")).GetProperty("meta").GetProperty("servedBy").GetString());
+            if (served == 3)
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < warmDeadline, "key 1 was not served from the cache three times in a row within 10 s");
+            await Task.Delay(10);
         }
 
         Assert.Equal("shard", (await client.GetOkAsync(Path + "/rows/3?consistency=cached")).GetProperty("meta").GetProperty("servedBy").GetString());
@@ -143,8 +154,10 @@ public sealed class CacheEndpointsTests(SiloFixture silo)
 
         double Value(string name) => Assert.Single(samples, s => s.Name == name && s.Labels.Contains(shard, StringComparison.Ordinal)).Value;
 
-        Assert.Equal(3, Value("orleansshards_cache_hits_total"));
-        Assert.Equal(1, Value("orleansshards_cache_misses_total"));
+        // 3 hits and 1 miss when the seed's invalidations were applied before the first warm; more when the loop
+        // above had to read again.
+        Assert.True(Value("orleansshards_cache_hits_total") >= 3, "three reads of key 1 hit");
+        Assert.True(Value("orleansshards_cache_misses_total") >= 1, "the read of key 3 missed");
         Assert.True(Value("orleansshards_cache_invalidations_total") >= 2, "row key of id 2 and its index key of name 'two'");
         Assert.Contains("# TYPE orleansshards_cache_hits_total counter", text, StringComparison.Ordinal);
         Assert.Contains("# TYPE orleansshards_cache_misses_total counter", text, StringComparison.Ordinal);
