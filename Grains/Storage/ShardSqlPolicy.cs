@@ -5,7 +5,8 @@ namespace OrleansShards.Grains.Storage;
 /// <summary>
 /// The authorizer policy of a shard connection: the engine's own statements (<see cref="SqlMode.Internal"/>)
 /// pass; tenant statements are judged by <see cref="TenantSqlPolicy"/>, with schema changes allowed only
-/// in <see cref="SqlMode.TenantDdl"/>.
+/// in <see cref="SqlMode.TenantDdl"/>. In <see cref="SqlMode.Engine"/> the engine's top-level statements pass and
+/// every access made inside a trigger (or view) is judged as a tenant write.
 /// </summary>
 internal sealed class ShardSqlPolicy(ShardConnection connection) : ISqliteAuthorizerPolicy
 {
@@ -14,7 +15,7 @@ internal sealed class ShardSqlPolicy(ShardConnection connection) : ISqliteAuthor
     public AuthorizerResult Authorize(in AuthorizerRequest request)
     {
         var mode = connection.Mode;
-        if (mode == SqlMode.Internal)
+        if (mode == SqlMode.Internal || (mode == SqlMode.Engine && request.TriggerOrView.IsNull))
         {
             return AuthorizerResult.Ok;
         }

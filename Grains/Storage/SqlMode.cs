@@ -11,4 +11,9 @@ internal enum SqlMode
     TenantWrite,
     /// <summary>A tenant DDL call: schema changes on tenant objects too.</summary>
     TenantDdl,
+    /// <summary>
+    /// The engine writing tenant tables (rows moved by sharding): its own statements pass, but whatever a tenant
+    /// trigger fired by them does is judged as a tenant write, so a trigger never runs with the engine's rights.
+    /// </summary>
+    Engine,
 }

@@ -1,6 +1,7 @@
 using OrleansShards.Grains.Sharding;
 using OrleansShards.Grains.Storage;
 using OrleansShards.Grains.Storage.Native;
+using OrleansShards.Grains.Writes;
 
 namespace OrleansShards.Grains.TableShards;
 
@@ -194,9 +195,11 @@ internal sealed partial class TableShardGrain
     public async Task ApplyAsync(ApplyBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        await _writer.RunMaintenanceAsync(writer =>
-        {
-            WithoutForeignKeys(writer, () => InTransaction(writer, () =>
+
+        // One write path: moved rows are captured, logged and outboxed like a tenant write, so a restore of this shard
+        // replays them and its cache entries are invalidated. Foreign keys are off: rows arrive in any order.
+        await _writer.RunEngineWriteAsync(
+            writer =>
             {
                 foreach (var statement in batch.Setup)
                 {
@@ -215,9 +218,8 @@ internal sealed partial class TableShardGrain
                         writer.ExecuteInternal(write.UpsertSql, row);
                     }
                 }
-            }));
-            return Task.CompletedTask;
-        });
+            },
+            foreignKeysOff: true);
         _readers.ClearPlanCaches();
     }
 
@@ -237,25 +239,16 @@ internal sealed partial class TableShardGrain
             return;
         }
 
-        await _writer.RunMaintenanceAsync(writer =>
-        {
-            InTransaction(writer, () =>
-            {
-                foreach (var statement in schema)
-                {
-                    writer.Execute(statement);
-                }
-            });
-            return Task.CompletedTask;
-        });
+        // Logged as DDL like a tenant's: a restore of this shard to any of its bookmarks finds its tables.
+        await _writer.EnqueueAsync(new WriteWork(WriteKind.Ddl, [.. schema.Select(static sql => new Statement(sql))]));
         _readers.ClearPlanCaches();
+        _tableInfo = null;
     }
 
     public async Task FinishMoveAsync(IReadOnlyList<string> tables, CancellationToken cancellationToken = default)
     {
-        await _writer.RunMaintenanceAsync(writer =>
-        {
-            WithoutForeignKeys(writer, () => InTransaction(writer, () =>
+        await _writer.RunEngineWriteAsync(
+            writer =>
             {
                 foreach (var table in tables)
                 {
@@ -275,9 +268,8 @@ internal sealed partial class TableShardGrain
                         writer.Execute($"INSERT OR REPLACE INTO {ShardSql.Quote(table)} SELECT * FROM {ShardSql.Quote(stage)}; DROP TABLE {ShardSql.Quote(stage)};");
                     }
                 }
-            }));
-            return Task.CompletedTask;
-        });
+            },
+            foreignKeysOff: true);
         _readers.ClearPlanCaches();
     }
 
@@ -299,9 +291,8 @@ internal sealed partial class TableShardGrain
 
     public async Task TruncateAsync(IReadOnlyList<string> tables, CancellationToken cancellationToken = default)
     {
-        await _writer.RunMaintenanceAsync(writer =>
-        {
-            WithoutForeignKeys(writer, () => InTransaction(writer, () =>
+        await _writer.RunEngineWriteAsync(
+            writer =>
             {
                 foreach (var table in tables)
                 {
@@ -310,9 +301,8 @@ internal sealed partial class TableShardGrain
                         writer.Execute($"DELETE FROM {ShardSql.Quote(table)}");
                     }
                 }
-            }));
-            return Task.CompletedTask;
-        });
+            },
+            foreignKeysOff: true);
     }
 
     public async Task DestroyAsync(CancellationToken cancellationToken = default)
@@ -351,17 +341,4 @@ internal sealed partial class TableShardGrain
 
     private static bool TableExists(ShardConnection connection, string table) =>
         connection.ExecuteScalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", table) > 0;
-
-    private static void WithoutForeignKeys(ShardConnection writer, Action body)
-    {
-        writer.Execute("PRAGMA foreign_keys = OFF");
-        try
-        {
-            body();
-        }
-        finally
-        {
-            writer.Execute("PRAGMA foreign_keys = ON");
-        }
-    }
 }

@@ -152,6 +152,15 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         return work.Task;
     }
 
+    /// <summary>
+    /// Runs <paramref name="write"/> in a transaction of its own through the commit pipeline: its changes are captured,
+    /// logged under a new sequence and outboxed like a tenant write. SQL it runs at top level is the engine's; whatever
+    /// a tenant trigger does in it is judged by the tenant policy. With <paramref name="foreignKeysOff"/> foreign keys
+    /// are off for that transaction. Completes once committed; returns the commit's sequence.
+    /// </summary>
+    public async Task<long> RunEngineWriteAsync(Action<ShardConnection> write, bool foreignKeysOff = false) =>
+        (await EnqueueAsync(new WriteWork(write, foreignKeysOff)).ConfigureAwait(false)).Sequence;
+
     /// <summary>Runs <paramref name="action"/> on the writer connection, alone, between transactions.</summary>
     public async Task RunMaintenanceAsync(Func<ShardConnection, Task> action) =>
         await EnqueueAsync(new WriteWork(WriteKind.Maintenance, [], maintenance: action)).ConfigureAwait(false);
@@ -209,7 +218,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             group.Clear();
             while (group.Count < _options.MaxGroupCommitSize && reader.TryPeek(out var next))
             {
-                var alone = next.Kind is WriteKind.Ddl or WriteKind.Maintenance;
+                var alone = next.Kind is WriteKind.Ddl or WriteKind.Maintenance or WriteKind.Engine;
                 if (alone && group.Count > 0)
                 {
                     break;
@@ -321,10 +330,27 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 return null;
             }
 
-            var pending = group;
-            while (pending.Count > 0)
+            var foreignKeysOff = group is [{ Kind: WriteKind.Engine, ForeignKeysOff: true }];
+            if (foreignKeysOff)
             {
-                pending = await CommitGroupAsync(pending).ConfigureAwait(false);
+                // Only outside a transaction: SQLite ignores this pragma inside one.
+                _connection.Execute("PRAGMA foreign_keys = OFF");
+            }
+
+            try
+            {
+                var pending = group;
+                while (pending.Count > 0)
+                {
+                    pending = await CommitGroupAsync(pending).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                if (foreignKeysOff)
+                {
+                    _connection.Execute("PRAGMA foreign_keys = ON");
+                }
             }
 
             var committed = _acknowledged;
@@ -587,6 +613,24 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
     private void Execute(WriteWork work)
     {
+        if (work.EngineWrite is { } engine)
+        {
+            var previous = _connection.Mode;
+            _connection.Mode = SqlMode.Engine;
+            try
+            {
+                engine(_connection);
+            }
+            finally
+            {
+                _connection.Mode = previous;
+            }
+
+            // Whether rows changed is decided by the changeset (the capture sees every change).
+            work.Results = [];
+            return;
+        }
+
         var mode = work.Kind == WriteKind.Ddl ? SqlMode.TenantDdl : SqlMode.TenantWrite;
         var results = new StatementResult[work.Statements.Count];
         for (var i = 0; i < results.Length; i++)

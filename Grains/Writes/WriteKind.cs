@@ -11,4 +11,10 @@ internal enum WriteKind
     Ddl,
     /// <summary>Engine work on the writer connection (capacity, restore); runs alone, outside any transaction.</summary>
     Maintenance,
+    /// <summary>
+    /// Rows the engine writes into tenant tables (rows moved in or out by sharding); runs alone in its own
+    /// transaction through the commit pipeline, so it is captured, logged with a sequence and outboxed like a
+    /// tenant write. Tenant triggers it fires are judged by the tenant policy.
+    /// </summary>
+    Engine,
 }

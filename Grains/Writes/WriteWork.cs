@@ -18,6 +18,20 @@ internal sealed class WriteWork
         Maintenance = maintenance;
     }
 
+    /// <summary>An <see cref="WriteKind.Engine"/> work: <paramref name="engine"/> runs inside the transaction.</summary>
+    public WriteWork(Action<ShardConnection> engine, bool foreignKeysOff)
+        : this(WriteKind.Engine, [])
+    {
+        EngineWrite = engine;
+        ForeignKeysOff = foreignKeysOff;
+    }
+
+    /// <summary>The body of an <see cref="WriteKind.Engine"/> work.</summary>
+    public Action<ShardConnection>? EngineWrite { get; }
+
+    /// <summary>True when foreign keys are off for the work's transaction (rows moved with their children in any order).</summary>
+    public bool ForeignKeysOff { get; }
+
     public WriteKind Kind { get; }
 
     public IReadOnlyList<Statement> Statements { get; }
