@@ -7,9 +7,10 @@ namespace OrleansShards.Grains.Pitr;
 public sealed class PitrOptions
 {
     /// <summary>
-    /// Capture each commit's changeset into the change log (and take snapshots). Default true. When false
-    /// the log still records sequences and DDL but no data changes, so restore is refused; meant for
-    /// side-by-side benchmarks, not production.
+    /// Point-in-time recovery: snapshots, retention pruning, bookmarks by time and restore. Default true. When false
+    /// no snapshot is taken, the change log is not pruned, and bookmark-by-time and restore are refused. Changesets
+    /// are still captured and logged with every commit either way: cache invalidation and online sharding read
+    /// them, so this option does not switch change capture off.
     /// </summary>
     public bool Enabled { get; set; } = true;
 

@@ -43,15 +43,21 @@ internal sealed partial class TableShardGrain
     /// <summary>Commits before this time are older than any entry could be: nothing cached can predate them.</summary>
     private long EntryHorizon(long nowMs) => nowMs - (long)CacheOptions.EntryLifetime.TotalMilliseconds;
 
-    /// <summary>Hooks the cache into a (re)opened writer: activation, and after a restore or reshard swapped the file.</summary>
+    /// <summary>Cache coherence of each commit: the outbox event, the pending keys, the publish.</summary>
+    private sealed class CacheObserver(TableShardGrain grain) : ICommitObserver
+    {
+        public byte[]? BeforeCommit(CommitContext commit) => grain.BuildOutboxPayload(commit);
+
+        public void Committed(CommittedGroup commit) => grain.OnCommittedForCache(commit);
+
+        public void Acknowledged(CommittedGroup commit) => grain.OnAcknowledgedForCache(commit);
+    }
+
+    /// <summary>Prepares the cache for a (re)opened writer: activation, and after a restore or reshard swapped the file.</summary>
     private void AttachCache()
     {
         _invalidationKeys ??= new InvalidationKeys(_tenant, _table);
         _invalidationKeys.Reset();
-        _writer.Capture ??= new OrleansShards.Grains.Pitr.PreupdateChangeCapture();
-        _writer.OutboxPayload = BuildOutboxPayload;
-        _writer.Committed += OnCommittedForCache;
-        _writer.Acknowledged += OnAcknowledgedForCache;
 
         // Entries older than the newest schema change or restore are never used.
         _cacheFloor = Math.Max(_cacheFloor, _writerConnection.ExecuteScalar("SELECT coalesce(max(seq), 0) FROM _changes WHERE kind IN (1, 2)"));

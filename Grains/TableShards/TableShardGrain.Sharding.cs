@@ -27,10 +27,9 @@ internal sealed partial class TableShardGrain : IShardHost
     /// <summary>True when calls to this table are forwarded to shards.</summary>
     private bool IsSharded => _layout is not null;
 
-    /// <summary>Loads the layout and journal from <c>_meta</c> and turns change capture on (the tail replay needs it).</summary>
+    /// <summary>Loads the layout and journal from <c>_meta</c>.</summary>
     private void LoadSharding()
     {
-        _writer.Capture ??= new Pitr.PreupdateChangeCapture();
         _layout = ReadMeta(LayoutKey) is { } layoutJson
             ? JsonSerializer.Deserialize(layoutJson, ShardingJsonContext.Default.ShardLayout)
             : null;

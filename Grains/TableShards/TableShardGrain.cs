@@ -160,11 +160,16 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
             throw;
         }
 
-        _writer = new ShardWriter(_writerConnection, _options, TimeProvider, _logger)
-        {
-            GroupCommitted = OnGroupCommitted,
-            Capture = _pitrOptions.Enabled ? new PreupdateChangeCapture() : null,
-        };
+        // Commit observers, in this order: capacity, metrics and the PITR schedule first, then cache coherence (the
+        // outbox event inside the transaction, the pending keys after COMMIT, the publish after the acknowledgement).
+        // The changeset is always captured: the change log feeds restore, cache invalidation and online moves.
+        _writer = new ShardWriter(
+            _writerConnection,
+            _options,
+            TimeProvider,
+            _logger,
+            new PreupdateChangeCapture(),
+            [new CapacityObserver(this), new CacheObserver(this)]);
         _pitr.Open(_writerConnection, _writer.Sequence);
         _readers = new ReaderPool(_options.ReaderPoolSize, () =>
         {
@@ -222,6 +227,12 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         {
             await this.RegisterOrUpdateReminder(CapacityReminder, period, period);
         }
+    }
+
+    /// <summary>After every transaction: commit metrics, the measured size, the PITR schedule.</summary>
+    private sealed class CapacityObserver(TableShardGrain grain) : ICommitObserver
+    {
+        public void GroupCommitted(int size) => grain.OnGroupCommitted(size);
     }
 
     private void OnGroupCommitted(int size)

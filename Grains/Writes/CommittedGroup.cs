@@ -15,7 +15,7 @@ internal sealed record CommittedGroup(long Sequence, long AtUnixMs, byte[]? Chan
     public bool IsRestore => RestoredTo is not null;
 
     /// <summary>
-    /// Set by a <see cref="ShardWriter.Committed"/> handler that left work for <see cref="ShardWriter.Acknowledged"/>;
+    /// Set by a <see cref="ICommitObserver.Committed"/> handler that left work for <see cref="ICommitObserver.Acknowledged"/>;
     /// without it the writer skips that step (and the thread hop before it).
     /// </summary>
     public bool HasAcknowledgedWork { get; set; }

@@ -27,7 +27,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
     /// <summary>
     /// Held by whoever runs a group on the connection: the loop, or a caller committing its own work on its thread
-    /// (<see cref="TryRunOnCallerThread"/>). Kept through a commit's <see cref="Acknowledged"/> step.
+    /// (<see cref="TryRunOnCallerThread"/>). Kept through a commit's <see cref="ICommitObserver.Acknowledged"/> step.
     /// </summary>
     private readonly SemaphoreSlim _turn = new(1, 1);
 
@@ -39,9 +39,21 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// </summary>
     internal Func<bool> OthersWaitForThreads { get; set; } = static () => ThreadPool.PendingWorkItemCount > 0;
 
-    public ShardWriter(ShardConnection connection, TableShardOptions options, TimeProvider time, ILogger logger)
+    /// <summary>
+    /// Creates the writer of <paramref name="connection"/>. <paramref name="capture"/> records each transaction's
+    /// changeset for the change log; <paramref name="observers"/> are told about commits, in this order.
+    /// </summary>
+    public ShardWriter(
+        ShardConnection connection,
+        TableShardOptions options,
+        TimeProvider time,
+        ILogger logger,
+        IChangeCapture? capture = null,
+        IReadOnlyList<ICommitObserver>? observers = null)
     {
         _connection = connection;
+        Capture = capture;
+        _observers = observers ?? [];
         _options = options;
         _time = time;
         _logger = logger;
@@ -58,36 +70,16 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// <summary>The <c>at_ms</c> of the newest change-log row: each new row gets at least this, so <c>at_ms</c> never decreases with <c>seq</c>.</summary>
     private long _lastAtMs;
 
-    /// <summary>The commit whose works <see cref="CommitGroupAsync"/> just acknowledged, for <see cref="Acknowledged"/>.</summary>
+    /// <summary>The commit whose works <see cref="CommitGroupAsync"/> just acknowledged, for <see cref="ICommitObserver.Acknowledged"/>.</summary>
     private CommittedGroup? _acknowledged;
 
     /// <summary>The sequence of the newest commit.</summary>
     public long Sequence { get; private set; }
 
-    /// <summary>Captures each transaction's changeset for the change log (set by the change-log feature).</summary>
-    public IChangeCapture? Capture { get; set; }
+    /// <summary>Captures each transaction's changeset for the change log.</summary>
+    public IChangeCapture? Capture { get; }
 
-    /// <summary>
-    /// Called inside each data-changing transaction before COMMIT, on the writer's loop; a non-null
-    /// result is inserted into <c>_outbox</c> under the commit's sequence, so the event and the commit
-    /// are durable together. It may run its own statements on the connection (same transaction).
-    /// </summary>
-    public Func<CommitContext, byte[]?>? OutboxPayload { get; set; }
-
-    /// <summary>
-    /// Called after each commit that changed data or schema, on the writer's loop, before its works are
-    /// acknowledged: state a caller may rely on as soon as its write returns is updated here.
-    /// </summary>
-    public Action<CommittedGroup>? Committed { get; set; }
-
-    /// <summary>
-    /// Called after <see cref="Committed"/> once the works of the commit are acknowledged (after a yield that
-    /// lets their callers resume first), on the writer's loop, in commit order (the next transaction starts
-    /// only after it returns): work no caller waits for, such as publishing the commit's events, runs here,
-    /// off the latency of the write. Only for commits whose <see cref="CommittedGroup.HasAcknowledgedWork"/> a
-    /// <see cref="Committed"/> handler set (and for restores).
-    /// </summary>
-    public Action<CommittedGroup>? Acknowledged { get; set; }
+    private readonly IReadOnlyList<ICommitObserver> _observers;
 
     /// <summary>
     /// True once the shard passed its size limit. Writes still run, each in its savepoint, but one that
@@ -129,8 +121,6 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// <summary>Rows written by tenant statements.</summary>
     public long RowsWritten { get; private set; }
 
-    /// <summary>Called with the size of each committed group.</summary>
-    public Action<int>? GroupCommitted { get; set; }
 
     /// <summary>
     /// Queues <paramref name="work"/>; its task completes once the work is committed (or failed). Inside a
@@ -167,13 +157,17 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
     /// <summary>
     /// Announces a restore (committed by the engine swapping the shard file, already reflected in
-    /// <see cref="Sequence"/>) to <see cref="Committed"/> and <see cref="Acknowledged"/>, on the writer's loop like every commit.
+    /// <see cref="Sequence"/>) to <see cref="ICommitObserver.Committed"/> and <see cref="ICommitObserver.Acknowledged"/>, on the writer's loop like every commit.
     /// </summary>
     public Task AnnounceRestoreAsync(long restoredTo, long atUnixMs) => RunMaintenanceAsync(_ =>
     {
         var restore = new CommittedGroup(Sequence, atUnixMs, null, null, restoredTo);
-        Committed?.Invoke(restore);
-        Acknowledged?.Invoke(restore);
+        foreach (var observer in _observers)
+        {
+            observer.Committed(restore);
+        }
+
+        RunAcknowledged(restore);
         return Task.CompletedTask;
     });
 
@@ -236,13 +230,13 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             try
             {
                 // The group list is reused for the next group only after this one finished.
-                if (await RunGroupAsync(group).ConfigureAwait(false) is { } committed && Acknowledged is { } acknowledged)
+                if (await RunGroupAsync(group).ConfigureAwait(false) is { } committed)
                 {
                     // Off this thread first: the continuations of the works just acknowledged were queued to
                     // this thread's local queue, so they run next, here, instead of waiting for an idle thread
                     // to steal them while the commit's follow-up work runs.
                     await Task.Yield();
-                    RunAcknowledged(acknowledged, committed);
+                    RunAcknowledged(committed);
                 }
             }
             finally
@@ -255,7 +249,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// <summary>
     /// Runs <paramref name="work"/> on the caller's thread when the writer is idle, nothing is queued and no other
     /// work waits for a pool thread (see <see cref="CallerRuns"/>): it commits alone, and its task is complete
-    /// when this returns true, unless a busy retry had to wait. The commit's follow-up work (<see cref="Acknowledged"/>)
+    /// when this returns true, unless a busy retry had to wait. The commit's follow-up work (<see cref="ICommitObserver.Acknowledged"/>)
     /// goes to the thread pool, still ahead of the next transaction.
     /// </summary>
     private bool TryRunOnCallerThread(WriteWork work)
@@ -288,7 +282,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         }
         finally
         {
-            if (committed is not null && Acknowledged is { } acknowledged)
+            if (committed is not null)
             {
                 // Not on the caller's thread (its request is answered first), and still holding the turn: the
                 // follow-up work of a commit runs before the next transaction starts.
@@ -297,14 +291,14 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                     {
                         try
                         {
-                            state.Writer.RunAcknowledged(state.Acknowledged, state.Committed);
+                            state.Writer.RunAcknowledged(state.Committed);
                         }
                         finally
                         {
                             state.Writer._turn.Release();
                         }
                     },
-                    (Writer: this, Acknowledged: acknowledged, Committed: committed),
+                    (Writer: this, Committed: committed),
                     preferLocal: false);
             }
             else
@@ -316,7 +310,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
     /// <summary>
     /// Runs one group while holding the turn: a maintenance work, or transactions until every work is committed or
-    /// failed. Returns the commit whose <see cref="Acknowledged"/> step is due, if any. Never throws: a fault fails
+    /// failed. Returns the commit whose <see cref="ICommitObserver.Acknowledged"/> step is due, if any. Never throws: a fault fails
     /// the group's works.
     /// </summary>
     private async Task<CommittedGroup?> RunGroupAsync(List<WriteWork> group)
@@ -377,15 +371,18 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         }
     }
 
-    private void RunAcknowledged(Action<CommittedGroup> acknowledged, CommittedGroup committed)
+    private void RunAcknowledged(CommittedGroup committed)
     {
-        try
+        foreach (var observer in _observers)
         {
-            acknowledged(committed);
-        }
-        catch (Exception ex)
-        {
-            LogWriterFault(ex);
+            try
+            {
+                observer.Acknowledged(committed);
+            }
+            catch (Exception ex)
+            {
+                LogWriterFault(ex);
+            }
         }
     }
 
@@ -504,7 +501,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                     sequence, nowMs, ddl is null ? 0 : 1, changeset, ddl);
 
                 // No per-commit '_meta commit:seq' update: the sequence is max(seq) of this row at open (ChangeLog.CurrentSequence).
-                if (OutboxPayload?.Invoke(new CommitContext(_connection, sequence, nowMs, changeset, ddl)) is { } payload)
+                if (OutboxPayloadOf(new CommitContext(_connection, sequence, nowMs, changeset, ddl)) is { } payload)
                 {
                     _connection.ExecuteInternal("INSERT OR REPLACE INTO _outbox(seq, payload) VALUES (?, ?)", sequence, payload);
                 }
@@ -562,11 +559,18 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             _commitsSinceMeasure++;
         }
 
-        GroupCommitted?.Invoke(group.Count);
+        foreach (var observer in _observers)
+        {
+            observer.GroupCommitted(group.Count);
+        }
+
         var committed = changed ? new CommittedGroup(sequence, nowMs, changeset, ddl) : null;
         if (committed is not null)
         {
-            Committed?.Invoke(committed);
+            foreach (var observer in _observers)
+            {
+                observer.Committed(committed);
+            }
         }
 
         foreach (var work in group)
@@ -609,6 +613,19 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
         _acknowledged = committed is { HasAcknowledgedWork: true } ? committed : null;
         return [];
+    }
+
+    private byte[]? OutboxPayloadOf(CommitContext commit)
+    {
+        foreach (var observer in _observers)
+        {
+            if (observer.BeforeCommit(commit) is { } payload)
+            {
+                return payload;
+            }
+        }
+
+        return null;
     }
 
     private void Execute(WriteWork work)

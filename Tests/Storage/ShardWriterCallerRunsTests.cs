@@ -19,9 +19,10 @@ public sealed class ShardWriterCallerRunsTests
     {
         using var dir = new TempDirectory("writer-caller-runs");
         using var connection = ShardWriterHookTests.OpenItems(dir);
-        await using var writer = NewWriter(connection);
+        var observer = new TestCommitObserver();
+        await using var writer = NewWriter(connection, observer);
         var onCallerThread = new List<bool>();
-        writer.Committed = _ => onCallerThread.Add(CallerRuns.IsActive);
+        observer.OnCommitted = _ => onCallerThread.Add(CallerRuns.IsActive);
 
         Task<WriteOutcome> inline;
         Task<WriteOutcome> inlineBatch;
@@ -48,9 +49,10 @@ public sealed class ShardWriterCallerRunsTests
     {
         using var dir = new TempDirectory("writer-caller-runs");
         using var connection = ShardWriterHookTests.OpenItems(dir);
-        await using var writer = NewWriter(connection);
+        var observer = new TestCommitObserver();
+        await using var writer = NewWriter(connection, observer);
         var onCallerThread = new List<bool>();
-        writer.Committed = _ => onCallerThread.Add(CallerRuns.IsActive);
+        observer.OnCommitted = _ => onCallerThread.Add(CallerRuns.IsActive);
 
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -79,11 +81,12 @@ public sealed class ShardWriterCallerRunsTests
     {
         using var dir = new TempDirectory("writer-caller-runs");
         using var connection = ShardWriterHookTests.OpenItems(dir);
-        var writer = NewWriter(connection);
+        var observer = new TestCommitObserver();
+        var writer = NewWriter(connection, observer);
         var events = new List<string>();
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var followUpStarted = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        writer.Committed = group =>
+        observer.OnCommitted = group =>
         {
             lock (events)
             {
@@ -92,7 +95,7 @@ public sealed class ShardWriterCallerRunsTests
 
             group.HasAcknowledgedWork = group.Sequence == 1;
         };
-        writer.Acknowledged = group =>
+        observer.OnAcknowledged = group =>
         {
             followUpStarted.SetResult(CallerRuns.IsActive);
             gate.Task.Wait();
@@ -132,7 +135,8 @@ public sealed class ShardWriterCallerRunsTests
     {
         using var dir = new TempDirectory("writer-caller-runs");
         using var connection = ShardWriterHookTests.OpenItems(dir);
-        await using var writer = NewWriter(connection);
+        var observer = new TestCommitObserver();
+        await using var writer = NewWriter(connection, observer);
 
         Task<WriteOutcome> duplicate;
         using (CallerRuns.Enter())
@@ -154,7 +158,8 @@ public sealed class ShardWriterCallerRunsTests
     {
         using var dir = new TempDirectory("writer-caller-runs");
         using var connection = ShardWriterHookTests.OpenItems(dir);
-        var writer = NewWriter(connection);
+        var observer = new TestCommitObserver();
+        var writer = NewWriter(connection, observer);
         await writer.DisposeAsync();
 
         using (CallerRuns.Enter())
@@ -170,10 +175,11 @@ public sealed class ShardWriterCallerRunsTests
         using var dir = new TempDirectory("writer-caller-runs");
         using var connection = ShardWriterHookTests.OpenItems(dir);
         var busy = false;
-        await using var writer = NewWriter(connection);
+        var observer = new TestCommitObserver();
+        await using var writer = NewWriter(connection, observer);
         writer.OthersWaitForThreads = () => busy;
         var onCallerThread = new List<bool>();
-        writer.Committed = _ => onCallerThread.Add(CallerRuns.IsActive);
+        observer.OnCommitted = _ => onCallerThread.Add(CallerRuns.IsActive);
 
         Task<WriteOutcome> inline;
         using (CallerRuns.Enter())
@@ -193,8 +199,8 @@ public sealed class ShardWriterCallerRunsTests
     }
 
     /// <summary>A writer whose callers' threads are never wanted elsewhere (the test process's pool is busy with other tests).</summary>
-    private static ShardWriter NewWriter(ShardConnection connection) =>
-        new(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance) { OthersWaitForThreads = static () => false };
+    private static ShardWriter NewWriter(ShardConnection connection, TestCommitObserver observer) =>
+        new(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance, observers: [observer]) { OthersWaitForThreads = static () => false };
 
     private static WriteWork Insert(int id) => new(WriteKind.Mutation, [new Statement("INSERT INTO items(id, name) VALUES (?, 'x')", [id])]);
 }

@@ -14,17 +14,18 @@ public sealed class ShardWriterHookTests
     {
         using var dir = new TempDirectory("writer");
         using var connection = OpenItems(dir);
-        var writer = new ShardWriter(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance);
+        var observer = new TestCommitObserver();
+        var writer = new ShardWriter(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance, observers: [observer]);
         await using var _ = writer;
 
         var committed = new List<long>();
         var acknowledged = new List<long>();
-        writer.Committed = group =>
+        observer.OnCommitted = group =>
         {
             committed.Add(group.Sequence);
             group.HasAcknowledgedWork = group.Sequence % 2 == 0;
         };
-        writer.Acknowledged = group => acknowledged.Add(group.Sequence);
+        observer.OnAcknowledged = group => acknowledged.Add(group.Sequence);
 
         var sequences = new List<long>();
         for (var i = 1; i <= 4; i++)
@@ -44,14 +45,12 @@ public sealed class ShardWriterHookTests
     {
         using var dir = new TempDirectory("writer-measure");
         using var connection = OpenItems(dir);
-        var writer = new ShardWriter(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance)
-        {
-            Capture = new OrleansShards.Grains.Pitr.PreupdateChangeCapture(),
-        };
+        var observer = new TestCommitObserver();
+        var writer = new ShardWriter(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance, new OrleansShards.Grains.Pitr.PreupdateChangeCapture(), [observer]);
         await using var _ = writer;
 
         var measured = new List<bool>();
-        writer.GroupCommitted = _ => measured.Add(writer.MeasuredAtCommit);
+        observer.OnGroupCommitted = _ => measured.Add(writer.MeasuredAtCommit);
         async Task InsertAsync(int id, string name) =>
             await writer.EnqueueAsync(new WriteWork(WriteKind.Mutation, [new Statement("INSERT INTO items(id, name) VALUES (?, ?)", [id, name])]));
 
