@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -5,7 +6,8 @@ namespace OrleansShards;
 
 /// <summary>
 /// JSON encoding of <see cref="SqlValue"/>: integer → INTEGER (exact 64-bit), other number →
-/// REAL, string → TEXT, null → NULL, <c>{"$blob":"base64"}</c> → BLOB. Booleans become 0/1.
+/// REAL, string → TEXT, null → NULL, <c>{"$blob":"base64"}</c> → BLOB, <c>{"$real":"Infinity"}</c> → REAL.
+/// Booleans become 0/1. A REAL is always written with a fraction or exponent (<c>2.0</c>).
 /// Anything else (arrays, other objects, integers beyond 64 bits) is rejected with a
 /// <see cref="JsonException"/> that the HTTP layer reports as <c>INVALID_ARGUMENT</c>.
 /// </summary>
@@ -13,6 +15,9 @@ public sealed class SqlValueJsonConverter : JsonConverter<SqlValue>
 {
     /// <summary>The property name of a blob object.</summary>
     public const string BlobProperty = "$blob";
+
+    /// <summary>The property name of a REAL object (for values JSON numbers cannot carry: infinities).</summary>
+    public const string RealProperty = "$real";
 
     /// <inheritdoc />
     public override bool HandleNull => true;
@@ -51,17 +56,7 @@ public sealed class SqlValueJsonConverter : JsonConverter<SqlValue>
                 writer.WriteNumberValue(value.AsInteger);
                 break;
             case SqlValueKind.Real:
-                var d = value.AsReal;
-                if (double.IsFinite(d))
-                {
-                    writer.WriteNumberValue(d);
-                }
-                else
-                {
-                    // JSON has no NaN/Infinity; SQLite stores NaN as NULL, ±Inf is rendered as text.
-                    writer.WriteStringValue(d.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                }
-
+                WriteReal(writer, value.AsReal);
                 break;
             case SqlValueKind.Text:
                 writer.WriteStringValue(value.AsText);
@@ -72,6 +67,36 @@ public sealed class SqlValueJsonConverter : JsonConverter<SqlValue>
                 writer.WriteEndObject();
                 break;
         }
+    }
+
+    /// <summary>
+    /// A REAL always carries a fraction or an exponent (<c>2.0</c>, <c>-0.0</c>, <c>1E+300</c>), so a reader tells it
+    /// from an INTEGER; JSON has no infinities, so those are <c>{"$real":"Infinity"}</c> / <c>"-Infinity"</c>
+    /// (and <c>"NaN"</c>, which SQLite itself stores as NULL).
+    /// </summary>
+    private static void WriteReal(Utf8JsonWriter writer, double value)
+    {
+        if (!double.IsFinite(value))
+        {
+            writer.WriteStartObject();
+            writer.WriteString(RealProperty, double.IsNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity");
+            writer.WriteEndObject();
+            return;
+        }
+
+        Span<byte> text = stackalloc byte[40];
+        if (!value.TryFormat(text, out var written, "R", CultureInfo.InvariantCulture))
+        {
+            throw new JsonException("A REAL could not be written.");
+        }
+
+        if (text[..written].IndexOfAny((byte)'.', (byte)'E', (byte)'e') < 0)
+        {
+            text[written++] = (byte)'.';
+            text[written++] = (byte)'0';
+        }
+
+        writer.WriteRawValue(text[..written], skipInputValidation: true);
     }
 
     private static SqlValue ReadNumber(ref Utf8JsonReader reader)
@@ -93,26 +118,47 @@ public sealed class SqlValueJsonConverter : JsonConverter<SqlValue>
 
     private static SqlValue ReadBlob(ref Utf8JsonReader reader)
     {
-        byte[]? bytes = null;
+        SqlValue? value = null;
         while (reader.Read())
         {
             if (reader.TokenType == JsonTokenType.EndObject)
             {
-                return bytes is null ? throw new JsonException("A blob object needs a \"$blob\" property.") : SqlValue.FromBlob(bytes);
+                return value ?? throw new JsonException("A value object needs a \"$blob\" or \"$real\" property.");
             }
 
-            if (reader.TokenType != JsonTokenType.PropertyName || !reader.ValueTextEquals(BlobProperty) || bytes is not null)
+            if (reader.TokenType != JsonTokenType.PropertyName || value is not null)
             {
-                throw new JsonException("The only object accepted as a SQL value is {\"$blob\":\"base64\"}.");
+                throw new JsonException("The only objects accepted as SQL values are {\"$blob\":\"base64\"} and {\"$real\":\"Infinity\"}.");
             }
 
-            reader.Read();
-            if (reader.TokenType != JsonTokenType.String || !reader.TryGetBytesFromBase64(out bytes))
+            if (reader.ValueTextEquals(BlobProperty))
             {
-                throw new JsonException("\"$blob\" must hold base64 text.");
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String || !reader.TryGetBytesFromBase64(out var bytes))
+                {
+                    throw new JsonException("\"$blob\" must hold base64 text.");
+                }
+
+                value = SqlValue.FromBlob(bytes);
+            }
+            else if (reader.ValueTextEquals(RealProperty))
+            {
+                reader.Read();
+                value = reader.TokenType switch
+                {
+                    JsonTokenType.Number => SqlValue.FromReal(reader.GetDouble()),
+                    JsonTokenType.String when reader.ValueTextEquals("Infinity") => SqlValue.FromReal(double.PositiveInfinity),
+                    JsonTokenType.String when reader.ValueTextEquals("-Infinity") => SqlValue.FromReal(double.NegativeInfinity),
+                    JsonTokenType.String when reader.ValueTextEquals("NaN") => SqlValue.FromReal(double.NaN),
+                    _ => throw new JsonException("\"$real\" must hold a number, \"Infinity\", \"-Infinity\" or \"NaN\"."),
+                };
+            }
+            else
+            {
+                throw new JsonException("The only objects accepted as SQL values are {\"$blob\":\"base64\"} and {\"$real\":\"Infinity\"}.");
             }
         }
 
-        throw new JsonException("Unterminated blob object.");
+        throw new JsonException("Unterminated value object.");
     }
 }

@@ -5,7 +5,11 @@ namespace OrleansShards.Grains.Storage;
 /// <summary>One prepared statement kept in a connection's plan cache, with its column names.</summary>
 internal sealed class PreparedStatement : IDisposable
 {
+    /// <summary>SQLITE_STMTSTATUS_REPREPARE: how often SQLite regenerated the statement after a schema change.</summary>
+    private const int StmtStatusReprepare = 5;
+
     private string[]? _columns;
+    private int _reprepares;
 
     public PreparedStatement(sqlite3_stmt handle, string sql)
     {
@@ -23,14 +27,16 @@ internal sealed class PreparedStatement : IDisposable
 
     public int ParameterCount { get; }
 
-    /// <summary>Column names; recomputed when the column count changed (after a schema change).</summary>
+    /// <summary>Column names; read again whenever SQLite prepared the statement again (a schema change).</summary>
     public string[] Columns
     {
         get
         {
             var count = raw.sqlite3_column_count(Handle);
-            if (_columns is null || _columns.Length != count)
+            var reprepares = raw.sqlite3_stmt_status(Handle, StmtStatusReprepare, 0);
+            if (_columns is null || _columns.Length != count || reprepares != _reprepares)
             {
+                _reprepares = reprepares;
                 var names = new string[count];
                 for (var i = 0; i < count; i++)
                 {

@@ -93,19 +93,30 @@ internal sealed class ShardConnection : IDisposable
     private bool _limitApplied;
 
     /// <summary>Prepares (through the plan cache) and runs a tenant statement under <paramref name="mode"/>.</summary>
+    /// <remarks>
+    /// <c>last_insert_rowid()</c> is the tenant's own: the engine's inserts (change log, outbox) happen on the same
+    /// connection, so the tenant's value is put back before each tenant statement and taken after it. An UPDATE
+    /// or DELETE therefore reports the rowid of the tenant's previous INSERT, as SQLite would on a connection of its own.
+    /// </remarks>
     public StatementOutcome RunTenant(string sql, IReadOnlyList<SqlValue>? parameters, SqlMode mode)
     {
         var previous = Mode;
         Mode = mode;
         try
         {
-            return Run(Prepare(sql), parameters);
+            Native.SqliteNative.sqlite3_set_last_insert_rowid(Db.DangerousGetHandle(), _tenantLastInsertRowId);
+            var outcome = Run(Prepare(sql), parameters);
+            _tenantLastInsertRowId = outcome.LastInsertRowId;
+            return outcome;
         }
         finally
         {
             Mode = previous;
         }
     }
+
+    /// <summary>The tenant's <c>last_insert_rowid()</c> on this connection (see <see cref="RunTenant"/>).</summary>
+    private long _tenantLastInsertRowId;
 
     /// <summary>True when the last interruption came from the deadline.</summary>
     public bool TimedOut { get; private set; }
@@ -141,6 +152,7 @@ internal sealed class ShardConnection : IDisposable
     /// <summary>Prepares without caching (one-off statements such as DDL).</summary>
     public PreparedStatement PrepareUncached(string sql)
     {
+        RejectNul(sql);
         var rc = raw.sqlite3_prepare_v3(Db, sql, PreparePersistent, out var stmt, out string tail);
         if (rc != SqliteResultCodes.Ok)
         {
@@ -185,11 +197,19 @@ internal sealed class ShardConnection : IDisposable
                 }
             }
 
-            var columnCount = raw.sqlite3_column_count(handle);
-            List<SqlValue[]>? rows = columnCount > 0 ? [] : null;
+            // The shape is read after the first step: a schema change since the statement was prepared makes SQLite
+            // prepare it again inside sqlite3_step, and the columns may differ from the ones seen before.
+            var columnCount = -1;
+            List<SqlValue[]>? rows = null;
             while (true)
             {
                 var rc = raw.sqlite3_step(handle);
+                if (columnCount < 0)
+                {
+                    columnCount = raw.sqlite3_column_count(handle);
+                    rows = columnCount > 0 ? [] : null;
+                }
+
                 if (rc == SqliteResultCodes.Row)
                 {
                     rows?.Add(ReadRow(handle, columnCount));
@@ -347,6 +367,19 @@ internal sealed class ShardConnection : IDisposable
         }
 
         return row;
+    }
+
+    /// <summary>
+    /// Refuses SQL holding a NUL character: SQLite stops reading at it, so the statement it would run is not the one
+    /// that was sent (<c>DELETE … WHERE id = 1\0 OR 1=1</c>), and a multi-statement loop would never move past it.
+    /// </summary>
+    /// <exception cref="ShardException"><c>INVALID_ARGUMENT</c>.</exception>
+    public static void RejectNul(string sql)
+    {
+        if (sql.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument, "SQL must not contain a NUL character (U+0000).");
+        }
     }
 
     private bool HasStatement(string tail)

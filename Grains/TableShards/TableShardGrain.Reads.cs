@@ -207,5 +207,7 @@ internal sealed partial class TableShardGrain
         {
             throw new ShardException(ShardErrorCode.InvalidArgument, "query must hold a SQL statement.");
         }
+
+        ShardConnection.RejectNul(sql);
     }
 }

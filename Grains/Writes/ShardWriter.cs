@@ -681,10 +681,18 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         _connection.Mode = SqlMode.TenantDdl;
         try
         {
+            ShardConnection.RejectNul(sql);
             var remaining = sql;
             while (!string.IsNullOrWhiteSpace(remaining))
             {
                 var rc = SQLitePCL.raw.sqlite3_prepare_v3(_connection.Db, remaining, 0, out var stmt, out string tail);
+                if (rc == SqliteResultCodes.Ok && tail.Length >= remaining.Length)
+                {
+                    // Every round must consume text: a prepare that reads nothing would loop forever.
+                    stmt?.Dispose();
+                    throw new ShardException(ShardErrorCode.InvalidArgument, "The DDL could not be read past: " + remaining[..Math.Min(40, remaining.Length)]);
+                }
+
                 using (stmt)
                 {
                     if (rc != SqliteResultCodes.Ok)

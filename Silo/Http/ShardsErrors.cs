@@ -17,6 +17,8 @@ internal static class ShardsErrors
                     return (shard.Code, shard.Message);
                 case TimeoutException:
                     return (ShardErrorCode.Timeout, "The call timed out.");
+                case JsonException json when UnknownField(json) is { } field:
+                    return (ShardErrorCode.InvalidArgument, $"The request body has a field this route does not take: '{field}'.");
                 case JsonException json:
                     return (ShardErrorCode.InvalidArgument, "Malformed JSON: " + json.Message);
                 case BadHttpRequestException bad:
@@ -32,6 +34,22 @@ internal static class ShardsErrors
         }
 
         return (ShardErrorCode.Internal, "An unexpected error occurred; it has been logged.");
+    }
+
+    /// <summary>The name of a body field no member maps (the bodies refuse unknown fields), or null.</summary>
+    private static string? UnknownField(JsonException exception)
+    {
+        const string Marker = "The JSON property '";
+        var message = exception.Message;
+        var start = message.IndexOf(Marker, StringComparison.Ordinal);
+        if (start < 0 || !message.Contains("could not be mapped", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        start += Marker.Length;
+        var end = message.IndexOf('\'', start);
+        return end > start ? message[start..end] : null;
     }
 
     /// <summary>The JSON error answer with the code's HTTP status.</summary>

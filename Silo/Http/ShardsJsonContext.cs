@@ -8,7 +8,7 @@ namespace OrleansShards.Silo.Http;
 /// Source-generated JSON of every HTTP body and answer (camelCase web defaults). <see cref="SqlValue"/>
 /// uses its own converter: exact 64-bit integers and <c>{"$blob":"base64"}</c> blobs.
 /// </summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(QueryBody))]
 [JsonSerializable(typeof(MutationBody))]
 [JsonSerializable(typeof(BatchBody))]

@@ -31,6 +31,12 @@ internal static unsafe partial class SqliteNative
 
     internal const int SQLITE_SESSION_OBJCONFIG_ROWID = 2;
 
+    // ---- connection ----------------------------------------------------------------------
+
+    [LibraryImport(Library)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial void sqlite3_set_last_insert_rowid(nint db, long rowid);
+
     // ---- session -------------------------------------------------------------------------
 
     [LibraryImport(Library)]
