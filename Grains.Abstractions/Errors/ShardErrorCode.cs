@@ -37,4 +37,6 @@ public enum ShardErrorCode
     CapacityExceeded,
     /// <summary>An unexpected server fault (500). Never caused by client input.</summary>
     Internal,
+    /// <summary>An idempotency key was reused with a different request (409); the first request's outcome stands.</summary>
+    IdempotencyMismatch,
 }

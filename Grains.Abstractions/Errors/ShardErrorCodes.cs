@@ -19,6 +19,7 @@ public static class ShardErrorCodes
         ShardErrorCode.Overloaded => "OVERLOADED",
         ShardErrorCode.Retryable => "RETRYABLE",
         ShardErrorCode.CapacityExceeded => "CAPACITY_EXCEEDED",
+        ShardErrorCode.IdempotencyMismatch => "IDEMPOTENCY_MISMATCH",
         _ => "INTERNAL",
     };
 
@@ -38,6 +39,7 @@ public static class ShardErrorCodes
         "OVERLOADED" => ShardErrorCode.Overloaded,
         "RETRYABLE" => ShardErrorCode.Retryable,
         "CAPACITY_EXCEEDED" => ShardErrorCode.CapacityExceeded,
+        "IDEMPOTENCY_MISMATCH" => ShardErrorCode.IdempotencyMismatch,
         _ => ShardErrorCode.Internal,
     };
 
@@ -49,7 +51,7 @@ public static class ShardErrorCodes
         ShardErrorCode.Forbidden => 403,
         ShardErrorCode.NotFound => 404,
         ShardErrorCode.Timeout => 408,
-        ShardErrorCode.ConflictUnique or ShardErrorCode.ConstraintViolation or ShardErrorCode.TxNotFound => 409,
+        ShardErrorCode.ConflictUnique or ShardErrorCode.ConstraintViolation or ShardErrorCode.TxNotFound or ShardErrorCode.IdempotencyMismatch => 409,
         ShardErrorCode.PayloadTooLarge => 413,
         ShardErrorCode.Overloaded => 429,
         ShardErrorCode.Retryable => 503,

@@ -21,6 +21,12 @@ public sealed class TableShardOptions
     /// <summary>Lifetime of an interactive transaction before it expires. Default 30 s.</summary>
     public TimeSpan TransactionTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a read with a <c>minBookmark</c> ahead of the shard waits for the shard to reach it before it answers
+    /// <c>RETRYABLE</c>. Default 1 s; 0 answers at once.
+    /// </summary>
+    public TimeSpan MinBookmarkWait { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Statements one interactive transaction may queue. Default 1000.</summary>
     public int MaxTransactionStatements { get; set; } = 1000;
 

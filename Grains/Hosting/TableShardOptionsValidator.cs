@@ -21,6 +21,11 @@ internal sealed class TableShardOptionsValidator : IValidateOptions<TableShardOp
         Positive(options.TransactionTimeout, nameof(options.TransactionTimeout));
         Positive(options.IdempotencyWindow, nameof(options.IdempotencyWindow));
         Positive(options.StatementTimeout, nameof(options.StatementTimeout));
+        if (options.MinBookmarkWait < TimeSpan.Zero || options.MinBookmarkWait > TimeSpan.FromMinutes(1))
+        {
+            failures.Add($"TableShardOptions.MinBookmarkWait must be between 0 and 1 minute (was {options.MinBookmarkWait}).");
+        }
+
         AtLeastOne(options.ReaderPoolSize, nameof(options.ReaderPoolSize));
         AtLeastOne(options.PlanCacheSize, nameof(options.PlanCacheSize));
         AtLeastOne(options.MaxTransactionStatements, nameof(options.MaxTransactionStatements));

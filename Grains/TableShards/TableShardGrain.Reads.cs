@@ -22,6 +22,7 @@ internal sealed partial class TableShardGrain
                 return await RouteQueryAsync(layout, request, cancellationToken);
             }
 
+            await AwaitMinBookmarkAsync(request.MinBookmark, cancellationToken);
             var consistency = ResolveConsistency(request.Consistency);
             if (consistency == Consistency.Strong || !CacheOptions.CacheQueries)
             {
@@ -75,11 +76,17 @@ internal sealed partial class TableShardGrain
 
             var (sql, key) = PlanLookup(info, column, value);
             var consistency = ResolveConsistency(request.Consistency);
+            if (_layout is null)
+            {
+                await AwaitMinBookmarkAsync(request.MinBookmark, cancellationToken);
+            }
+
             QueryResult result;
             if (_layout is { } layout)
             {
                 result = await FanOutQueryAsync(layout, new QueryRequest(sql, [value]), cancellationToken);
             }
+
             else if (consistency == Consistency.Strong || key is null)
             {
                 result = await ReadAsync(sql, [value], cancellationToken);
@@ -137,6 +144,41 @@ internal sealed partial class TableShardGrain
     }
 
     public Task<ShardStats> GetStatsAsync(CancellationToken cancellationToken = default) => Task.FromResult(Stats());
+
+    /// <summary>
+    /// Read-your-writes: checks <paramref name="minBookmark"/> belongs to this shard (<c>INVALID_ARGUMENT</c> when
+    /// malformed or another shard's) and waits up to <see cref="TableShardOptions.MinBookmarkWait"/> for the shard to
+    /// reach it; a bookmark still ahead then is <c>RETRYABLE</c>. Returns the bookmark's sequence (0 without one).
+    /// </summary>
+    private async Task<long> AwaitMinBookmarkAsync(string? minBookmark, CancellationToken cancellationToken)
+    {
+        if (minBookmark is null)
+        {
+            return 0;
+        }
+
+        var wanted = Bookmark.Parse(minBookmark, _tenant, _table).Sequence;
+        if (wanted <= _writer.Sequence)
+        {
+            return wanted;
+        }
+
+        // Real time, not the shards' clock: this bounds how long a caller waits.
+        var deadline = TimeProvider.System.GetTimestamp() + (long)(_options.MinBookmarkWait.TotalSeconds * TimeProvider.System.TimestampFrequency);
+        while (wanted > _writer.Sequence)
+        {
+            if (TimeProvider.System.GetTimestamp() >= deadline)
+            {
+                throw new ShardException(
+                    ShardErrorCode.Retryable,
+                    $"minBookmark is at commit {wanted}, ahead of this shard ({_writer.Sequence}); retry later.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(5), TimeProvider.System, cancellationToken);
+        }
+
+        return wanted;
+    }
 
     private async Task<QueryResult> ReadAsync(string sql, IReadOnlyList<SqlValue>? parameters, CancellationToken cancellationToken)
     {

@@ -66,7 +66,7 @@ internal sealed partial class TableShardGrain
         if (!_transactions.TryRemove(id, out var transaction) || transaction.ExpiresAt <= TimeProvider.GetUtcNow())
         {
             // A retried COMMIT whose first attempt committed: its idempotency key still answers.
-            if (request.IdempotencyKey is { } key && await _writer.FindIdempotentAsync(key) is { } replay)
+            if (request.IdempotencyKey is { } key && await _writer.FindIdempotentAsync(key, IdempotencyHash.OfCommit(id)) is { } replay)
             {
                 return new TransactionResult(id, Results: replay.Results, Bookmark: BookmarkOf(replay.Sequence));
             }
@@ -80,7 +80,7 @@ internal sealed partial class TableShardGrain
             return new TransactionResult(id, Results: [], Bookmark: BookmarkOf(_writer.Sequence));
         }
 
-        var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, statements, request.IdempotencyKey));
+        var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, statements, request.IdempotencyKey, requestHash: IdempotencyHash.OfCommit(id)));
         return new TransactionResult(id, Results: outcome.Results, Bookmark: BookmarkOf(outcome.Sequence));
     }
 

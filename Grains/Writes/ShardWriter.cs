@@ -172,12 +172,17 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     });
 
     /// <summary>The remembered outcome of <paramref name="key"/>, or null; a remembered error is thrown.</summary>
-    public async Task<WriteOutcome?> FindIdempotentAsync(string key)
+    public async Task<WriteOutcome?> FindIdempotentAsync(string key, string requestHash)
     {
         StoredOutcome? stored = null;
         await RunMaintenanceAsync(_ =>
         {
             stored = LoadIdempotent(key);
+            if (stored?.RequestHash is { } storedHash && storedHash != requestHash)
+            {
+                stored = Mismatch(key);
+            }
+
             return Task.CompletedTask;
         }).ConfigureAwait(false);
         if (stored is null)
@@ -419,13 +424,15 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 keysInGroup ??= new Dictionary<string, WriteWork>(StringComparer.Ordinal);
                 if (keysInGroup.TryGetValue(key, out var first))
                 {
-                    work.Replay = first.Error is null ? new StoredOutcome(first.Results, -1) : ToStored(first.Error, -1);
+                    work.Replay = first.RequestHash != work.RequestHash
+                        ? Mismatch(key)
+                        : first.Error is null ? new StoredOutcome(first.Results, -1) : ToStored(first.Error, -1);
                     continue;
                 }
 
                 if (LoadIdempotent(key) is { } stored)
                 {
-                    work.Replay = stored;
+                    work.Replay = stored.RequestHash is { } storedHash && storedHash != work.RequestHash ? Mismatch(key) : stored;
                     continue;
                 }
 
@@ -509,7 +516,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
             foreach (var work in keysInGroup?.Values ?? Enumerable.Empty<WriteWork>())
             {
-                var stored = work.Error is null ? new StoredOutcome(work.Results, sequence) : ToStored(work.Error, sequence);
+                var stored = (work.Error is null ? new StoredOutcome(work.Results, sequence) : ToStored(work.Error, sequence)) with { RequestHash = work.RequestHash };
                 if (work.Error is null || IsDeterministic(work.Error))
                 {
                     _connection.ExecuteInternal(
@@ -784,6 +791,12 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         inner?.SqliteCode ?? 0,
         inner?.SqliteExtendedCode ?? 0,
         inner);
+
+    private static StoredOutcome Mismatch(string key) => new(
+        null,
+        -1,
+        ShardErrorCode.IdempotencyMismatch.ToWire(),
+        $"Idempotency key '{key}' was used with a different request; the first request's outcome stands. Use a new key for a new request.");
 
     private static StoredOutcome ToStored(ShardException error, long sequence) =>
         new(null, sequence, error.Code.ToWire(), error.Message);

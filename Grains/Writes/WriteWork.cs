@@ -10,13 +10,17 @@ internal sealed class WriteWork
 {
     private readonly TaskCompletionSource<WriteOutcome> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public WriteWork(WriteKind kind, IReadOnlyList<Statement> statements, string? idempotencyKey = null, Func<ShardConnection, Task>? maintenance = null)
+    public WriteWork(WriteKind kind, IReadOnlyList<Statement> statements, string? idempotencyKey = null, Func<ShardConnection, Task>? maintenance = null, string? requestHash = null)
     {
         Kind = kind;
         Statements = statements;
         IdempotencyKey = idempotencyKey;
         Maintenance = maintenance;
+        RequestHash = idempotencyKey is null ? null : requestHash ?? IdempotencyHash.Of(kind, statements);
     }
+
+    /// <summary>The hash of the request an idempotency key is stored with (null without a key).</summary>
+    public string? RequestHash { get; }
 
     /// <summary>An <see cref="WriteKind.Engine"/> work: <paramref name="engine"/> runs inside the transaction.</summary>
     public WriteWork(Action<ShardConnection> engine, bool foreignKeysOff)

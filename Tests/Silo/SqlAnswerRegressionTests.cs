@@ -109,4 +109,54 @@ public sealed class SqlAnswerRegressionTests(SiloFixture silo)
         await client.PostErrorAsync(Path + "/query", """{"query":"SELECT 1","bogus":true}""", "INVALID_ARGUMENT", 400);
         Assert.Equal("[[0]]", (await QueryAsync(client, "SELECT count(*) FROM t")).GetProperty("rows").GetRawText());
     }
+
+    [Fact]
+    public async Task Regression_minBookmark_was_not_validated()
+    {
+        var client = await NewTableAsync();
+        var write = await client.PostOkAsync(Path + "/mutation", """{"query":"INSERT INTO t(id, a) VALUES (1, 'a')"}""");
+        var bookmark = write.GetProperty("bookmark").GetString()!;
+
+        // Its own bookmark: served, for every consistency and for row reads.
+        foreach (var consistency in new[] { "strong", "cached", "bounded" })
+        {
+            var ok = await client.PostOkAsync(Path + "/query", JsonSerializer.Serialize(new { query = "SELECT a FROM t", consistency, minBookmark = bookmark }));
+            Assert.Equal("""[["a"]]""", ok.GetProperty("rows").GetRawText());
+        }
+
+        await client.GetOkAsync(Path + "/rows/1?minBookmark=" + Uri.EscapeDataString(bookmark));
+
+        // Garbage and another shard's bookmark: INVALID_ARGUMENT.
+        await client.PostErrorAsync(Path + "/query", """{"query":"SELECT 1","minBookmark":"garbage"}""", "INVALID_ARGUMENT", 400);
+        var foreign = Bookmark.Parse(bookmark) with { Table = "other" };
+        await client.PostErrorAsync(Path + "/query", JsonSerializer.Serialize(new { query = "SELECT 1", minBookmark = foreign.ToString() }), "INVALID_ARGUMENT", 400);
+
+        // Far ahead of the shard: waits a bounded time, then RETRYABLE (503).
+        var ahead = Bookmark.Parse(bookmark) with { Sequence = Bookmark.Parse(bookmark).Sequence + 1_000 };
+        await client.PostErrorAsync(Path + "/query", JsonSerializer.Serialize(new { query = "SELECT 1", minBookmark = ahead.ToString() }), "RETRYABLE", 503);
+        using var row = await client.GetAsync(Path + "/rows/1?minBookmark=" + Uri.EscapeDataString(ahead.ToString()));
+        await SiloHttp.AssertErrorAsync(row, "RETRYABLE", 503);
+    }
+
+    [Fact]
+    public async Task Regression_an_idempotency_key_reused_with_another_request_replayed_the_first_outcome()
+    {
+        var client = await NewTableAsync();
+        var first = await client.PostOkAsync(Path + "/mutation", """{"query":"INSERT INTO t(id, a) VALUES (1, 'a')","idempotencyKey":"k1"}""");
+
+        // The same request again: the first outcome, not run again.
+        var again = await client.PostOkAsync(Path + "/mutation", """{"query":"INSERT INTO t(id, a) VALUES (1, 'a')","idempotencyKey":"k1"}""");
+        Assert.Equal(first.GetProperty("bookmark").GetString(), again.GetProperty("bookmark").GetString());
+
+        // Another request with the same key, in any route: refused, nothing runs.
+        await client.PostErrorAsync(Path + "/mutation", """{"query":"DELETE FROM t","idempotencyKey":"k1"}""", "IDEMPOTENCY_MISMATCH", 409);
+        await client.PostErrorAsync(Path + "/mutation", """{"query":"INSERT INTO t(id, a) VALUES (?, 'a')","params":[2],"idempotencyKey":"k1"}""", "IDEMPOTENCY_MISMATCH", 409);
+        await client.PostErrorAsync(Path + "/batch", """{"statements":[{"query":"DELETE FROM t"}],"idempotencyKey":"k1"}""", "IDEMPOTENCY_MISMATCH", 409);
+        var begin = await client.PostOkAsync(Path + "/transaction", """{"operation":"BEGIN"}""");
+        var tx = begin.GetProperty("transactionId").GetString();
+        await client.PostOkAsync(Path + "/mutation", JsonSerializer.Serialize(new { query = "DELETE FROM t", transactionId = tx }));
+        await client.PostErrorAsync(Path + "/transaction", JsonSerializer.Serialize(new { operation = "COMMIT", transactionId = tx, idempotencyKey = "k1" }), "IDEMPOTENCY_MISMATCH", 409);
+
+        Assert.Equal("[[1]]", (await QueryAsync(client, "SELECT count(*) FROM t")).GetProperty("rows").GetRawText());
+    }
 }
