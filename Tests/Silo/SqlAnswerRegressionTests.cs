@@ -159,4 +159,17 @@ public sealed class SqlAnswerRegressionTests(SiloFixture silo)
 
         Assert.Equal("[[1]]", (await QueryAsync(client, "SELECT count(*) FROM t")).GetProperty("rows").GetRawText());
     }
+
+    [Fact]
+    public async Task Regression_a_tenant_could_create_and_address_a_partition_name()
+    {
+        var client = silo.CreateTenantClient("p_" + Guid.NewGuid().ToString("N")[..8]);
+        await client.PostErrorAsync("/v1/tables/x__s1/ddl", """{"query":"CREATE TABLE t(a)"}""", "INVALID_ARGUMENT", 400);
+        await client.PostErrorAsync("/v1/tables/x__s1/query", """{"query":"SELECT 1"}""", "INVALID_ARGUMENT", 400);
+        using var stats = await client.GetAsync("/v1/tables/x__s12/stats");
+        await SiloHttp.AssertErrorAsync(stats, "INVALID_ARGUMENT", 400);
+
+        // Names that only look alike stay allowed.
+        await client.PostOkAsync("/v1/tables/x__sx/ddl", """{"query":"CREATE TABLE t(a)"}""");
+    }
 }
