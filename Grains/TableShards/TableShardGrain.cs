@@ -104,6 +104,14 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     /// </summary>
     public async Task Invoke(IIncomingGrainCallContext context)
     {
+        if (!TurnKinds.IsGated(context.InterfaceMethod))
+        {
+            // Not a call of the grain's interfaces (Orleans routes grain timer ticks through this filter too): the
+            // callback takes its own turn. Gating it here as well would make it wait for itself.
+            await context.Invoke();
+            return;
+        }
+
         var shared = TurnKinds.IsShared(context.InterfaceMethod);
         await _turns.EnterAsync(shared, CancellationToken.None);
         try
