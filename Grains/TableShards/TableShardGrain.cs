@@ -195,22 +195,16 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     /// While the shard is active, measures it every <see cref="TableShardOptions.CapacityCheckPeriod"/>. The timer
     /// does not keep the activation alive: an idle shard still deactivates and closes its files.
     /// </summary>
+    /// <remarks>
+    /// Orleans delivers a grain timer's tick through the grain call pipeline, so <see cref="Invoke"/> already gives
+    /// it an exclusive turn (its method is neither read-only nor interleaving). The callback must not enter the gate
+    /// again: it would wait for the turn it holds, and every later call would queue behind it for good.
+    /// </remarks>
     private void StartCapacityTimer()
     {
         var period = _options.CapacityCheckPeriod;
         _capacityTimer = this.RegisterGrainTimer(
-            async ct =>
-            {
-                await _turns.EnterAsync(shared: false, ct);
-                try
-                {
-                    await RefreshCapacityAsync(ct);
-                }
-                finally
-                {
-                    _turns.Exit(shared: false);
-                }
-            },
+            ct => RefreshCapacityAsync(ct),
             new GrainTimerCreationOptions(period, period) { KeepAlive = false, Interleave = true });
     }
 

@@ -7,6 +7,26 @@ public sealed partial class TableShardGrainTests
     private const long SmallLimit = 256 * 1024;
 
     [Fact]
+    public async Task Writes_and_reads_go_on_after_capacity_timer_ticks()
+    {
+        // The tick arrives through the grain call filter, which already holds the exclusive turn for it; a tick that
+        // entered the gate again waited for itself, and every later call queued behind it until it timed out.
+        await using var host = await ShardTestHost.StartAsync(o => o.CapacityCheckPeriod = TimeSpan.FromMilliseconds(200));
+        var shard = host.Shard("t", "items");
+        await shard.DdlAsync(new DdlRequest(ItemsDdl));
+        await InsertAsync(shard, "before");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        for (var i = 0; i < 5; i++)
+        {
+            await InsertAsync(shard, "after " + i).WaitAsync(TimeSpan.FromSeconds(10));
+            await Task.Delay(TimeSpan.FromMilliseconds(150));
+        }
+
+        Assert.Equal(6, await ShardAssert.CountAsync(shard).WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
     public async Task MutateAsync_raises_capacity_exceeded_when_the_file_reaches_max_page_count()
     {
         await using var host = await ShardTestHost.StartAsync(o => o.MaxShardSizeBytes = SmallLimit);
