@@ -158,12 +158,38 @@ public static class SoakDriver
             longest = Math.Max(longest, run);
         }
 
+        // The longest ack-free span on the wall clock (gaps included) that covers a load second, and whether the run
+        // ended inside it (not recovered).
+        var lastSecond = Math.Min(acks.Length - 1, (int)clock.Elapsed.TotalSeconds);
+        var loadSet = loadSeconds.ToHashSet();
+        var silence = 0;
+        var span = 0;
+        var spanHasLoad = false;
+        for (var s = 0; s < lastSecond; s++)
+        {
+            if (acks[s] == 0)
+            {
+                span++;
+                spanHasLoad |= loadSet.Contains(s);
+                if (spanHasLoad)
+                {
+                    silence = Math.Max(silence, span);
+                }
+            }
+            else
+            {
+                span = 0;
+                spanHasLoad = false;
+            }
+        }
+
+        var recovered = !spanHasLoad || span == 0;
         var histogram = string.Join(' ', loadSeconds.Select(s => acks[s].ToString(CultureInfo.InvariantCulture)));
         Console.WriteLine("acks per load second: " + histogram);
         var total = acks.Sum();
         var verdict = zeroSeconds > 0 ? "STALL" : "ok";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"soak {verdict}: {total} acks in {clock.Elapsed.TotalSeconds:0} s, {loadSeconds.Sum(s => acks[s]) / (double)Math.Max(1, loadSeconds.Count):0} ack/s over {loadSeconds.Count} whole load seconds, zero-ack load seconds {zeroSeconds}, longest zero-ack stretch {longest} s, errors {Describe(errors)}, load {LoadAverage()}"));
+            $"soak {verdict}: {total} acks in {clock.Elapsed.TotalSeconds:0} s, {loadSeconds.Sum(s => acks[s]) / (double)Math.Max(1, loadSeconds.Count):0} ack/s over {loadSeconds.Count} whole load seconds, zero-ack load seconds {zeroSeconds}, longest zero-ack stretch {longest} s inside a block ({silence} s wall clock with gaps{(recovered ? "" : ", not recovered at the end")}), errors {Describe(errors)}, load {LoadAverage()}"));
 
         using (var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
         {
