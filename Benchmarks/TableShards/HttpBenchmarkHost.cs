@@ -58,6 +58,8 @@ internal sealed class HttpBenchmarkHost : IAsyncDisposable
         var siloBuilder = WebApplication.CreateBuilder();
         siloBuilder.Logging.ClearProviders();
         siloBuilder.Configuration["Shards:DataDirectory"] = Path.Combine(directory, "silo");
+        siloBuilder.Configuration[ShardsSiloHostingExtensions.SiloPortKey] = Infrastructure.EmbeddedSilo.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        siloBuilder.Configuration[ShardsSiloHostingExtensions.GatewayPortKey] = Infrastructure.EmbeddedSilo.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         siloBuilder.WebHost.UseUrls("http://127.0.0.1:0");
         siloBuilder.AddShardsSilo();
         var silo = siloBuilder.Build();
