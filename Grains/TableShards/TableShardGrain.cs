@@ -201,8 +201,13 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         _writerConnection?.Dispose();
     }
 
-    /// <summary>Applies the tenant-SQL hardening of every shard connection.</summary>
-    private static void ConfigureConnection(ShardConnection connection) => ShardSecurity.Apply(connection);
+    /// <summary>Applies the tenant-SQL hardening of every shard connection and the result caps.</summary>
+    private void ConfigureConnection(ShardConnection connection)
+    {
+        ShardSecurity.Apply(connection);
+        connection.MaxResultRows = _options.MaxResultRows;
+        connection.MaxResultBytes = _options.MaxResultBytes;
+    }
 
     /// <summary>
     /// While the shard is active, measures it every <see cref="TableShardOptions.CapacityCheckPeriod"/>. The timer

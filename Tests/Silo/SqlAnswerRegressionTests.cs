@@ -172,4 +172,30 @@ public sealed class SqlAnswerRegressionTests(SiloFixture silo)
         // Names that only look alike stay allowed.
         await client.PostOkAsync("/v1/tables/x__sx/ddl", """{"query":"CREATE TABLE t(a)"}""");
     }
+
+    [Fact]
+    public async Task Regression_an_unbounded_result_was_built_whole_in_memory()
+    {
+        var client = await NewTableAsync();
+
+        // 400 rows of 2 MB each would be an 800 MB answer: refused while produced, after the byte cap (16 MiB).
+        var watch = Stopwatch.StartNew();
+        await client.PostErrorAsync(
+            Path + "/query",
+            """{"query":"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400) SELECT randomblob(2000000) FROM c"}""",
+            "RESULT_TOO_LARGE",
+            400);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"the refusal took {watch.Elapsed}");
+
+        // Too many rows, however small.
+        await client.PostErrorAsync(
+            Path + "/query",
+            """{"query":"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000) SELECT x FROM c"}""",
+            "RESULT_TOO_LARGE",
+            400);
+
+        // A result within the caps is served.
+        var small = await QueryAsync(client, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) SELECT count(*) FROM c");
+        Assert.Equal("[[1000]]", small.GetProperty("rows").GetRawText());
+    }
 }
