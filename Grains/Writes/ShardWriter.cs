@@ -359,11 +359,19 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         catch (Exception ex)
         {
             LogWriterFault(ex);
-            _connection.ClearDeadline();
-            if (!TransactionRolledBack())
+            try
             {
-                // Never leave a transaction open behind a fault: the next group's BEGIN would fail.
-                _connection.Execute("ROLLBACK");
+                _connection.ClearDeadline();
+                if (!TransactionRolledBack())
+                {
+                    // Never leave a transaction open behind a fault: the next group's BEGIN would fail.
+                    _connection.Execute("ROLLBACK");
+                }
+            }
+            catch (Exception rollback)
+            {
+                // Even then every work of the group gets its answer: a write whose task never completes hangs its caller.
+                LogWriterFault(rollback);
             }
 
             var error = ex as ShardException ?? new ShardException(ShardErrorCode.Internal, "The write failed: " + ex.Message, ex);
