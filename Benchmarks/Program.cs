@@ -21,6 +21,11 @@ public static class Program
             return TableShards.InsertDriver.RunAsync(insertArgs).GetAwaiter().GetResult();
         }
 
+        if (args is ["soak", .. var soakArgs])
+        {
+            return Soak.SoakDriver.RunAsync(soakArgs).GetAwaiter().GetResult();
+        }
+
         if (args is ["cache-load", ..])
         {
             return Caching.CacheLoadDriver.RunAsync(args[1..]).GetAwaiter().GetResult();

@@ -25,7 +25,8 @@ internal static class EmbeddedSilo
         });
     }
 
-    private static int FreePort()
+    /// <summary>A loopback TCP port nothing listens on now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

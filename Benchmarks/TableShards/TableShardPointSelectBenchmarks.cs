@@ -4,12 +4,19 @@ using Microsoft.Data.Sqlite;
 
 namespace OrleansShards.Benchmarks.TableShards;
 
-/// <summary>Point select by primary key: the grain in-process against raw Microsoft.Data.Sqlite (prepared command).</summary>
+/// <summary>
+/// Point select by primary key: the grain in-process against raw Microsoft.Data.Sqlite (prepared command). One caller
+/// each; and 16 concurrent callers through the grain against the same number of selects run by raw MDS on one
+/// connection, single-threaded (category <c>point-select-16</c>; times are per select).
+/// </summary>
 [BenchmarkCategory("point-select")]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 public class TableShardPointSelectBenchmarks
 {
     private const int Rows = 10_000;
+    private const int Callers = 16;
+    private const int PerCaller = 64;
+    private const string Select = "SELECT id, name, qty FROM items WHERE id = ?";
     private ShardBenchmarkHost _host = null!;
     private SqliteConnection _raw = null!;
     private SqliteCommand _select = null!;
@@ -52,7 +59,7 @@ public class TableShardPointSelectBenchmarks
         await _host.DisposeAsync();
     }
 
-    private long NextId() => _next++ % Rows + 1;
+    private long NextId() => Interlocked.Increment(ref _next) % Rows + 1;
 
     [Benchmark(Baseline = true, Description = "raw MDS point select")]
     public long RawPointSelect()
@@ -66,7 +73,49 @@ public class TableShardPointSelectBenchmarks
     [Benchmark(Description = "grain point select (in-process)")]
     public async Task<long> GrainPointSelect()
     {
-        var result = await _host.Shard.QueryAsync(new QueryRequest("SELECT id, name, qty FROM items WHERE id = ?", [NextId()]));
+        var result = await _host.Shard.QueryAsync(new QueryRequest(Select, [NextId()]));
         return result.Rows[0][2].AsInteger;
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Callers * PerCaller, Description = "raw MDS point select, one connection, single thread")]
+    [BenchmarkCategory("point-select-16")]
+    public long RawSingleThread()
+    {
+        long sum = 0;
+        for (var i = 0; i < Callers * PerCaller; i++)
+        {
+            sum += RawPointSelect();
+        }
+
+        return sum;
+    }
+
+    [Benchmark(OperationsPerInvoke = Callers * PerCaller, Description = "grain point select, 16 concurrent callers (in-process)")]
+    [BenchmarkCategory("point-select-16")]
+    public async Task<long> GrainSixteenCallers()
+    {
+        var callers = new Task<long>[Callers];
+        for (var c = 0; c < Callers; c++)
+        {
+            callers[c] = Task.Run(async () =>
+            {
+                long sum = 0;
+                for (var i = 0; i < PerCaller; i++)
+                {
+                    var result = await _host.Shard.QueryAsync(new QueryRequest(Select, [NextId()]));
+                    sum += result.Rows[0][2].AsInteger;
+                }
+
+                return sum;
+            });
+        }
+
+        long total = 0;
+        foreach (var sum in await Task.WhenAll(callers))
+        {
+            total += sum;
+        }
+
+        return total;
     }
 }

@@ -39,4 +39,6 @@ public enum ShardErrorCode
     Internal,
     /// <summary>An idempotency key was reused with a different request (409); the first request's outcome stands.</summary>
     IdempotencyMismatch,
+    /// <summary>A result has more rows or bytes than a response may carry (400); narrow the query or page through it.</summary>
+    ResultTooLarge,
 }

@@ -20,6 +20,7 @@ public static class ShardErrorCodes
         ShardErrorCode.Retryable => "RETRYABLE",
         ShardErrorCode.CapacityExceeded => "CAPACITY_EXCEEDED",
         ShardErrorCode.IdempotencyMismatch => "IDEMPOTENCY_MISMATCH",
+        ShardErrorCode.ResultTooLarge => "RESULT_TOO_LARGE",
         _ => "INTERNAL",
     };
 
@@ -40,13 +41,14 @@ public static class ShardErrorCodes
         "RETRYABLE" => ShardErrorCode.Retryable,
         "CAPACITY_EXCEEDED" => ShardErrorCode.CapacityExceeded,
         "IDEMPOTENCY_MISMATCH" => ShardErrorCode.IdempotencyMismatch,
+        "RESULT_TOO_LARGE" => ShardErrorCode.ResultTooLarge,
         _ => ShardErrorCode.Internal,
     };
 
     /// <summary>The HTTP status the API answers with.</summary>
     public static int ToHttpStatus(this ShardErrorCode code) => code switch
     {
-        ShardErrorCode.InvalidArgument or ShardErrorCode.SqlError => 400,
+        ShardErrorCode.InvalidArgument or ShardErrorCode.SqlError or ShardErrorCode.ResultTooLarge => 400,
         ShardErrorCode.Unauthenticated => 401,
         ShardErrorCode.Forbidden => 403,
         ShardErrorCode.NotFound => 404,

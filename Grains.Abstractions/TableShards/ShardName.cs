@@ -30,6 +30,42 @@ public static class ShardName
         return true;
     }
 
+    /// <summary>The marker of a partition's name: a sharded table <c>t</c> keeps its rows in <c>t__s0</c>, <c>t__s1</c>, ….</summary>
+    public const string PartitionSeparator = "__s";
+
+    /// <summary>
+    /// True when <paramref name="table"/> has the form of a partition of a sharded table (<c>{table}__s{n}</c>).
+    /// Such names are reserved: a tenant cannot create or address them except through the sharding routes.
+    /// </summary>
+    public static bool IsPartitionName(string table)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var at = table.LastIndexOf(PartitionSeparator, StringComparison.Ordinal);
+        if (at <= 0 || at + PartitionSeparator.Length == table.Length)
+        {
+            return false;
+        }
+
+        foreach (var c in table.AsSpan(at + PartitionSeparator.Length))
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Throws <c>INVALID_ARGUMENT</c> when <paramref name="table"/> is a partition's name (<see cref="IsPartitionName"/>).</summary>
+    public static void RejectPartitionName(string table)
+    {
+        if (IsPartitionName(table))
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument, $"Table names of the form <table>{PartitionSeparator}<n> are reserved for the partitions of sharded tables.");
+        }
+    }
+
     /// <summary>Throws <c>INVALID_ARGUMENT</c> unless the name is valid.</summary>
     public static void Validate([NotNull] string? name, string what)
     {

@@ -27,6 +27,16 @@ public sealed class TableShardOptions
     /// </summary>
     public TimeSpan MinBookmarkWait { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Most rows one statement may return; more answer <c>RESULT_TOO_LARGE</c> (stepping stops at once). Default 100,000.</summary>
+    public int MaxResultRows { get; set; } = 100_000;
+
+    /// <summary>
+    /// Most bytes one statement may return (8 per number, the stored size of text and blobs); more answer
+    /// <c>RESULT_TOO_LARGE</c> while the result is produced, so an oversized query never builds its whole answer.
+    /// Default 16 MiB.
+    /// </summary>
+    public long MaxResultBytes { get; set; } = 16L * 1024 * 1024;
+
     /// <summary>Statements one interactive transaction may queue. Default 1000.</summary>
     public int MaxTransactionStatements { get; set; } = 1000;
 

@@ -21,6 +21,16 @@ internal sealed class TableShardOptionsValidator : IValidateOptions<TableShardOp
         Positive(options.TransactionTimeout, nameof(options.TransactionTimeout));
         Positive(options.IdempotencyWindow, nameof(options.IdempotencyWindow));
         Positive(options.StatementTimeout, nameof(options.StatementTimeout));
+        if (options.MaxResultRows < 1)
+        {
+            failures.Add($"TableShardOptions.MaxResultRows must be at least 1 (was {options.MaxResultRows}).");
+        }
+
+        if (options.MaxResultBytes < 1024)
+        {
+            failures.Add($"TableShardOptions.MaxResultBytes must be at least 1024 (was {options.MaxResultBytes}).");
+        }
+
         if (options.MinBookmarkWait < TimeSpan.Zero || options.MinBookmarkWait > TimeSpan.FromMinutes(1))
         {
             failures.Add($"TableShardOptions.MinBookmarkWait must be between 0 and 1 minute (was {options.MinBookmarkWait}).");

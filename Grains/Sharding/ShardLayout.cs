@@ -19,7 +19,7 @@ internal sealed record ShardLayout(
     [Id(6)] List<SqlValue>? SplitPoints = null,
     [Id(7)] string? Router = null)
 {
-    public const string ShardSeparator = "__s";
+    public const string ShardSeparator = OrleansShards.ShardName.PartitionSeparator;
 
     public static string ShardName(string table, int index) => table + ShardSeparator + index.ToString(CultureInfo.InvariantCulture);
 

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrleansShards.Grains.Storage;
 using OrleansShards.Grains.Hosting;
 using Orleans.Concurrency;
 
@@ -22,6 +24,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     private readonly ShardingHostId _hostId;
     private readonly ShardingFaults _faults;
     private readonly ShardMigrations _migrations;
+    private readonly TableShardOptions _options;
     private readonly TimeProvider _clock;
     private readonly IGrainFactory _grains;
     private readonly ILogger<ShardRegistryGrain> _logger;
@@ -34,6 +37,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         ShardingHostId hostId,
         ShardingFaults faults,
         ShardMigrations migrations,
+        IOptions<TableShardOptions> options,
         [FromKeyedServices(ShardClock.ServiceKey)] TimeProvider clock,
         IGrainFactory grains,
         ILogger<ShardRegistryGrain> logger)
@@ -41,6 +45,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         // The silo's factory, usable from any thread: the migration calls hosts from pool threads.
         _grains = grains;
         _migrations = migrations;
+        _options = options.Value;
         _clock = clock;
         _routers = routers;
         _hostId = hostId;
@@ -258,6 +263,15 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     /// <summary>Journal, prepare targets, copy, catch-up rounds, switch; on failure the base table rolls back.</summary>
     private async Task<RunOutcome> RunAsync(ShardOperation operation, TableShape shape, ShardAssigner assigner, CancellationToken cancellationToken)
     {
+        // A new partition starts from an empty file: never over a table of the tenant's that has the same name (one
+        // created before partition names were reserved).
+        foreach (var target in operation.Targets.Where(t => t.Mode == TargetMode.Fresh))
+        {
+            if (File.Exists(new ShardPaths(_options.DataDirectory, _tenant, target.Name).Database))
+            {
+                throw Invalid($"Table {target.Name} already exists; partition names ({_table}{ShardLayout.ShardSeparator}<n>) are reserved. Rename or drop it first.");
+            }
+        }
         await Base.BeginOperationAsync(operation, cancellationToken);
         var migration = new ShardMigration(operation, shape, assigner, Host, _faults);
         try

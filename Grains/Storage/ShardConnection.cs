@@ -201,6 +201,7 @@ internal sealed class ShardConnection : IDisposable
             // prepare it again inside sqlite3_step, and the columns may differ from the ones seen before.
             var columnCount = -1;
             List<SqlValue[]>? rows = null;
+            long resultBytes = 0;
             while (true)
             {
                 var rc = raw.sqlite3_step(handle);
@@ -212,7 +213,20 @@ internal sealed class ShardConnection : IDisposable
 
                 if (rc == SqliteResultCodes.Row)
                 {
-                    rows?.Add(ReadRow(handle, columnCount));
+                    if (rows is not null)
+                    {
+                        // Capped while produced: stepping stops and the rows read so far are dropped.
+                        resultBytes += RowBytes(handle, columnCount);
+                        if ((rows.Count >= MaxResultRows || resultBytes > MaxResultBytes) && _mode is SqlMode.TenantRead or SqlMode.TenantWrite)
+                        {
+                            throw new ShardException(
+                                ShardErrorCode.ResultTooLarge,
+                                $"The result exceeds {MaxResultRows} rows or {MaxResultBytes} bytes; narrow the query (WHERE, LIMIT) or page through it.");
+                        }
+
+                        rows.Add(ReadRow(handle, columnCount));
+                    }
+
                     continue;
                 }
 
@@ -350,6 +364,24 @@ internal sealed class ShardConnection : IDisposable
         SqlValueKind.Blob => raw.sqlite3_bind_blob(handle, index, value.AsBlob),
         _ => raw.sqlite3_bind_null(handle, index),
     };
+
+    /// <summary>Most rows one tenant statement may return (the engine's own reads are not capped). Default unlimited; the shard sets its option.</summary>
+    public int MaxResultRows { get; set; } = int.MaxValue;
+
+    /// <summary>Most bytes (values' sizes) one tenant statement may return. Default unlimited; the shard sets its option.</summary>
+    public long MaxResultBytes { get; set; } = long.MaxValue;
+
+    /// <summary>The size of the current row's values: 8 per number, the stored bytes of text and blobs.</summary>
+    private static long RowBytes(sqlite3_stmt handle, int columnCount)
+    {
+        long bytes = 0;
+        for (var i = 0; i < columnCount; i++)
+        {
+            bytes += raw.sqlite3_column_type(handle, i) is raw.SQLITE_TEXT or raw.SQLITE_BLOB ? raw.sqlite3_column_bytes(handle, i) : 8;
+        }
+
+        return bytes;
+    }
 
     private static SqlValue[] ReadRow(sqlite3_stmt handle, int columnCount)
     {

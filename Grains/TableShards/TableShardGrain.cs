@@ -104,6 +104,14 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     /// </summary>
     public async Task Invoke(IIncomingGrainCallContext context)
     {
+        if (!TurnKinds.IsGated(context.InterfaceMethod))
+        {
+            // Not a call of the grain's interfaces (Orleans routes grain timer ticks through this filter too): the
+            // callback takes its own turn. Gating it here as well would make it wait for itself.
+            await context.Invoke();
+            return;
+        }
+
         var shared = TurnKinds.IsShared(context.InterfaceMethod);
         await _turns.EnterAsync(shared, CancellationToken.None);
         try
@@ -193,8 +201,13 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         _writerConnection?.Dispose();
     }
 
-    /// <summary>Applies the tenant-SQL hardening of every shard connection.</summary>
-    private static void ConfigureConnection(ShardConnection connection) => ShardSecurity.Apply(connection);
+    /// <summary>Applies the tenant-SQL hardening of every shard connection and the result caps.</summary>
+    private void ConfigureConnection(ShardConnection connection)
+    {
+        ShardSecurity.Apply(connection);
+        connection.MaxResultRows = _options.MaxResultRows;
+        connection.MaxResultBytes = _options.MaxResultBytes;
+    }
 
     /// <summary>
     /// While the shard is active, measures it every <see cref="TableShardOptions.CapacityCheckPeriod"/>. The timer

@@ -37,6 +37,7 @@ internal sealed class ShardRequestContext(IGrainFactory grains, ApiKeyAuthentica
     {
         var tenant = ResolveTenant(http, requestTenant);
         var key = ShardName.Format(tenant, table);
+        ShardName.RejectPartitionName(table);
         apiKeys.Authorize(http.Request.Headers.Authorization, tenant);
         return grains.GetGrain<ITableShard>(key);
     }
@@ -57,6 +58,7 @@ internal sealed class ShardRequestContext(IGrainFactory grains, ApiKeyAuthentica
     {
         var tenant = ResolveTenant(http, requestTenant);
         var key = ShardName.Format(tenant, table);
+        ShardName.RejectPartitionName(table);
         apiKeys.Authorize(http.Request.Headers.Authorization, tenant);
         return grains.GetGrain<IShardRegistry>(key);
     }

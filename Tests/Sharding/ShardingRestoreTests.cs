@@ -93,4 +93,26 @@ public sealed class ShardingRestoreTests
         Assert.True(log[0][1].AsInteger >= sequenceBefore, "the commit sequence never goes backwards");
         Assert.True(await baseFile.GetSequenceAsync() >= sequenceBefore);
     }
+
+    [Fact]
+    public async Task Regression_sharding_X_deleted_the_tenants_own_table_X__s1()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        await CreateItemsAsync(host, 10);
+
+        // A table with a partition's name, created before such names were reserved (in-process, as an old silo allowed).
+        var own = host.Shard(Tenant, "items__s1");
+        await own.DdlAsync(new DdlRequest("CREATE TABLE keep(v TEXT)"));
+        await own.MutateAsync(new MutationRequest("INSERT INTO keep VALUES ('mine')"));
+
+        var refused = await Assert.ThrowsAsync<ShardException>(() => host.Registry("items").ShardAsync(new ShardRequest("id", 2)));
+        Assert.Equal(ShardErrorCode.InvalidArgument, refused.Code);
+        Assert.Contains("items__s1", refused.Message, StringComparison.Ordinal);
+        Assert.False(await host.Registry("items").IsShardedAsync());
+        Assert.Equal(1, await CountAsync(own, "keep"));
+        Assert.Equal(10, await CountAsync(host.Shard(Tenant, "items")));
+        Assert.True(ShardName.IsPartitionName("items__s1"));
+        Assert.False(ShardName.IsPartitionName("items__s"));
+        Assert.False(ShardName.IsPartitionName("items__sx"));
+    }
 }

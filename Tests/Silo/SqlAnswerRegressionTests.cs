@@ -159,4 +159,43 @@ public sealed class SqlAnswerRegressionTests(SiloFixture silo)
 
         Assert.Equal("[[1]]", (await QueryAsync(client, "SELECT count(*) FROM t")).GetProperty("rows").GetRawText());
     }
+
+    [Fact]
+    public async Task Regression_a_tenant_could_create_and_address_a_partition_name()
+    {
+        var client = silo.CreateTenantClient("p_" + Guid.NewGuid().ToString("N")[..8]);
+        await client.PostErrorAsync("/v1/tables/x__s1/ddl", """{"query":"CREATE TABLE t(a)"}""", "INVALID_ARGUMENT", 400);
+        await client.PostErrorAsync("/v1/tables/x__s1/query", """{"query":"SELECT 1"}""", "INVALID_ARGUMENT", 400);
+        using var stats = await client.GetAsync("/v1/tables/x__s12/stats");
+        await SiloHttp.AssertErrorAsync(stats, "INVALID_ARGUMENT", 400);
+
+        // Names that only look alike stay allowed.
+        await client.PostOkAsync("/v1/tables/x__sx/ddl", """{"query":"CREATE TABLE t(a)"}""");
+    }
+
+    [Fact]
+    public async Task Regression_an_unbounded_result_was_built_whole_in_memory()
+    {
+        var client = await NewTableAsync();
+
+        // 400 rows of 2 MB each would be an 800 MB answer: refused while produced, after the byte cap (16 MiB).
+        var watch = Stopwatch.StartNew();
+        await client.PostErrorAsync(
+            Path + "/query",
+            """{"query":"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400) SELECT randomblob(2000000) FROM c"}""",
+            "RESULT_TOO_LARGE",
+            400);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"the refusal took {watch.Elapsed}");
+
+        // Too many rows, however small.
+        await client.PostErrorAsync(
+            Path + "/query",
+            """{"query":"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000) SELECT x FROM c"}""",
+            "RESULT_TOO_LARGE",
+            400);
+
+        // A result within the caps is served.
+        var small = await QueryAsync(client, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) SELECT count(*) FROM c");
+        Assert.Equal("[[1000]]", small.GetProperty("rows").GetRawText());
+    }
 }
