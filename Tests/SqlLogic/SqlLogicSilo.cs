@@ -1,0 +1,33 @@
+using System.Globalization;
+using OrleansShards.Tests.Silo;
+
+namespace OrleansShards.Tests.SqlLogic;
+
+/// <summary>
+/// The real silo (Program on a TestServer, its own temp data directory) for sqllogictest scripts. Statements get the
+/// time SQLite would (the corpus's slowest query takes a fraction of a second, not 500 ms under a loaded machine);
+/// commits are not fsynced (<c>Synchronous=NORMAL</c>), which changes durability on power loss, never an answer.
+/// </summary>
+public sealed class SqlLogicSilo : SiloFactory
+{
+    /// <summary>The table every script's statements are sent to: one SQLite file per script.</summary>
+    public const string Table = "slt";
+
+    private int _scripts;
+
+    public SqlLogicSilo()
+    {
+        Settings["Shards:TableShard:StatementTimeout"] = "00:02:00";
+        Settings["Shards:TableShard:Synchronous"] = "NORMAL";
+    }
+
+    /// <summary>Runs the script <paramref name="script"/> (relative to <paramref name="root"/>) in a fresh tenant.</summary>
+    internal async Task<SqlLogicFileResult> RunAsync(string root, string script, CancellationToken cancellationToken = default)
+    {
+        var tenant = "slt" + Interlocked.Increment(ref _scripts).ToString(CultureInfo.InvariantCulture);
+        using var client = CreateTenantClient(tenant);
+        client.Timeout = TimeSpan.FromMinutes(5);
+        var text = await File.ReadAllTextAsync(Path.Combine(root, script), cancellationToken);
+        return await SqlLogicRunner.RunAsync(script, text, new SqlLogicHttpEngine(client, Table), cancellationToken);
+    }
+}
