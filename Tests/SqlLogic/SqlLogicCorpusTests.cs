@@ -12,6 +12,7 @@ namespace OrleansShards.Tests.SqlLogic;
 /// (default: the processor count); <c>SLT_SCRIPTS</c> runs only the scripts whose path contains it.
 /// </summary>
 [Trait("Category", "Corpus")]
+[Collection(OrleansShards.Tests.Caching.LatencyCollection.Name)]
 public sealed class SqlLogicCorpusTests(ITestOutputHelper output)
 {
     [SqlLogicCorpusFact]

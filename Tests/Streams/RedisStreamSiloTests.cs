@@ -28,6 +28,9 @@ public sealed class RedisStreamSiloTests(RedisServerFixture redis, ITestOutputHe
                     o.KeyPrefix = _prefix;
                     o.Queues = 4;
                     o.ConsumerName = "test-silo";
+
+                    // The suite runs these beside heavy tests on 2 cores: a publish may wait longer than the 2 s default.
+                    o.OperationTimeout = TimeSpan.FromSeconds(15);
                     configure?.Invoke(o);
                 },
                 s => s.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly)),
