@@ -405,9 +405,6 @@ internal sealed partial class TableShardGrain
     /// <summary>The consistency a read gets.</summary>
     private Consistency ResolveConsistency(Consistency? requested) => requested ?? CacheOptions.DefaultFor(_tenant, _table);
 
-    private long MinSequence(string? minBookmark) =>
-        minBookmark is null ? 0 : Bookmark.Parse(minBookmark, _tenant, _table).Sequence;
-
     /// <summary>
     /// A cache answer for <paramref name="key"/> allowed by the consistency, or null (go to the shard).
     /// Any store failure is a miss.

@@ -22,7 +22,7 @@ internal sealed partial class TableShardGrain
                 return await RouteQueryAsync(layout, request, cancellationToken);
             }
 
-            await AwaitMinBookmarkAsync(request.MinBookmark, cancellationToken);
+            var minSequence = await AwaitMinBookmarkAsync(request.MinBookmark, cancellationToken);
             var consistency = ResolveConsistency(request.Consistency);
             if (consistency == Consistency.Strong || !CacheOptions.CacheQueries)
             {
@@ -31,7 +31,6 @@ internal sealed partial class TableShardGrain
 
             // Query results are keyed by the shard's commit sequence (the table version): a commit
             // moves every later read to a new key, so a cached result is never older than the data.
-            var minSequence = MinSequence(request.MinBookmark);
             var sequence = _writer.Sequence;
             var key = CacheKeys.Query(_tenant, _table, sequence, CacheKeys.Hash(request.Query, request.Params));
             if (await TryCacheAsync(key, consistency, request.MaxStalenessMs, minSequence, versioned: true, cancellationToken) is { } hit)
@@ -76,10 +75,7 @@ internal sealed partial class TableShardGrain
 
             var (sql, key) = PlanLookup(info, column, value);
             var consistency = ResolveConsistency(request.Consistency);
-            if (_layout is null)
-            {
-                await AwaitMinBookmarkAsync(request.MinBookmark, cancellationToken);
-            }
+            var minSequence = _layout is null ? await AwaitMinBookmarkAsync(request.MinBookmark, cancellationToken) : 0;
 
             QueryResult result;
             if (_layout is { } layout)
@@ -94,7 +90,6 @@ internal sealed partial class TableShardGrain
             else
             {
                 _hot.Touch(key, new RowLookup(column, value));
-                var minSequence = MinSequence(request.MinBookmark);
                 if (await TryCacheAsync(key, consistency, request.MaxStalenessMs, minSequence, versioned: false, cancellationToken) is { } hit)
                 {
                     if (hit.ServedBy == ServedByCacheStale && consistency == Consistency.Cached)
