@@ -16,6 +16,9 @@ if (builder.Configuration["Logging:LogLevel:Orleans"] is null)
 {
     // Orleans reports every start/stop step at Information; configuration may turn it back on.
     builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+
+    // Orleans' placement runs through a Polly pipeline that logs every execution at Information.
+    builder.Logging.AddFilter("Polly", LogLevel.Warning);
 }
 
 var apiKeysConfigured = builder.Configuration.GetSection("Shards:ApiKeys").GetChildren().Any();

@@ -28,6 +28,7 @@ namespace OrleansShards.Client.Http;
 [JsonSerializable(typeof(BookmarkResult))]
 [JsonSerializable(typeof(RestoreResult))]
 [JsonSerializable(typeof(ShardStats))]
+[JsonSerializable(typeof(ShardPlacementInfo))]
 [JsonSerializable(typeof(ShardBody))]
 [JsonSerializable(typeof(UnshardBody))]
 [JsonSerializable(typeof(ShardQueryBody))]

@@ -159,6 +159,9 @@ internal sealed class HttpTableShard : ITableShard
     public Task<ShardStats> GetStatsAsync(CancellationToken cancellationToken = default) =>
         _transport.GetAsync(_tenant, _routeBase + "stats", ClientJsonContext.Default.ShardStats, cancellationToken);
 
+    public Task<ShardPlacementInfo> GetPlacementAsync(CancellationToken cancellationToken = default) =>
+        _transport.GetAsync(_tenant, _routeBase + "placement", ClientJsonContext.Default.ShardPlacementInfo, cancellationToken);
+
     public Task<ShardStats> RefreshCapacityAsync(CancellationToken cancellationToken = default) =>
         _transport.PostAsync(
             _tenant, _routeBase + "stats/refresh", new TenantBody(_tenant), ClientJsonContext.Default.TenantBody, ClientJsonContext.Default.ShardStats,

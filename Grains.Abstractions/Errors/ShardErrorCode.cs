@@ -41,4 +41,9 @@ public enum ShardErrorCode
     IdempotencyMismatch,
     /// <summary>A result has more rows or bytes than a response may carry (400); narrow the query or page through it.</summary>
     ResultTooLarge,
+    /// <summary>
+    /// No primary of the shard is reachable: its silo is dead, unreachable or fenced (503, retryable). Another
+    /// silo may take the shard over; retry.
+    /// </summary>
+    Unavailable,
 }

@@ -21,6 +21,7 @@ public static class ShardErrorCodes
         ShardErrorCode.CapacityExceeded => "CAPACITY_EXCEEDED",
         ShardErrorCode.IdempotencyMismatch => "IDEMPOTENCY_MISMATCH",
         ShardErrorCode.ResultTooLarge => "RESULT_TOO_LARGE",
+        ShardErrorCode.Unavailable => "UNAVAILABLE",
         _ => "INTERNAL",
     };
 
@@ -42,6 +43,7 @@ public static class ShardErrorCodes
         "CAPACITY_EXCEEDED" => ShardErrorCode.CapacityExceeded,
         "IDEMPOTENCY_MISMATCH" => ShardErrorCode.IdempotencyMismatch,
         "RESULT_TOO_LARGE" => ShardErrorCode.ResultTooLarge,
+        "UNAVAILABLE" => ShardErrorCode.Unavailable,
         _ => ShardErrorCode.Internal,
     };
 
@@ -56,12 +58,12 @@ public static class ShardErrorCodes
         ShardErrorCode.ConflictUnique or ShardErrorCode.ConstraintViolation or ShardErrorCode.TxNotFound or ShardErrorCode.IdempotencyMismatch => 409,
         ShardErrorCode.PayloadTooLarge => 413,
         ShardErrorCode.Overloaded => 429,
-        ShardErrorCode.Retryable => 503,
+        ShardErrorCode.Retryable or ShardErrorCode.Unavailable => 503,
         ShardErrorCode.CapacityExceeded => 507,
         _ => 500,
     };
 
-    /// <summary>True for codes a client may retry unchanged (<c>RETRYABLE</c>, <c>OVERLOADED</c>).</summary>
+    /// <summary>True for codes a client may retry unchanged (<c>RETRYABLE</c>, <c>OVERLOADED</c>, <c>UNAVAILABLE</c>).</summary>
     public static bool IsRetryable(this ShardErrorCode code) =>
-        code is ShardErrorCode.Retryable or ShardErrorCode.Overloaded;
+        code is ShardErrorCode.Retryable or ShardErrorCode.Overloaded or ShardErrorCode.Unavailable;
 }

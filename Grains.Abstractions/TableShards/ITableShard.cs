@@ -83,4 +83,10 @@ public interface ITableShard : IGrainWithStringKey
     /// <remarks>Errors: <c>INVALID_ARGUMENT</c> (malformed, other shard), <c>NOT_FOUND</c> (outside retention).</remarks>
     [Alias("RestoreAsync")]
     Task<RestoreResult> RestoreAsync(RestoreRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>The silo holding the shard's primary copy, its replicas and the primary's epoch.</summary>
+    /// <remarks>Errors: <c>UNAVAILABLE</c> when the primary's silo is not reachable.</remarks>
+    [ReadOnly]
+    [Alias("GetPlacementAsync")]
+    Task<ShardPlacementInfo> GetPlacementAsync(CancellationToken cancellationToken = default);
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OrleansShards.Grains.Cluster;
 using OrleansShards.Grains.Diagnostics;
 using OrleansShards.Grains.Pitr;
 using OrleansShards.Grains.TableShards;
@@ -29,6 +30,7 @@ public static class TableShardsServiceCollectionExtensions
         services.TryAddSingleton<ShardCapacityRegistry>();
         services.TryAddSingleton<ShardMetrics>();
         services.TryAddShardClock();
+        services.AddShardOwnership();
         services.AddTableSharding();
         return services.AddShardCache();
     }

@@ -15,6 +15,7 @@ namespace OrleansShards.Grains.Sharding;
 /// for the brief switch.
 /// </summary>
 [Reentrant]
+[Cluster.ShardPlacement] // beside its table's primary: same key, same silo
 internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
 {
     private const int MaxCount = 1000;

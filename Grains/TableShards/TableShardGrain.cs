@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansShards.Grains.Caching;
+using OrleansShards.Grains.Cluster;
 using OrleansShards.Grains.Diagnostics;
 using OrleansShards.Grains.Hosting;
 using OrleansShards.Grains.Pitr;
@@ -21,6 +22,7 @@ namespace OrleansShards.Grains.TableShards;
 /// exclusive turns. See <see cref="ITableShard"/> for the guarantees of each call.
 /// </summary>
 [Reentrant]
+[ShardPlacement]
 internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable, IIncomingGrainCallFilter
 {
     /// <summary>The durable reminder that wakes even an idle shard, at most daily, for retention pruning.</summary>
@@ -53,6 +55,9 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     private readonly TimeProvider _clock;
     private readonly IGrainFactory _grains;
     private readonly TurnGate _turns = new();
+
+    /// <summary>True once the file is open and this activation is the shard's primary.</summary>
+    private bool _opened;
     private IGrainTimer? _capacityTimer;
 
     public TableShardGrain(
@@ -85,8 +90,21 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         _activatedAtMs = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         _paths = new ShardPaths(_options.DataDirectory, _tenant, _table);
         _pitr = new PitrCoordinator(_pitrOptions, _paths, TimeProvider, _logger);
+        if (!await MayOpenAsync())
+        {
+            return;
+        }
+
         Directory.CreateDirectory(_paths.TenantDirectory);
         OpenStorage();
+        if (!await AcquireAsync())
+        {
+            await CloseStorageAsync();
+            _capacity.Remove(_shard);
+            return;
+        }
+
+        _opened = true;
         LoadSharding();
         OpenCache();
         await ResumeShardOperationAsync();
@@ -112,6 +130,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
             return;
         }
 
+        ThrowIfRefusing();
         var shared = TurnKinds.IsShared(context.InterfaceMethod);
         await _turns.EnterAsync(shared, CancellationToken.None);
         try
@@ -126,6 +145,12 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        if (!_opened)
+        {
+            // Not this silo's shard (see TableShardGrain.Cluster): nothing was opened.
+            return;
+        }
+
         _capacityTimer?.Dispose();
         await CloseCacheAsync();
         if (!_destroyed)
@@ -177,7 +202,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
             TimeProvider,
             _logger,
             new PreupdateChangeCapture(),
-            [new CapacityObserver(this), new CacheObserver(this)]);
+            [new FenceObserver(this), new CapacityObserver(this), new CacheObserver(this)]);
         _pitr.Open(_writerConnection, _writer.Sequence);
         _readers = new ReaderPool(_options.ReaderPoolSize, () =>
         {

@@ -8,6 +8,14 @@ namespace OrleansShards.Grains.Writes;
 internal interface ICommitObserver
 {
     /// <summary>
+    /// Right after BEGIN, holding the write lock, before any work runs. Throwing a <see cref="ShardException"/>
+    /// rolls the transaction back and fails every work of the group with it (the cluster's fence).
+    /// </summary>
+    void Began(Storage.ShardConnection connection)
+    {
+    }
+
+    /// <summary>
     /// Inside a data-changing transaction, before COMMIT. A non-null result is stored in <c>_outbox</c> under the
     /// commit's sequence, so the event and the commit are durable together; the first observer to return one wins.
     /// It may run statements on <see cref="CommitContext.Connection"/> (same transaction).

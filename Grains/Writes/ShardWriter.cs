@@ -421,6 +421,24 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             return [];
         }
 
+        try
+        {
+            foreach (var observer in _observers)
+            {
+                observer.Began(_connection);
+            }
+        }
+        catch (ShardException ex)
+        {
+            _connection.Execute("ROLLBACK");
+            foreach (var work in group)
+            {
+                work.Fail(ex);
+            }
+
+            return [];
+        }
+
         using var capture = Capture?.Begin(_connection, schemaChange: group is [{ Kind: WriteKind.Ddl }]);
         Dictionary<string, WriteWork>? keysInGroup = null;
         var changed = false;

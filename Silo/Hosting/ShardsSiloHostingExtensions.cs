@@ -44,8 +44,17 @@ public static class ShardsSiloHostingExtensions
     public static IHostApplicationBuilder AddShardsSilo(this IHostApplicationBuilder builder, Action<ShardsSiloOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var siloPort = builder.Configuration.GetValue(SiloPortKey, DefaultSiloPort);
-        var gatewayPort = builder.Configuration.GetValue(GatewayPortKey, DefaultGatewayPort);
+        var cluster = ShardsClusterHosting.Read(builder.Configuration);
+        if (cluster.Enabled)
+        {
+            // One Redis for everything: the cache and the invalidation stream follow the cluster's.
+            builder.Configuration[RedisConfigurationKey] = cluster.Redis;
+            builder.UseOrleans(silo => ShardsClusterHosting.Configure(silo, cluster));
+            return builder.AddShardsApi(configure);
+        }
+
+        var siloPort = cluster.SiloPort;
+        var gatewayPort = cluster.GatewayPort;
         var redis = builder.Configuration[RedisConfigurationKey];
         builder.UseOrleans(silo =>
         {
@@ -146,6 +155,7 @@ public static class ShardsSiloHostingExtensions
         var tables = v1.MapGroup("/tables/{table}");
         TableEndpoints.Map(tables, api);
         ShardingEndpoints.Map(tables, api);
+        ClusterEndpoints.Map(v1, tables, api);
         v1.MapFallback("{**path}", api.Handle(static (http, _, _) =>
             Task.FromException<IResult>(new ShardException(ShardErrorCode.NotFound, $"No route {http.Request.Method} {http.Request.Path}."))));
 

@@ -42,6 +42,15 @@ internal sealed class ShardRequestContext(IGrainFactory grains, ApiKeyAuthentica
         return grains.GetGrain<ITableShard>(key);
     }
 
+    /// <summary>For routes about the silo rather than a tenant (<c>/v1/cluster</c>): any configured key, when keys are configured.</summary>
+    public void AuthenticateOperator(HttpContext http)
+    {
+        if (apiKeys.Enabled)
+        {
+            apiKeys.Authenticate(http.Request.Headers.Authorization);
+        }
+    }
+
     /// <summary>The tenant of a GET request: <c>X-Tenant-Id</c> or the <c>tenantId</c> query parameter.</summary>
     public ITableShard GetShardForQueryString(HttpContext http, string table)
     {

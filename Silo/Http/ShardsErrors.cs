@@ -17,6 +17,9 @@ internal static class ShardsErrors
                     return (shard.Code, shard.Message);
                 case TimeoutException:
                     return (ShardErrorCode.Timeout, "The call timed out.");
+                case Orleans.Runtime.OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException:
+                    // The silo holding the shard died or cannot be reached (Orleans rejected or broke the call).
+                    return (ShardErrorCode.Unavailable, "The silo holding this shard is not reachable; retry.");
                 case JsonException json when UnknownField(json) is { } field:
                     return (ShardErrorCode.InvalidArgument, $"The request body has a field this route does not take: '{field}'.");
                 case JsonException json:

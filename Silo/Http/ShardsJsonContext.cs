@@ -31,6 +31,8 @@ namespace OrleansShards.Silo.Http;
 [JsonSerializable(typeof(BookmarkResult))]
 [JsonSerializable(typeof(RestoreResult))]
 [JsonSerializable(typeof(ShardStats))]
+[JsonSerializable(typeof(ShardPlacementInfo))]
+[JsonSerializable(typeof(ClusterResponse))]
 [JsonSerializable(typeof(ShardBody))]
 [JsonSerializable(typeof(UnshardBody))]
 [JsonSerializable(typeof(ShardQueryBody))]

@@ -28,3 +28,9 @@ internal sealed record TransactionRollbackResponse(string TransactionId, bool Ro
 
 /// <summary><c>GET /health</c>: status <c>ok</c> or <c>degraded</c>, whether the data directory is writable, live shards.</summary>
 internal sealed record HealthResponse(string Status, bool DataDirectoryWritable, int? ActiveShards, int? Activations);
+
+/// <summary><c>GET /v1/cluster</c>.</summary>
+internal sealed record ClusterResponse(string Self, bool Clustered, IReadOnlyList<ClusterSiloResponse> Silos);
+
+/// <summary>One silo of <see cref="ClusterResponse"/>: its newest generation's address and status, and the shards it holds.</summary>
+internal sealed record ClusterSiloResponse(string Name, string Address, string Status, long Primaries, long Replicas);

@@ -1,0 +1,34 @@
+namespace OrleansShards.Grains.Cluster;
+
+/// <summary>
+/// The ownership map: which silo holds the primary copy of each shard, and its epoch. In cluster mode it lives in
+/// Redis and changes only by compare-and-set; embedded, this silo owns everything.
+/// </summary>
+internal interface IShardOwnership
+{
+    /// <summary>True in cluster mode (the map is shared by several silos).</summary>
+    bool IsDistributed { get; }
+
+    /// <summary>The shard's entry, or null when no silo owns it yet.</summary>
+    Task<ShardOwner?> GetAsync(string shard, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Makes <paramref name="silo"/> the shard's primary when the map names it already or names no one, raising the
+    /// epoch above both the map's and <paramref name="minEpoch"/> (the epoch found in the local file). Returns the
+    /// entry as it stands afterwards: a primary other than <paramref name="silo"/> means another silo owns the
+    /// shard and nothing changed.
+    /// </summary>
+    Task<ShardOwner> ClaimAsync(string shard, string silo, long minEpoch, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Hands the shard from <paramref name="from"/> to <paramref name="to"/> if the map still says
+    /// <paramref name="from"/> at <paramref name="epoch"/>; the epoch rises. Null when the entry had changed.
+    /// </summary>
+    Task<ShardOwner?> TransferAsync(string shard, string from, string to, long epoch, CancellationToken cancellationToken = default);
+
+    /// <summary>Number of primaries per silo name.</summary>
+    Task<IReadOnlyDictionary<string, long>> PrimaryCountsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Every entry whose primary is <paramref name="silo"/>.</summary>
+    Task<IReadOnlyList<(string Shard, ShardOwner Owner)>> ListAsync(string? silo = null, CancellationToken cancellationToken = default);
+}

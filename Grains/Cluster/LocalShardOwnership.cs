@@ -1,0 +1,39 @@
+using System.Collections.Concurrent;
+
+namespace OrleansShards.Grains.Cluster;
+
+/// <summary>The embedded silo's map: it owns every shard; epochs are counted in memory above the file's.</summary>
+internal sealed class LocalShardOwnership : IShardOwnership
+{
+    private readonly ConcurrentDictionary<string, ShardOwner> _owners = new(StringComparer.Ordinal);
+
+    public bool IsDistributed => false;
+
+    public Task<ShardOwner?> GetAsync(string shard, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_owners.TryGetValue(shard, out var owner) ? owner : null);
+
+    public Task<ShardOwner> ClaimAsync(string shard, string silo, long minEpoch, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_owners.AddOrUpdate(
+            shard,
+            static (_, state) => new ShardOwner(state.silo, state.minEpoch + 1),
+            static (_, existing, state) => new ShardOwner(state.silo, Math.Max(existing.Epoch, state.minEpoch) + 1),
+            (silo, minEpoch)));
+
+    public Task<ShardOwner?> TransferAsync(string shard, string from, string to, long epoch, CancellationToken cancellationToken = default)
+    {
+        if (_owners.TryGetValue(shard, out var owner) && owner.Primary == from && owner.Epoch == epoch)
+        {
+            var moved = new ShardOwner(to, epoch + 1);
+            return Task.FromResult<ShardOwner?>(_owners.TryUpdate(shard, moved, owner) ? moved : null);
+        }
+
+        return Task.FromResult<ShardOwner?>(null);
+    }
+
+    public Task<IReadOnlyDictionary<string, long>> PrimaryCountsAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyDictionary<string, long>>(_owners.Values.GroupBy(o => o.Primary).ToDictionary(g => g.Key, g => (long)g.Count()));
+
+    public Task<IReadOnlyList<(string Shard, ShardOwner Owner)>> ListAsync(string? silo = null, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<(string, ShardOwner)>>(
+            _owners.Where(e => silo is null || e.Value.Primary == silo).Select(e => (e.Key, e.Value)).ToList());
+}

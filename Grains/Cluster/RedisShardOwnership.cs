@@ -1,0 +1,141 @@
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace OrleansShards.Grains.Cluster;
+
+/// <summary>
+/// The ownership map in Redis: hash <c>{ServiceId}/shards</c> (shard → <c>primary|epoch</c>) and hash
+/// <c>{ServiceId}/primaries</c> (silo name → number of primaries, for placing new shards). Every change is one Lua
+/// script, so it is a compare-and-set: two silos can never both become a shard's primary at the same epoch.
+/// When Redis cannot be reached, calls fail with <c>UNAVAILABLE</c>: activations already open keep serving, no
+/// shard is placed or acquired.
+/// </summary>
+internal sealed class RedisShardOwnership : IShardOwnership, IAsyncDisposable
+{
+    // KEYS: shards hash, counts hash. ARGV: shard, silo, minEpoch.
+    private const string ClaimScript = """
+        local v = redis.call('HGET', KEYS[1], ARGV[1])
+        local e = 0
+        if v then
+          local bar = string.find(v, '|', 1, true)
+          if string.sub(v, 1, bar - 1) ~= ARGV[2] then return v end
+          e = tonumber(string.sub(v, bar + 1))
+        else
+          redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+        end
+        local m = tonumber(ARGV[3])
+        if m > e then e = m end
+        local nv = ARGV[2] .. '|' .. (e + 1)
+        redis.call('HSET', KEYS[1], ARGV[1], nv)
+        return nv
+        """;
+
+    // KEYS: shards hash, counts hash. ARGV: shard, from, to, epoch.
+    private const string TransferScript = """
+        local v = redis.call('HGET', KEYS[1], ARGV[1])
+        if v ~= ARGV[2] .. '|' .. ARGV[4] then return false end
+        local nv = ARGV[3] .. '|' .. (tonumber(ARGV[4]) + 1)
+        redis.call('HSET', KEYS[1], ARGV[1], nv)
+        redis.call('HINCRBY', KEYS[2], ARGV[2], -1)
+        redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+        return nv
+        """;
+
+    private readonly ShardClusterOptions _options;
+    private readonly RedisKey _shards;
+    private readonly RedisKey _counts;
+    private readonly SemaphoreSlim _connect = new(1, 1);
+    private ConnectionMultiplexer? _redis;
+
+    public RedisShardOwnership(IOptions<ShardClusterOptions> options)
+    {
+        _options = options.Value;
+        _shards = $"{_options.ServiceId}/shards";
+        _counts = $"{_options.ServiceId}/primaries";
+    }
+
+    public bool IsDistributed => true;
+
+    public async Task<ShardOwner?> GetAsync(string shard, CancellationToken cancellationToken = default)
+    {
+        var value = await RunAsync(db => db.HashGetAsync(_shards, shard)).ConfigureAwait(false);
+        return value.IsNull ? null : ShardOwner.Decode(value!);
+    }
+
+    public async Task<ShardOwner> ClaimAsync(string shard, string silo, long minEpoch, CancellationToken cancellationToken = default)
+    {
+        var result = await RunAsync(db => db.ScriptEvaluateAsync(ClaimScript, [_shards, _counts], [shard, silo, minEpoch])).ConfigureAwait(false);
+        return ShardOwner.Decode((string)result!);
+    }
+
+    public async Task<ShardOwner?> TransferAsync(string shard, string from, string to, long epoch, CancellationToken cancellationToken = default)
+    {
+        var result = await RunAsync(db => db.ScriptEvaluateAsync(TransferScript, [_shards, _counts], [shard, from, to, epoch])).ConfigureAwait(false);
+        return result.IsNull ? null : ShardOwner.Decode((string)result!);
+    }
+
+    public async Task<IReadOnlyDictionary<string, long>> PrimaryCountsAsync(CancellationToken cancellationToken = default)
+    {
+        var entries = await RunAsync(db => db.HashGetAllAsync(_counts)).ConfigureAwait(false);
+        return entries.ToDictionary(e => (string)e.Name!, e => (long)e.Value, StringComparer.Ordinal);
+    }
+
+    public async Task<IReadOnlyList<(string Shard, ShardOwner Owner)>> ListAsync(string? silo = null, CancellationToken cancellationToken = default)
+    {
+        var entries = await RunAsync(db => db.HashGetAllAsync(_shards)).ConfigureAwait(false);
+        return entries
+            .Select(e => ((string)e.Name!, ShardOwner.Decode(e.Value!)))
+            .Where(e => silo is null || e.Item2.Primary == silo)
+            .ToList();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_redis is { } redis)
+        {
+            await redis.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
+            redis.Dispose();
+        }
+    }
+
+    private async Task<T> RunAsync<T>(Func<IDatabase, Task<T>> command)
+    {
+        try
+        {
+            var redis = await ConnectAsync().ConfigureAwait(false);
+            return await command(redis.GetDatabase()).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            throw new ShardException(ShardErrorCode.Unavailable, "The cluster's ownership map (Redis) cannot be reached: " + ex.Message, ex);
+        }
+    }
+
+    private async ValueTask<ConnectionMultiplexer> ConnectAsync()
+    {
+        if (_redis is { } connected)
+        {
+            return connected;
+        }
+
+        await _connect.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_redis is null)
+            {
+                var configuration = ConfigurationOptions.Parse(_options.Redis!);
+                configuration.AbortOnConnectFail = false;
+                configuration.ConnectTimeout = Math.Min(configuration.ConnectTimeout, 2000);
+                configuration.SyncTimeout = Math.Min(configuration.SyncTimeout, 2000);
+                configuration.AsyncTimeout = Math.Min(configuration.AsyncTimeout, 2000);
+                _redis = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
+            }
+
+            return _redis;
+        }
+        finally
+        {
+            _connect.Release();
+        }
+    }
+}

@@ -1,0 +1,175 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OrleansShards.Grains.Cluster;
+using OrleansShards.Grains.Writes;
+
+namespace OrleansShards.Grains.TableShards;
+
+/// <summary>
+/// Ownership in cluster mode. An activation opens the shard's file only on the silo the ownership map names as
+/// primary; it then acquires the shard (the epoch rises, compare-and-set in the map) and stamps the new epoch into
+/// the file. Every commit checks, inside its transaction, that the file still carries this activation's epoch: an
+/// older activation of the same file (a frozen process resumed after a newer one took the file over) can never
+/// commit. An activation placed anywhere else opens nothing: when the primary's silo is up it deactivates at once
+/// and Orleans sends the waiting calls on to a new placement, which the director puts on the primary's silo; when it
+/// is down, calls answer <c>UNAVAILABLE</c> (retryable) until it is back.
+/// </summary>
+internal sealed partial class TableShardGrain
+{
+    /// <summary>The epoch this activation acquired; 0 in the embedded silo, which keeps no epochs.</summary>
+    private long _epoch;
+
+    /// <summary>Why this activation serves nothing (not on the primary's silo, or fenced); null when it is the primary.</summary>
+    private string? _refusal;
+
+    /// <summary>The primary named by the map when this activation is elsewhere.</summary>
+    private string? _primaryElsewhere;
+
+    /// <summary>True once a newer epoch was found in the file: nothing more is written, the activation goes.</summary>
+    private volatile bool _fenced;
+
+    private ClusterView? _clusterView;
+    private IShardOwnership? _ownership;
+
+    private IShardOwnership Ownership => _ownership ??= ServiceProvider.GetRequiredService<IShardOwnership>();
+
+    private ClusterView? Cluster => _clusterView ??= ServiceProvider.GetService<ClusterView>();
+
+    /// <summary>
+    /// Before the file is opened: true when this silo may open it (embedded, or the map names this silo or no one).
+    /// Otherwise the activation refuses (see <see cref="Refuse"/>).
+    /// </summary>
+    private async Task<bool> MayOpenAsync()
+    {
+        if (!Ownership.IsDistributed || Cluster is not { } cluster)
+        {
+            return true;
+        }
+
+        var owner = await Ownership.GetAsync(_shard);
+        if (owner is null || cluster.IsSelf(owner.Primary))
+        {
+            return true;
+        }
+
+        Refuse(owner.Primary);
+        return false;
+    }
+
+    /// <summary>
+    /// After the file is opened on a silo allowed to: acquires the shard in the map (epoch above the map's and the
+    /// file's) and stamps the epoch into the file. False when another silo won the shard meanwhile.
+    /// </summary>
+    private async Task<bool> AcquireAsync()
+    {
+        if (!Ownership.IsDistributed || Cluster is not { } cluster)
+        {
+            return true;
+        }
+
+        var fileEpoch = ReadFileEpoch(_writerConnection);
+        var owner = await Ownership.ClaimAsync(_shard, cluster.SelfName, fileEpoch);
+        if (!cluster.IsSelf(owner.Primary))
+        {
+            Refuse(owner.Primary);
+            return false;
+        }
+
+        // Under the write lock: an activation of this file holding an older epoch cannot commit after this.
+        _writerConnection.Execute("BEGIN IMMEDIATE");
+        try
+        {
+            if (ReadFileEpoch(_writerConnection) >= owner.Epoch)
+            {
+                throw new ShardException(ShardErrorCode.Unavailable, $"Shard {_shard} was acquired by a newer activation meanwhile.");
+            }
+
+            _writerConnection.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES ('epoch', ?)", owner.Epoch);
+            _writerConnection.Execute("COMMIT");
+        }
+        catch
+        {
+            _writerConnection.Execute("ROLLBACK");
+            throw;
+        }
+
+        _epoch = owner.Epoch;
+        LogAcquired(_shard, owner.Epoch);
+        return true;
+    }
+
+    private static long ReadFileEpoch(Storage.ShardConnection connection) =>
+        connection.ExecuteScalar("SELECT coalesce((SELECT value FROM _meta WHERE key = 'epoch'), 0)");
+
+    /// <summary>This activation is not the primary: it opens nothing; calls are sent on or answered UNAVAILABLE.</summary>
+    private void Refuse(string primary)
+    {
+        _primaryElsewhere = primary;
+        if (Cluster?.ActiveSilo(primary) is not null)
+        {
+            // Calls waiting for this activation are re-addressed once it is gone: the director puts them on the primary.
+            _refusal = $"Shard {_shard} has moved to silo '{primary}'; retry.";
+            this.DeactivateOnIdle();
+        }
+        else
+        {
+            _refusal = $"The primary of shard {_shard} is on silo '{primary}', which is not reachable; retry.";
+        }
+
+        LogRefused(_shard, primary);
+    }
+
+    /// <summary>In the call filter, before a call runs: throws UNAVAILABLE when this activation must not serve.</summary>
+    private void ThrowIfRefusing()
+    {
+        if (_fenced)
+        {
+            this.DeactivateOnIdle();
+            throw new ShardException(ShardErrorCode.Unavailable, $"Shard {_shard} was taken over by a newer activation; retry.");
+        }
+
+        if (_refusal is { } refusal)
+        {
+            // The primary's silo came back (or the shard moved to a live one): go, so that the next call is placed there.
+            if (_primaryElsewhere is { } primary && Cluster?.ActiveSilo(primary) is not null)
+            {
+                this.DeactivateOnIdle();
+            }
+
+            throw new ShardException(ShardErrorCode.Unavailable, refusal);
+        }
+    }
+
+    /// <summary>The placement of this shard as the map and this activation see it.</summary>
+    public async Task<ShardPlacementInfo> GetPlacementAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfRefusing();
+        var owner = await Ownership.GetAsync(_shard, cancellationToken);
+        var self = Cluster?.SelfName ?? Environment.MachineName;
+        return new ShardPlacementInfo(owner?.Primary ?? self, [], owner?.Epoch ?? _epoch);
+    }
+
+    /// <summary>At the start of every write transaction, holding the write lock: the file must still carry this activation's epoch.</summary>
+    private sealed class FenceObserver(TableShardGrain grain) : ICommitObserver
+    {
+        public void Began(Storage.ShardConnection connection)
+        {
+            var epoch = grain._epoch;
+            if (epoch != 0 && ReadFileEpoch(connection) is var current && current != epoch)
+            {
+                grain._fenced = true;
+                grain.LogFenced(grain._shard, epoch, current);
+                throw new ShardException(ShardErrorCode.Unavailable, $"Shard {grain._shard} was taken over by a newer activation (epoch {current}); retry.");
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard} acquired at epoch {Epoch}")]
+    private partial void LogAcquired(string shard, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard} is not opened here: its primary is silo {Primary}")]
+    private partial void LogRefused(string shard, string primary);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard} at epoch {Epoch} is fenced: the file carries epoch {Current}; this activation stops")]
+    private partial void LogFenced(string shard, long epoch, long current);
+}

@@ -1,0 +1,43 @@
+using OrleansShards.Grains.Cluster;
+using OrleansShards.Silo.Http.Wire;
+
+namespace OrleansShards.Silo.Http;
+
+/// <summary><c>GET /v1/cluster</c> and <c>GET /v1/tables/{table}/placement</c>.</summary>
+internal static class ClusterEndpoints
+{
+    public static void Map(RouteGroupBuilder v1, RouteGroupBuilder tables, ShardsApi api)
+    {
+        v1.MapGet("/cluster", api.Handle(ClusterAsync));
+        tables.MapGet("/placement", api.Handle(PlacementAsync));
+    }
+
+    private static async Task<IResult> PlacementAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var shard = ctx.GetShardForQueryString(http, table);
+        var placement = await shard.GetPlacementAsync(http.RequestAborted);
+        return TypedResults.Json(placement, ShardsJsonContext.Default.ShardPlacementInfo);
+    }
+
+    /// <summary>Every silo by name (its newest generation), with its status and the number of primaries it holds.</summary>
+    private static async Task<IResult> ClusterAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        ctx.AuthenticateOperator(http);
+        var services = http.RequestServices;
+        var view = services.GetRequiredService<ClusterView>();
+        var ownership = services.GetRequiredService<IShardOwnership>();
+        var counts = await ownership.PrimaryCountsAsync(http.RequestAborted);
+        var silos = view.Members()
+            .GroupBy(m => m.Name, StringComparer.Ordinal)
+            .Select(g => g.MaxBy(m => m.SiloAddress.Generation)!)
+            .OrderBy(m => m.Name, StringComparer.Ordinal)
+            .Select(m => new ClusterSiloResponse(
+                m.Name,
+                m.SiloAddress.Endpoint.ToString(),
+                m.Status.ToString().ToLowerInvariant(),
+                counts.GetValueOrDefault(m.Name),
+                0))
+            .ToList();
+        return TypedResults.Json(new ClusterResponse(view.SelfName, ownership.IsDistributed, silos), ShardsJsonContext.Default.ClusterResponse);
+    }
+}

@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using System.Text.Json;
+using OrleansShards.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace OrleansShards.Tests.Cluster;
+
+/// <summary>
+/// Cluster mode with real processes: a redis-server and three silo processes on 127.0.0.1, started and stopped by
+/// each test. They run alone (<see cref="OrleansShards.Tests.Caching.LatencyCollection"/>): membership probes every
+/// second, and two cores shared with the rest of the suite could starve a silo into being voted dead.
+/// </summary>
+[Collection(OrleansShards.Tests.Caching.LatencyCollection.Name)]
+[Trait("Category", "Cluster")]
+public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    public const string Tenant = "acme";
+    private static readonly TimeSpan FormTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly RedisServerFixture _redis = new();
+    private readonly TempDirectory _root = new("cluster");
+    private readonly List<SiloProcess> _silos = [];
+    private readonly string _serviceId = "t" + Guid.NewGuid().ToString("N")[..8];
+
+    public Task InitializeAsync() => _redis.InitializeAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var silo in _silos)
+        {
+            await silo.DisposeAsync();
+        }
+
+        await _redis.DisposeAsync();
+        _root.Dispose();
+    }
+
+    private SiloProcess StartSilo(string name, string? dataDirectory = null)
+    {
+        var silo = SiloProcess.Start(_redis.Configuration, _serviceId, name, dataDirectory ?? _root.Combine(name));
+        _silos.Add(silo);
+        return silo;
+    }
+
+    private async Task<SiloProcess[]> StartClusterAsync(int count = 3)
+    {
+        var silos = Enumerable.Range(1, count).Select(i => StartSilo("s" + i)).ToArray();
+        foreach (var silo in silos)
+        {
+            await silo.WaitForActiveSilosAsync(count, FormTimeout);
+        }
+
+        return silos;
+    }
+
+    private static async Task CreateTableAsync(SiloProcess via, string table)
+    {
+        var (status, body) = await via.PostAsync($"/v1/tables/{table}/ddl", new { query = $"CREATE TABLE {table}(id INTEGER PRIMARY KEY, v TEXT)" });
+        Assert.True(status == 200, $"DDL of {table} through {via.Name}: {status} {body}\n{via.Tail()}");
+    }
+
+    private static async Task<string> PrimaryOfAsync(SiloProcess via, string table)
+    {
+        var (status, body) = await via.GetAsync($"/v1/tables/{table}/placement");
+        Assert.True(status == 200, $"placement of {table}: {status} {body}");
+        return body.GetProperty("primary").GetString()!;
+    }
+
+    private static async Task<long> CountAsync(SiloProcess via, string table)
+    {
+        var (status, body) = await via.PostAsync($"/v1/tables/{table}/query", new { query = $"SELECT count(*) FROM {table}" });
+        Assert.True(status == 200, $"count of {table} through {via.Name}: {status} {body}\n{via.Tail()}");
+        return body.GetProperty("rows")[0][0].GetInt64();
+    }
+
+    [Fact]
+    public async Task A_table_created_on_one_silo_is_written_through_another_and_read_through_the_third_and_tables_spread()
+    {
+        var silos = await StartClusterAsync();
+        var tables = Enumerable.Range(1, 6).Select(i => "t" + i).ToArray();
+        foreach (var table in tables)
+        {
+            await CreateTableAsync(silos[0], table);
+        }
+
+        foreach (var table in tables)
+        {
+            var (status, body) = await silos[1].PostAsync($"/v1/tables/{table}/mutation", new { query = $"INSERT INTO {table}(v) VALUES (?)", @params = new object[] { "through s2" } });
+            Assert.True(status == 200, $"{status} {body}");
+        }
+
+        var primaries = new Dictionary<string, string>();
+        foreach (var table in tables)
+        {
+            Assert.Equal(1, await CountAsync(silos[2], table));
+            primaries[table] = await PrimaryOfAsync(silos[2], table);
+        }
+
+        // Each table's file lives in its primary's data directory only.
+        foreach (var (table, primary) in primaries)
+        {
+            foreach (var silo in silos)
+            {
+                var exists = File.Exists(Path.Combine(silo.DataDirectory, Tenant, table + ".db"));
+                Assert.True(exists == (silo.Name == primary), $"{table} (primary {primary}) has a file on {silo.Name}: {exists}");
+            }
+        }
+
+        // New tables go to the silo with the fewest primaries: six tables over three silos land on at least two.
+        Assert.True(primaries.Values.Distinct().Count() >= 2, "placement did not spread: " + string.Join(", ", primaries));
+        var (_, cluster) = await silos[0].GetAsync("/v1/cluster");
+        Assert.Equal(6, cluster.GetProperty("silos").EnumerateArray().Sum(s => s.GetProperty("primaries").GetInt64()));
+        output.WriteLine("primaries: " + string.Join(", ", primaries));
+    }
+
+    [Fact]
+    public async Task A_killed_silo_answers_unavailable_within_5_s_others_keep_answering_and_a_restart_brings_its_shards_back()
+    {
+        var silos = await StartClusterAsync();
+        var tables = Enumerable.Range(1, 6).Select(i => "k" + i).ToArray();
+        foreach (var table in tables)
+        {
+            await CreateTableAsync(silos[0], table);
+            await silos[0].PostAsync($"/v1/tables/{table}/mutation", new { query = $"INSERT INTO {table}(v) VALUES ('before')" });
+        }
+
+        var primaries = new Dictionary<string, string>();
+        foreach (var table in tables)
+        {
+            primaries[table] = await PrimaryOfAsync(silos[0], table);
+        }
+
+        // Kill the silo holding the most primaries, other than the one we ask through.
+        var victim = silos.Skip(1).OrderByDescending(s => primaries.Values.Count(p => p == s.Name)).First();
+        var via = silos.First(s => s != victim);
+        var victimTables = tables.Where(t => primaries[t] == victim.Name).ToArray();
+        var otherTables = tables.Except(victimTables).ToArray();
+        Assert.NotEmpty(victimTables);
+        var epochBefore = (await via.GetAsync($"/v1/tables/{victimTables[0]}/placement")).Body.GetProperty("epoch").GetInt64();
+
+        victim.Kill();
+        var watch = Stopwatch.StartNew();
+        var (status, body) = await via.PostAsync($"/v1/tables/{victimTables[0]}/query", new { query = "SELECT 1" });
+        var firstAnswer = watch.Elapsed;
+        output.WriteLine($"first answer for a shard of the killed silo after {firstAnswer.TotalMilliseconds:0} ms: {status} {body}");
+        Assert.Equal(503, status);
+        Assert.Equal("UNAVAILABLE", body.GetProperty("error").GetProperty("code").GetString());
+        Assert.True(body.GetProperty("error").GetProperty("retryable").GetBoolean());
+        Assert.True(firstAnswer < TimeSpan.FromSeconds(5), $"UNAVAILABLE took {firstAnswer}");
+
+        // For the next seconds (the victim is voted dead meanwhile) its shards answer UNAVAILABLE fast, every other
+        // shard answers, through every live silo.
+        var errors = new List<string>();
+        var until = Stopwatch.StartNew();
+        while (until.Elapsed < TimeSpan.FromSeconds(8))
+        {
+            foreach (var silo in silos.Where(s => s != victim))
+            {
+                foreach (var table in otherTables)
+                {
+                    var (s, b) = await silo.PostAsync($"/v1/tables/{table}/query", new { query = $"SELECT count(*) FROM {table}" });
+                    if (s != 200)
+                    {
+                        errors.Add($"{table} via {silo.Name}: {s} {b}");
+                    }
+                }
+
+                var call = Stopwatch.StartNew();
+                var (vs, vb) = await silo.PostAsync($"/v1/tables/{victimTables[0]}/query", new { query = "SELECT 1" });
+                if (vs != 503 || call.Elapsed > TimeSpan.FromSeconds(5))
+                {
+                    errors.Add($"{victimTables[0]} via {silo.Name}: {vs} in {call.ElapsedMilliseconds} ms {vb}");
+                }
+            }
+        }
+
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Take(10)));
+
+        // Restarted with the same name and data directory (new ports, a new Orleans generation): its shards come back.
+        var restarted = StartSilo(victim.Name, victim.DataDirectory);
+        await restarted.WaitForActiveSilosAsync(3, FormTimeout);
+        foreach (var table in victimTables)
+        {
+            long count = -1;
+            var deadline = Stopwatch.StartNew();
+            while (deadline.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                var (s, b) = await via.PostAsync($"/v1/tables/{table}/query", new { query = $"SELECT count(*) FROM {table}" });
+                if (s == 200)
+                {
+                    count = b.GetProperty("rows")[0][0].GetInt64();
+                    break;
+                }
+
+                Assert.Equal(503, s);
+                await Task.Delay(200);
+            }
+
+            Assert.Equal(1, count);
+            Assert.Equal(victim.Name, await PrimaryOfAsync(via, table));
+        }
+
+        var epochAfter = (await via.GetAsync($"/v1/tables/{victimTables[0]}/placement")).Body.GetProperty("epoch").GetInt64();
+        Assert.True(epochAfter > epochBefore, $"epoch {epochBefore} → {epochAfter}");
+    }
+
+    [Fact]
+    public async Task A_frozen_silo_resumed_after_a_newer_activation_took_its_file_cannot_commit()
+    {
+        var silos = await StartClusterAsync();
+        await CreateTableAsync(silos[0], "z");
+        var primary = await PrimaryOfAsync(silos[0], "z");
+        var zombie = silos.First(s => s.Name == primary);
+        var via = silos.First(s => s != zombie);
+        var (status, _) = await zombie.PostAsync("/v1/tables/z/mutation", new { query = "INSERT INTO z(v) VALUES ('before')" });
+        Assert.Equal(200, status);
+
+        // Frozen, with a write waiting in its HTTP queue.
+        zombie.Freeze();
+        var pending = zombie.PostAsync("/v1/tables/z/mutation", new { query = "INSERT INTO z(v) VALUES ('zombie')" });
+
+        // Voted dead; a new process with the same name and data directory takes the file over (epoch + 1) and writes.
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var (_, cluster) = await via.GetAsync("/v1/cluster");
+            var newest = cluster.GetProperty("silos").EnumerateArray().First(s => s.GetProperty("name").GetString() == zombie.Name);
+            if (newest.GetProperty("status").GetString() == "dead")
+            {
+                break;
+            }
+
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), "the frozen silo was not voted dead");
+            await Task.Delay(250);
+        }
+
+        output.WriteLine($"frozen silo voted dead after {deadline.ElapsedMilliseconds} ms");
+        var successor = StartSilo(zombie.Name, zombie.DataDirectory);
+        await successor.WaitForActiveSilosAsync(3, FormTimeout);
+        var wrote = false;
+        for (var attempt = 0; attempt < 150 && !wrote; attempt++)
+        {
+            var (s, b) = await via.PostAsync("/v1/tables/z/mutation", new { query = "INSERT INTO z(v) VALUES ('successor')" });
+            wrote = s == 200;
+            if (!wrote)
+            {
+                Assert.True(s == 503, $"{s} {b}");
+                await Task.Delay(200);
+            }
+        }
+
+        Assert.True(wrote, "the successor never accepted a write");
+
+        // Resumed, the zombie must not commit: its queued write is refused (or never answered before it exits).
+        zombie.Thaw();
+        var finished = await Task.WhenAny(pending, Task.Delay(TimeSpan.FromSeconds(20)));
+        if (finished == pending)
+        {
+            try
+            {
+                var (zs, zb) = await pending;
+                output.WriteLine($"zombie answered {zs} {zb}");
+                Assert.NotEqual(200, zs);
+            }
+            catch (HttpRequestException ex)
+            {
+                output.WriteLine("zombie closed the connection: " + ex.Message);
+            }
+        }
+
+        var (qs, rows) = await via.PostAsync("/v1/tables/z/query", new { query = "SELECT v FROM z ORDER BY id" });
+        Assert.Equal(200, qs);
+        var values = rows.GetProperty("rows").EnumerateArray().Select(r => r[0].GetString()).ToList();
+        Assert.Equal(["before", "successor"], values);
+    }
+}
