@@ -29,6 +29,12 @@ internal interface IShardOwnership
     /// <summary>Number of primaries per silo name.</summary>
     Task<IReadOnlyDictionary<string, long>> PrimaryCountsAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>Marks <paramref name="silo"/> as draining (no new shards go there) or not.</summary>
+    Task SetDrainingAsync(string silo, bool draining, CancellationToken cancellationToken = default);
+
+    /// <summary>The silos marked draining.</summary>
+    Task<IReadOnlyCollection<string>> DrainingAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Every entry whose primary is <paramref name="silo"/>.</summary>
     Task<IReadOnlyList<(string Shard, ShardOwner Owner)>> ListAsync(string? silo = null, CancellationToken cancellationToken = default);
 }

@@ -30,6 +30,11 @@ internal sealed class LocalShardOwnership : IShardOwnership
         return Task.FromResult<ShardOwner?>(null);
     }
 
+    public Task SetDrainingAsync(string silo, bool draining, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    public Task<IReadOnlyCollection<string>> DrainingAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyCollection<string>>([]);
+
     public Task<IReadOnlyDictionary<string, long>> PrimaryCountsAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyDictionary<string, long>>(_owners.Values.GroupBy(o => o.Primary).ToDictionary(g => g.Key, g => (long)g.Count()));
 

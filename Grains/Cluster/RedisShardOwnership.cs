@@ -44,6 +44,7 @@ internal sealed class RedisShardOwnership : IShardOwnership, IAsyncDisposable
     private readonly ShardClusterOptions _options;
     private readonly RedisKey _shards;
     private readonly RedisKey _counts;
+    private readonly RedisKey _draining;
     private readonly SemaphoreSlim _connect = new(1, 1);
     private ConnectionMultiplexer? _redis;
 
@@ -52,6 +53,7 @@ internal sealed class RedisShardOwnership : IShardOwnership, IAsyncDisposable
         _options = options.Value;
         _shards = $"{_options.ServiceId}/shards";
         _counts = $"{_options.ServiceId}/primaries";
+        _draining = $"{_options.ServiceId}/draining";
     }
 
     public bool IsDistributed => true;
@@ -72,6 +74,15 @@ internal sealed class RedisShardOwnership : IShardOwnership, IAsyncDisposable
     {
         var result = await RunAsync(db => db.ScriptEvaluateAsync(TransferScript, [_shards, _counts], [shard, from, to, epoch])).ConfigureAwait(false);
         return result.IsNull ? null : ShardOwner.Decode((string)result!);
+    }
+
+    public Task SetDrainingAsync(string silo, bool draining, CancellationToken cancellationToken = default) =>
+        RunAsync(db => draining ? db.SetAddAsync(_draining, silo) : db.SetRemoveAsync(_draining, silo));
+
+    public async Task<IReadOnlyCollection<string>> DrainingAsync(CancellationToken cancellationToken = default)
+    {
+        var members = await RunAsync(db => db.SetMembersAsync(_draining)).ConfigureAwait(false);
+        return members.Select(m => (string)m!).ToList();
     }
 
     public async Task<IReadOnlyDictionary<string, long>> PrimaryCountsAsync(CancellationToken cancellationToken = default)

@@ -24,6 +24,9 @@ public static class ShardClusterServiceCollectionExtensions
         if (!services.Any(static d => d.IsKeyedService && Equals(d.ServiceKey, typeof(ShardPlacement))))
         {
             services.AddPlacementDirector<ShardPlacement, ShardPlacementDirector>();
+            services.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
+            services.AddSingleton<IOutgoingGrainCallFilter, ShardMovedRetryFilter>();
+            services.AddHostedService<ClusterStartup>();
         }
 
         return services;

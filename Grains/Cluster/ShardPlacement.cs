@@ -58,7 +58,8 @@ internal sealed partial class ShardPlacementDirector(
             // A new shard: the active silo with the fewest primaries (ties broken at random, so that a burst of new
             // shards spreads before the counts move).
             var counts = await ownership.PrimaryCountsAsync();
-            var candidates = cluster.ActiveMembers().Where(m => compatible.Contains(m.SiloAddress)).ToList();
+            var draining = await ownership.DrainingAsync();
+            var candidates = cluster.ActiveMembers().Where(m => compatible.Contains(m.SiloAddress) && !draining.Contains(m.Name)).ToList();
             if (candidates.Count == 0)
             {
                 return context.LocalSilo;

@@ -134,7 +134,7 @@ internal sealed partial class TableShardGrain
 
         var hot = _hot?.Top().Select(h => new HotKeyRecord(h.Lookup.Column, h.Lookup.Value)).ToList();
         var applied = _cache.Watermarks.Get(_shard);
-        if (_writer is null || _destroyed || _fenced || (hot is not { Count: > 0 } && applied <= _outboxDeletedThrough))
+        if (_writer is null || _destroyed || _fenced || _movedTo is not null || (hot is not { Count: > 0 } && applied <= _outboxDeletedThrough))
         {
             return;
         }

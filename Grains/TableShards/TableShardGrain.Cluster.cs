@@ -109,6 +109,7 @@ internal sealed partial class TableShardGrain
         {
             // Calls waiting for this activation are re-addressed once it is gone: the director puts them on the primary.
             _refusal = $"Shard {_shard} has moved to silo '{primary}'; retry.";
+            _movedTo = primary;
             this.DeactivateOnIdle();
         }
         else
@@ -126,6 +127,11 @@ internal sealed partial class TableShardGrain
         {
             this.DeactivateOnIdle();
             throw new ShardException(ShardErrorCode.Unavailable, $"Shard {_shard} was taken over by a newer activation; retry.");
+        }
+
+        if (_movedTo is { } movedTo)
+        {
+            throw new ShardMovedException(_shard, movedTo);
         }
 
         if (_refusal is { } refusal)

@@ -135,6 +135,8 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         await _turns.EnterAsync(shared, CancellationToken.None);
         try
         {
+            // Again once the turn is ours: the exclusive turn we waited for may have moved the shard away.
+            ThrowIfRefusing();
             await context.Invoke();
         }
         finally
@@ -156,6 +158,12 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         if (!_destroyed)
         {
             await CloseStorageAsync();
+        }
+
+        if (_movedTo is not null && _opened)
+        {
+            // Moved to another silo (TableShardGrain.Move): this copy is retired.
+            DeleteMovedFiles();
         }
 
         _capacity.Remove(_shard);

@@ -19,7 +19,7 @@ internal static class TurnKinds
     /// </summary>
     public static bool IsGated(MethodInfo? method) =>
         method?.DeclaringType is { } type
-        && (type == typeof(ITableShard) || type == typeof(Sharding.IShardHost) || type == typeof(Orleans.IRemindable));
+        && (type == typeof(ITableShard) || type == typeof(Sharding.IShardHost) || type == typeof(Cluster.IShardMove) || type == typeof(Orleans.IRemindable));
 
     public static bool IsShared(MethodInfo method) => Shared.GetOrAdd(
         method,

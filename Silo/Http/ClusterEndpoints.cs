@@ -9,6 +9,8 @@ internal static class ClusterEndpoints
     public static void Map(RouteGroupBuilder v1, RouteGroupBuilder tables, ShardsApi api)
     {
         v1.MapGet("/cluster", api.Handle(ClusterAsync));
+        v1.MapPost("/cluster/drain", api.Handle(DrainAsync));
+        v1.MapGet("/operations/{id}", api.Handle(OperationAsync));
         tables.MapGet("/placement", api.Handle(PlacementAsync));
     }
 
@@ -17,6 +19,30 @@ internal static class ClusterEndpoints
         var shard = ctx.GetShardForQueryString(http, table);
         var placement = await shard.GetPlacementAsync(http.RequestAborted);
         return TypedResults.Json(placement, ShardsJsonContext.Default.ShardPlacementInfo);
+    }
+
+    /// <summary>Starts moving every primary off a silo; answers the operation id.</summary>
+    private static async Task<IResult> DrainAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.DrainBody);
+        var silo = ShardRequestContext.Required(body.Silo, "silo");
+        var id = "drain-" + Guid.NewGuid().ToString("N")[..16];
+        var status = await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IDrainGrain>(id).StartAsync(silo);
+        return TypedResults.Json(new DrainResponse(status.Id, status.State), ShardsJsonContext.Default.DrainResponse, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    /// <summary>The progress of a long operation.</summary>
+    private static async Task<IResult> OperationAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        ctx.AuthenticateOperator(http);
+        var id = http.Request.RouteValues["id"] as string ?? "";
+        if (!id.StartsWith("drain-", StringComparison.Ordinal) || id.Length > 64)
+        {
+            throw new ShardException(ShardErrorCode.NotFound, $"No operation {id}.");
+        }
+
+        var status = await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IDrainGrain>(id).GetAsync();
+        return TypedResults.Json(status, ShardsJsonContext.Default.DrainStatus);
     }
 
     /// <summary>Every silo by name (its newest generation), with its status and the number of primaries it holds.</summary>

@@ -273,4 +273,111 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         var values = rows.GetProperty("rows").EnumerateArray().Select(r => r[0].GetString()).ToList();
         Assert.Equal(["before", "successor"], values);
     }
+
+    [Fact]
+    public async Task Drain_moves_every_primary_off_a_silo_under_a_writer_and_loses_no_acknowledged_write()
+    {
+        var silos = await StartClusterAsync();
+        var tables = Enumerable.Range(1, 6).Select(i => "d" + i).ToArray();
+        foreach (var table in tables)
+        {
+            await CreateTableAsync(silos[0], table);
+        }
+
+        var primaries = new Dictionary<string, string>();
+        foreach (var table in tables)
+        {
+            primaries[table] = await PrimaryOfAsync(silos[0], table);
+        }
+
+        var drained = silos.OrderByDescending(s => primaries.Values.Count(p => p == s.Name)).First();
+        var via = silos.First(s => s != drained);
+        Assert.Contains(drained.Name, primaries.Values);
+
+        // A writer through another silo: every write has an idempotency key and is retried until acknowledged.
+        var acknowledged = tables.ToDictionary(t => t, _ => new List<string>());
+        using var stop = new CancellationTokenSource();
+        var longest = TimeSpan.Zero;
+        var writer = Task.Run(async () =>
+        {
+            var n = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                var table = tables[n % tables.Length];
+                var value = "w" + n++;
+                var started = Stopwatch.StartNew();
+                for (var attempt = 0; ; attempt++)
+                {
+                    var (status, body) = await via.PostAsync($"/v1/tables/{table}/mutation", new { query = $"INSERT INTO {table}(v) VALUES (?)", @params = new object[] { value }, idempotencyKey = value });
+                    if (status == 200)
+                    {
+                        acknowledged[table].Add(value);
+                        break;
+                    }
+
+                    Assert.True(status == 503 && attempt < 200, $"write {value} to {table}: {status} {body}");
+                    await Task.Delay(25);
+                }
+
+                if (started.Elapsed > longest)
+                {
+                    longest = started.Elapsed;
+                }
+            }
+        });
+
+        await Task.Delay(500);
+        var (startStatus, start) = await via.PostAsync("/v1/cluster/drain", new { silo = drained.Name });
+        Assert.True(startStatus == 202, $"{startStatus} {start}");
+        var operation = start.GetProperty("operationId").GetString()!;
+        JsonElement progress = default;
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            (_, progress) = await via.GetAsync($"/v1/operations/{operation}");
+            if (progress.GetProperty("state").GetString() != "running")
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        output.WriteLine("drain: " + progress);
+        Assert.Equal("completed", progress.GetProperty("state").GetString());
+        Assert.Equal(progress.GetProperty("total").GetInt64(), progress.GetProperty("done").GetInt64());
+        await Task.Delay(500);
+        stop.Cancel();
+        await writer;
+        output.WriteLine($"longest write (stall) during the drain: {longest.TotalMilliseconds:0} ms");
+
+        // Nothing is left on the drained silo, and every acknowledged write is there exactly once.
+        foreach (var table in tables)
+        {
+            var primary = await PrimaryOfAsync(via, table);
+            Assert.NotEqual(drained.Name, primary);
+            var (status, rows) = await via.PostAsync($"/v1/tables/{table}/query", new { query = $"SELECT v FROM {table}" });
+            Assert.Equal(200, status);
+            var values = rows.GetProperty("rows").EnumerateArray().Select(r => r[0].GetString()!).ToList();
+            Assert.Equal(values.Count, values.Distinct().Count());
+            Assert.Equal(acknowledged[table].Order(StringComparer.Ordinal), values.Order(StringComparer.Ordinal));
+        }
+
+        var (_, cluster) = await via.GetAsync("/v1/cluster");
+        var drainedEntry = cluster.GetProperty("silos").EnumerateArray().First(s => s.GetProperty("name").GetString() == drained.Name);
+        Assert.Equal(0, drainedEntry.GetProperty("primaries").GetInt64());
+
+        // The old copies are deleted once their activations are gone (at the latest when the silo's grains deactivate).
+        await Eventually.TrueAsync(
+            () => tables.Where(t => primaries[t] == drained.Name).All(t => !File.Exists(Path.Combine(drained.DataDirectory, Tenant, t + ".db"))),
+            "the drained silo deleted its old copies",
+            TimeSpan.FromSeconds(30));
+
+        // New tables no longer go to the drained silo.
+        for (var i = 0; i < 4; i++)
+        {
+            await CreateTableAsync(via, "n" + i);
+            Assert.NotEqual(drained.Name, await PrimaryOfAsync(via, "n" + i));
+        }
+    }
 }

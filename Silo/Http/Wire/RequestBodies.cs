@@ -50,3 +50,6 @@ internal sealed record RestoreBody(string? TenantId = null, string? Bookmark = n
 
 /// <summary>Body of <c>POST /v1/tables/{table}/cache/warm</c>.</summary>
 internal sealed record WarmBody(string? TenantId = null, IReadOnlyList<SqlValue>? PrimaryKeys = null, IReadOnlyList<ColumnLookup>? Lookups = null, bool HotKeys = false);
+
+/// <summary>Body of <c>POST /v1/cluster/drain</c>.</summary>
+internal sealed record DrainBody(string? Silo = null);

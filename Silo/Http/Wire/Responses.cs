@@ -34,3 +34,6 @@ internal sealed record ClusterResponse(string Self, bool Clustered, IReadOnlyLis
 
 /// <summary>One silo of <see cref="ClusterResponse"/>: its newest generation's address and status, and the shards it holds.</summary>
 internal sealed record ClusterSiloResponse(string Name, string Address, string Status, long Primaries, long Replicas);
+
+/// <summary>Answer of <c>POST /v1/cluster/drain</c>: the operation to follow at <c>/v1/operations/{id}</c>.</summary>
+internal sealed record DrainResponse(string OperationId, string State);

@@ -1,0 +1,153 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Orleans.Placement;
+using Orleans.Runtime;
+using Orleans.Runtime.Placement;
+using OrleansShards.Grains.Hosting;
+using OrleansShards.Grains.Pitr;
+
+namespace OrleansShards.Grains.Cluster;
+
+/// <summary>
+/// A silo's own agent, keyed by the silo's name and placed on it: receives the files of shards moved to this silo.
+/// Files arrive in chunks under a move id into <c>{file}.move-{id}</c> and are installed in place (synced, then
+/// renamed) only when the whole shard is there; an aborted move leaves nothing behind.
+/// </summary>
+[Alias("orleansshards.ISiloAgent")]
+internal interface ISiloAgent : IGrainWithStringKey
+{
+    /// <summary>Appends <paramref name="data"/> at <paramref name="offset"/> of the incoming copy of <paramref name="relativePath"/>.</summary>
+    [Alias("ReceiveAsync")]
+    Task ReceiveAsync(string moveId, string relativePath, long offset, byte[] data);
+
+    /// <summary>Installs every file received under <paramref name="moveId"/> in place of any older copy.</summary>
+    [Alias("InstallAsync")]
+    Task InstallAsync(string moveId, IReadOnlyList<string> relativePaths);
+
+    /// <summary>Deletes what was received under <paramref name="moveId"/>.</summary>
+    [Alias("AbortAsync")]
+    Task AbortAsync(string moveId, IReadOnlyList<string> relativePaths);
+
+    /// <summary>The silo name this agent runs on (for tests and diagnostics).</summary>
+    [Alias("GetSiloNameAsync")]
+    Task<string> GetSiloNameAsync();
+}
+
+[SiloNamePlacement]
+[Reentrant]
+internal sealed partial class SiloAgentGrain(IOptions<TableShardOptions> options, ClusterView cluster, ILogger<SiloAgentGrain> logger) : Grain, ISiloAgent
+{
+    private readonly string _root = Path.GetFullPath(options.Value.DataDirectory);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var name = this.GetPrimaryKeyString();
+        if (!cluster.IsSelf(name))
+        {
+            // Placed by a cached address on the wrong silo: go; the next call is placed by name.
+            this.DeactivateOnIdle();
+            throw new ShardException(ShardErrorCode.Unavailable, $"The agent of silo '{name}' is not on this silo; retry.");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task ReceiveAsync(string moveId, string relativePath, long offset, byte[] data)
+    {
+        var path = Incoming(relativePath, moveId);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await using var file = new FileStream(path, offset == 0 ? FileMode.Create : FileMode.Open, FileAccess.Write, FileShare.None);
+        if (file.Length != offset)
+        {
+            throw new ShardException(ShardErrorCode.Internal, $"Move {moveId}: chunk at {offset} of {relativePath} does not follow the {file.Length} bytes received.");
+        }
+
+        file.Seek(offset, SeekOrigin.Begin);
+        await file.WriteAsync(data);
+    }
+
+    public Task InstallAsync(string moveId, IReadOnlyList<string> relativePaths)
+    {
+        foreach (var relative in relativePaths)
+        {
+            var incoming = Incoming(relative, moveId);
+            if (!File.Exists(incoming))
+            {
+                throw new ShardException(ShardErrorCode.Internal, $"Move {moveId}: {relative} was never received.");
+            }
+
+            FileDurability.SyncFile(incoming);
+        }
+
+        foreach (var relative in relativePaths)
+        {
+            var final = Final(relative);
+
+            // An older copy of the same shard (it lived here before) goes, with its WAL: the incoming file is newer.
+            FileDurability.DeleteIfExists(final + "-wal");
+            FileDurability.DeleteIfExists(final + "-shm");
+            File.Move(Incoming(relative, moveId), final, overwrite: true);
+            FileDurability.SyncDirectory(Path.GetDirectoryName(final)!);
+        }
+
+        LogInstalled(moveId, relativePaths.Count);
+        return Task.CompletedTask;
+    }
+
+    public Task AbortAsync(string moveId, IReadOnlyList<string> relativePaths)
+    {
+        foreach (var relative in relativePaths)
+        {
+            FileDurability.DeleteIfExists(Incoming(relative, moveId));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<string> GetSiloNameAsync() => Task.FromResult(cluster.SelfName);
+
+    private string Final(string relativePath)
+    {
+        var path = Path.GetFullPath(Path.Combine(_root, relativePath));
+        if (!path.StartsWith(_root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument, $"Path {relativePath} is outside the data directory.");
+        }
+
+        return path;
+    }
+
+    private string Incoming(string relativePath, string moveId) => Final(relativePath) + ".move-" + moveId;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Move {MoveId}: installed {Files} files")]
+    private partial void LogInstalled(string moveId, int files);
+}
+
+/// <summary>Places a grain keyed by a silo name on the active silo of that name.</summary>
+[Serializable, GenerateSerializer, Immutable, SuppressReferenceTracking, Alias("orleansshards.SiloNamePlacement")]
+public sealed class SiloNamePlacement : PlacementStrategy
+{
+    internal static SiloNamePlacement Singleton { get; } = new();
+}
+
+/// <summary>Marks a grain class as placed by <see cref="SiloNamePlacement"/>.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
+public sealed class SiloNamePlacementAttribute : PlacementAttribute
+{
+    /// <summary>Creates the attribute.</summary>
+    public SiloNamePlacementAttribute()
+        : base(SiloNamePlacement.Singleton)
+    {
+    }
+}
+
+/// <summary>The director of <see cref="SiloNamePlacement"/>.</summary>
+internal sealed class SiloNamePlacementDirector(ClusterView cluster) : IPlacementDirector
+{
+    public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
+    {
+        var name = target.GrainIdentity.Key.ToString()!;
+        return Task.FromResult(cluster.ActiveSilo(name) ?? context.LocalSilo);
+    }
+}
