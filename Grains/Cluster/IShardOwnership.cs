@@ -26,6 +26,9 @@ internal interface IShardOwnership
     /// </summary>
     Task<ShardOwner?> TransferAsync(string shard, string from, string to, long epoch, CancellationToken cancellationToken = default);
 
+    /// <summary>Removes the shard's entry if the map still names <paramref name="silo"/> at <paramref name="epoch"/> (its files were deleted).</summary>
+    Task ReleaseAsync(string shard, string silo, long epoch, CancellationToken cancellationToken = default);
+
     /// <summary>Number of primaries per silo name.</summary>
     Task<IReadOnlyDictionary<string, long>> PrimaryCountsAsync(CancellationToken cancellationToken = default);
 

@@ -30,6 +30,12 @@ internal sealed class LocalShardOwnership : IShardOwnership
         return Task.FromResult<ShardOwner?>(null);
     }
 
+    public Task ReleaseAsync(string shard, string silo, long epoch, CancellationToken cancellationToken = default)
+    {
+        _owners.TryRemove(new KeyValuePair<string, ShardOwner>(shard, new ShardOwner(silo, epoch)));
+        return Task.CompletedTask;
+    }
+
     public Task SetDrainingAsync(string silo, bool draining, CancellationToken cancellationToken = default) => Task.CompletedTask;
 
     public Task<IReadOnlyCollection<string>> DrainingAsync(CancellationToken cancellationToken = default) =>

@@ -41,6 +41,14 @@ internal sealed class RedisShardOwnership : IShardOwnership, IAsyncDisposable
         return nv
         """;
 
+    // KEYS: shards hash, counts hash. ARGV: shard, silo, epoch.
+    private const string ReleaseScript = """
+        if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] .. '|' .. ARGV[3] then return 0 end
+        redis.call('HDEL', KEYS[1], ARGV[1])
+        redis.call('HINCRBY', KEYS[2], ARGV[2], -1)
+        return 1
+        """;
+
     private readonly ShardClusterOptions _options;
     private readonly RedisKey _shards;
     private readonly RedisKey _counts;
@@ -75,6 +83,9 @@ internal sealed class RedisShardOwnership : IShardOwnership, IAsyncDisposable
         var result = await RunAsync(db => db.ScriptEvaluateAsync(TransferScript, [_shards, _counts], [shard, from, to, epoch])).ConfigureAwait(false);
         return result.IsNull ? null : ShardOwner.Decode((string)result!);
     }
+
+    public Task ReleaseAsync(string shard, string silo, long epoch, CancellationToken cancellationToken = default) =>
+        RunAsync(db => db.ScriptEvaluateAsync(ReleaseScript, [_shards, _counts], [shard, silo, epoch]));
 
     public Task SetDrainingAsync(string silo, bool draining, CancellationToken cancellationToken = default) =>
         RunAsync(db => draining ? db.SetAddAsync(_draining, silo) : db.SetRemoveAsync(_draining, silo));

@@ -268,7 +268,8 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         // created before partition names were reserved).
         foreach (var target in operation.Targets.Where(t => t.Mode == TargetMode.Fresh))
         {
-            if (File.Exists(new ShardPaths(_options.DataDirectory, _tenant, target.Name).Database))
+            if (File.Exists(new ShardPaths(_options.DataDirectory, _tenant, target.Name).Database)
+                || await ServiceProvider.GetRequiredService<Cluster.IShardOwnership>().GetAsync(ShardName.Format(_tenant, target.Name), cancellationToken) is not null)
             {
                 throw Invalid($"Table {target.Name} already exists; partition names ({_table}{ShardLayout.ShardSeparator}<n>) are reserved. Rename or drop it first.");
             }

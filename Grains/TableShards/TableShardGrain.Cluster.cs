@@ -98,6 +98,15 @@ internal sealed partial class TableShardGrain
         return true;
     }
 
+    /// <summary>The shard's files are gone (a partition dropped by unshard): its entry leaves the map.</summary>
+    private async Task ReleaseOwnershipAsync()
+    {
+        if (Ownership.IsDistributed && Cluster is { } cluster && _epoch != 0)
+        {
+            await Ownership.ReleaseAsync(_shard, cluster.SelfName, _epoch);
+        }
+    }
+
     private static long ReadFileEpoch(Storage.ShardConnection connection) =>
         connection.ExecuteScalar("SELECT coalesce((SELECT value FROM _meta WHERE key = 'epoch'), 0)");
 

@@ -125,20 +125,6 @@ internal sealed partial class TableShardGrain : IShardMove
         return offset;
     }
 
-    /// <summary>After a move, on deactivation: the old copy's files go.</summary>
-    private void DeleteMovedFiles()
-    {
-        foreach (var path in new[] { _paths.Database, _paths.Database + "-wal", _paths.Database + "-shm" })
-        {
-            FileDurability.DeleteIfExists(path);
-        }
-
-        if (Directory.Exists(_paths.Snapshots))
-        {
-            Directory.Delete(_paths.Snapshots, recursive: true);
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard} moved to silo {Target} at epoch {Epoch}: {Bytes} bytes, writes waited {StallMs:0.0} ms")]
     private partial void LogMoved(string shard, string target, long epoch, long bytes, double stallMs);
 

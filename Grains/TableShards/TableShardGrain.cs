@@ -163,7 +163,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         if (_movedTo is not null && _opened)
         {
             // Moved to another silo (TableShardGrain.Move): this copy is retired.
-            DeleteMovedFiles();
+            DeleteFiles();
         }
 
         _capacity.Remove(_shard);

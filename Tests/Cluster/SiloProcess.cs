@@ -10,7 +10,7 @@ namespace OrleansShards.Tests.Cluster;
 /// <summary>
 /// A real standalone silo process (<c>OrleansShards.Silo.dll</c>) in cluster mode on 127.0.0.1 with free ports,
 /// started by a test and stopped by it (by PID): kill -9, SIGSTOP/SIGCONT, or a graceful stop on dispose.
-/// Its output goes to <c>{DataDirectory}.log</c>, quoted in failures.
+/// Its output goes to <c>{DataDirectory}.log</c>, quoted in failures. The benchmarks' cluster driver links this file.
 /// </summary>
 public sealed class SiloProcess : IAsyncDisposable
 {
@@ -20,7 +20,7 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StreamWriter _log;
 
-    private SiloProcess(string name, string dataDirectory, int httpPort, Process process, StreamWriter log)
+    private SiloProcess(string name, string dataDirectory, int httpPort, Process process, StreamWriter log, string tenant)
     {
         Name = name;
         DataDirectory = dataDirectory;
@@ -28,7 +28,7 @@ public sealed class SiloProcess : IAsyncDisposable
         _process = process;
         _log = log;
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
-        Http.DefaultRequestHeaders.Add("X-Tenant-Id", ClusterTests.Tenant);
+        Http.DefaultRequestHeaders.Add("X-Tenant-Id", tenant);
     }
 
     public string Name { get; }
@@ -46,7 +46,7 @@ public sealed class SiloProcess : IAsyncDisposable
     public string LogPath => DataDirectory + ".log";
 
     /// <summary>Starts a silo named <paramref name="name"/> on <paramref name="dataDirectory"/>, joining the cluster in <paramref name="redis"/>.</summary>
-    public static SiloProcess Start(string redis, string serviceId, string name, string dataDirectory, IDictionary<string, string>? settings = null)
+    public static SiloProcess Start(string redis, string serviceId, string name, string dataDirectory, IDictionary<string, string>? settings = null, string tenant = "acme")
     {
         Directory.CreateDirectory(dataDirectory);
         var httpPort = FreePorts.Next();
@@ -78,7 +78,7 @@ public sealed class SiloProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => Write(log, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new SiloProcess(name, dataDirectory, httpPort, process, log);
+        return new SiloProcess(name, dataDirectory, httpPort, process, log, tenant);
     }
 
     private static void Write(StreamWriter log, string? line)
@@ -152,7 +152,7 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                Assert.Fail($"Silo {Name} exited with {_process.ExitCode}.\n{Tail()}");
+                throw new InvalidOperationException($"Silo {Name} exited with {_process.ExitCode}.\n{Tail()}");
             }
 
             try
@@ -172,7 +172,7 @@ public sealed class SiloProcess : IAsyncDisposable
             await Task.Delay(200);
         }
 
-        Assert.Fail($"Silo {Name} did not see {active} active silos within {timeout.TotalSeconds} s; last answer: {last}\n{Tail()}");
+        throw new TimeoutException($"Silo {Name} did not see {active} active silos within {timeout.TotalSeconds} s; last answer: {last}\n{Tail()}");
     }
 
     private static int CountActive(string clusterJson)
@@ -233,7 +233,6 @@ public sealed class SiloProcess : IAsyncDisposable
         var configuration = testDirectory.Parent!.Name;
         var root = testDirectory.Parent.Parent!.Parent!.Parent!.FullName;
         var path = Path.Combine(root, "Silo", "bin", configuration, tfm, "OrleansShards.Silo.dll");
-        Assert.True(File.Exists(path), "Build Silo first: " + path);
-        return path;
+        return File.Exists(path) ? path : throw new FileNotFoundException("Build Silo first: " + path);
     }
 }
