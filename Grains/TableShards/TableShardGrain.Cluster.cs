@@ -75,16 +75,30 @@ internal sealed partial class TableShardGrain
             return false;
         }
 
-        // Under the write lock: an activation of this file holding an older epoch cannot commit after this.
+        StampEpoch(owner.Epoch, reopened: false);
+        _epoch = owner.Epoch;
+        LogAcquired(_shard, owner.Epoch);
+        return true;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="epoch"/> into the file under the write lock: from then on an activation of this file
+    /// holding an older epoch cannot commit. Also after the file was replaced (restore, a partition reset), whose
+    /// copy may carry an older epoch or none. A newer epoch already in the file means this activation is fenced.
+    /// </summary>
+    private void StampEpoch(long epoch, bool reopened)
+    {
         _writerConnection.Execute("BEGIN IMMEDIATE");
         try
         {
-            if (ReadFileEpoch(_writerConnection) >= owner.Epoch)
+            var current = ReadFileEpoch(_writerConnection);
+            if (current > epoch || (current == epoch && !reopened))
             {
-                throw new ShardException(ShardErrorCode.Unavailable, $"Shard {_shard} was acquired by a newer activation meanwhile.");
+                _fenced = true;
+                throw new ShardException(ShardErrorCode.Unavailable, $"Shard {_shard} was acquired by a newer activation (epoch {current}); retry.");
             }
 
-            _writerConnection.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES ('epoch', ?)", owner.Epoch);
+            _writerConnection.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES ('epoch', ?)", epoch);
             _writerConnection.Execute("COMMIT");
         }
         catch
@@ -92,10 +106,6 @@ internal sealed partial class TableShardGrain
             _writerConnection.Execute("ROLLBACK");
             throw;
         }
-
-        _epoch = owner.Epoch;
-        LogAcquired(_shard, owner.Epoch);
-        return true;
     }
 
     /// <summary>The shard's files are gone (a partition dropped by unshard): its entry leaves the map.</summary>

@@ -220,6 +220,11 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         });
         MeasureCapacity(_writerConnection);
         AttachCache();
+        if (_epoch != 0)
+        {
+            // Reopened after the file was replaced (restore, partition reset): the copy's epoch may be older.
+            StampEpoch(_epoch, reopened: true);
+        }
     }
 
     private async Task CloseStorageAsync()

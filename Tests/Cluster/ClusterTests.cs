@@ -73,6 +73,13 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         return body.GetProperty("rows")[0][0].GetInt64();
     }
 
+    private static async Task<long> SumOfCountsAsync(SiloProcess via, string table)
+    {
+        var (status, body) = await via.PostAsync($"/v1/tables/{table}/query", new { query = $"SELECT count(*) FROM {table}" });
+        Assert.True(status == 200, $"count of {table} through {via.Name}: {status} {body}");
+        return body.GetProperty("rows").EnumerateArray().Sum(r => r[0].GetInt64());
+    }
+
     [Fact]
     public async Task A_table_created_on_one_silo_is_written_through_another_and_read_through_the_third_and_tables_spread()
     {
@@ -379,5 +386,36 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
             await CreateTableAsync(via, "n" + i);
             Assert.NotEqual(drained.Name, await PrimaryOfAsync(via, "n" + i));
         }
+    }
+
+    [Fact]
+    public async Task A_table_sharded_in_a_cluster_spreads_its_partitions_answers_fan_out_and_unshards()
+    {
+        var silos = await StartClusterAsync();
+        await CreateTableAsync(silos[0], "orders");
+        var statements = Enumerable.Range(1, 60).Select(i => new { query = "INSERT INTO orders(id, v) VALUES (?, ?)", @params = new object[] { i, "o" + i } }).ToArray();
+        var (batch, batchBody) = await silos[0].PostAsync("/v1/tables/orders/batch", new { statements });
+        Assert.True(batch == 200, $"{batch} {batchBody}");
+
+        var (sharded, shardBody) = await silos[1].PostAsync("/v1/tables/orders/shard", new { key = "id", count = 3 });
+        Assert.True(sharded == 200, $"shard: {sharded} {shardBody}\n{silos[0].Tail()}\n{silos[1].Tail()}\n{silos[2].Tail()}");
+
+        // A fan-out count(*) answers one row per partition.
+        Assert.Equal(60, await SumOfCountsAsync(silos[2], "orders"));
+        var (write, writeBody) = await silos[2].PostAsync("/v1/tables/orders/mutation", new { query = "INSERT INTO orders(id, v) VALUES (61, 'o61')", shardKey = 61 });
+        Assert.True(write == 200, $"{write} {writeBody}");
+        Assert.Equal(61, await SumOfCountsAsync(silos[0], "orders"));
+        var (_, clusterAfter) = await silos[0].GetAsync("/v1/cluster");
+        var holding = clusterAfter.GetProperty("silos").EnumerateArray().Count(s => s.GetProperty("primaries").GetInt64() > 0);
+        output.WriteLine("silos holding primaries after sharding: " + holding + " " + clusterAfter);
+        Assert.True(holding >= 2, "the partitions did not spread: " + clusterAfter);
+
+        var (unsharded, unshardBody) = await silos[0].PostAsync("/v1/tables/orders/unshard", new { });
+        Assert.True(unsharded == 200, $"unshard: {unsharded} {unshardBody}");
+        Assert.Equal(61, await CountAsync(silos[1], "orders"));
+
+        // The partitions' entries left the map with their files: only the table itself is owned now.
+        var (_, final) = await silos[0].GetAsync("/v1/cluster");
+        Assert.Equal(1, final.GetProperty("silos").EnumerateArray().Sum(s => s.GetProperty("primaries").GetInt64()));
     }
 }
