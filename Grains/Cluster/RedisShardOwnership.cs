@@ -107,7 +107,11 @@ internal sealed class RedisShardOwnership : IShardOwnership, IAsyncDisposable
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
-            throw new ShardException(ShardErrorCode.Unavailable, "The cluster's ownership map (Redis) cannot be reached: " + ex.Message, ex);
+            // No inner exception: this one crosses silos to the caller, and Orleans has no codec for
+            // StackExchange.Redis' exceptions (serializing one failed the call with a 500 instead of UNAVAILABLE).
+            // The first part of the message says what failed; the rest is SE.Redis' connection diagnostics.
+            var reason = ex.Message.Split(" - ", 2)[0];
+            throw new ShardException(ShardErrorCode.Unavailable, $"The cluster's ownership map (Redis) cannot be reached ({ex.GetType().Name}: {reason}); retry.");
         }
     }
 
