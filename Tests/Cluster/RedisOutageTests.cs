@@ -17,7 +17,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output) : IAsyncLifetime
     private static readonly TimeSpan FormTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>The longest a refused table creation may take while Redis is down.</summary>
-    private static readonly TimeSpan RefusalBound = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RefusalBound = TimeSpan.FromSeconds(3);
 
     private readonly TempDirectory _root = new("redis-outage");
     private readonly List<SiloProcess> _silos = [];
