@@ -1,16 +1,24 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using OrleansShards;
 using OrleansShards.Samples.ClusterClient;
 
 // An Orleans client of an OrleansShards cluster: the same grain interfaces as the silos (ITableShard), no HTTP.
 // Configuration as on the silos: Shards:Cluster:Redis / ClusterId / ServiceId (env Shards__Cluster__*).
-//   dotnet run --project samples/ClusterClient -- --Shards:Cluster:Redis 127.0.0.1:6379 --tenant acme --table notes
+//   dotnet run --project samples/ClusterClient -- --Shards:Cluster:Redis 127.0.0.1:6390 --tenant acme --table notes
 var builder = Host.CreateApplicationBuilder(args);
 var cluster = new ShardsClusterClient();
 builder.Configuration.GetSection(ShardsClusterClient.SectionName).Bind(cluster);
 builder.UseOrleansClient(cluster.Configure);
+if (builder.Configuration["Logging:LogLevel:Orleans"] is null)
+{
+    // Orleans reports every connection at Information; configuration may turn it back on.
+    builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+}
+
+builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
 
 var tenant = builder.Configuration["tenant"] ?? "acme";
 var table = builder.Configuration["table"] ?? "notes";
