@@ -8,7 +8,8 @@ namespace OrleansShards.Grains.Cluster;
 /// <c>{ServiceId}/primaries</c> (silo name → number of primaries, for placing new shards). Every change is one Lua
 /// script, so it is a compare-and-set: two silos can never both become a shard's primary at the same epoch.
 /// When Redis cannot be reached, calls fail with <c>UNAVAILABLE</c>: activations already open keep serving, no
-/// shard is placed or acquired.
+/// shard is placed or acquired. While the connection is known to be down a call fails at once; a Redis that accepts
+/// but does not answer costs each call its 2 s timeout.
 /// </summary>
 internal sealed class RedisShardOwnership : IShardOwnership, IAsyncDisposable
 {
@@ -125,13 +126,26 @@ internal sealed class RedisShardOwnership : IShardOwnership, IAsyncDisposable
         try
         {
             var redis = await ConnectAsync().ConfigureAwait(false);
+            if (!redis.IsConnected)
+            {
+                // Known down (refused or closed; it reconnects in the background): answer now rather than after the
+                // command waited its timeout in the backlog — a placement makes two such calls.
+                throw Unreachable("not connected");
+            }
+
             return await command(redis.GetDatabase()).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
-            throw new ShardException(ShardErrorCode.Unavailable, "The cluster's ownership map (Redis) cannot be reached: " + ex.Message, ex);
+            // No inner exception: this one crosses silos to the caller, and Orleans has no codec for
+            // StackExchange.Redis' exceptions (serializing one failed the call with a 500 instead of UNAVAILABLE).
+            // The first part of the message says what failed; the rest is SE.Redis' connection diagnostics.
+            throw Unreachable($"{ex.GetType().Name}: {ex.Message.Split(" - ", 2)[0]}");
         }
     }
+
+    private static ShardException Unreachable(string reason) =>
+        new(ShardErrorCode.Unavailable, $"The cluster's ownership map (Redis) cannot be reached ({reason}); retry.");
 
     private async ValueTask<ConnectionMultiplexer> ConnectAsync()
     {

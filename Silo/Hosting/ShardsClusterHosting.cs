@@ -37,8 +37,30 @@ internal static class ShardsClusterHosting
         return options;
     }
 
+    /// <summary>
+    /// The environment variable Kubernetes sets in every container: when present the silo also uses
+    /// Microsoft.Orleans.Hosting.Kubernetes (<see cref="Configure(ISiloBuilder, ShardClusterOptions, bool)"/>).
+    /// </summary>
+    public const string KubernetesServiceHostVariable = "KUBERNETES_SERVICE_HOST";
+
+    /// <summary>True when the process runs in a Kubernetes pod (<see cref="KubernetesServiceHostVariable"/> is set).</summary>
+    public static bool RunsInKubernetes => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(KubernetesServiceHostVariable));
+
+    /// <summary>
+    /// The pod name Microsoft.Orleans.Hosting.Kubernetes matches this silo to: <c>POD_NAME</c>, else the machine name
+    /// (a pod's host name is its name).
+    /// </summary>
+    public static string KubernetesPodName =>
+        Environment.GetEnvironmentVariable("POD_NAME") is { Length: > 0 } pod ? pod : Environment.MachineName;
+
     /// <summary>The problems of <paramref name="options"/>, each naming its key.</summary>
-    public static List<string> Validate(ShardClusterOptions options)
+    public static List<string> Validate(ShardClusterOptions options) => Validate(options, RunsInKubernetes);
+
+    /// <summary>
+    /// The problems of <paramref name="options"/>, each naming its key; <paramref name="kubernetes"/> adds the rule
+    /// that the silo name is the pod name.
+    /// </summary>
+    public static List<string> Validate(ShardClusterOptions options, bool kubernetes)
     {
         var errors = new List<string>();
         if (options.SiloPort is < 1 or > 65535)
@@ -88,22 +110,47 @@ internal static class ShardsClusterHosting
             errors.Add($"Shards:Cluster:ReplicationFactor must be between 1 and 7; it is {options.ReplicationFactor}.");
         }
 
+        // The Kubernetes agent matches membership entries to pods by silo name and declares dead any active silo
+        // without a pod of that name: a silo named otherwise would have its peers (or itself) killed.
+        if (kubernetes && !string.Equals(options.EffectiveSiloName, KubernetesPodName, StringComparison.Ordinal))
+        {
+            errors.Add($"Shards:Cluster:SiloName must be the pod name under Kubernetes ('{KubernetesPodName}', from POD_NAME); it is '{options.EffectiveSiloName}'. Leave it unset or set it to $(POD_NAME).");
+        }
+
         return errors;
     }
 
-    /// <summary>Configures the silo for cluster mode.</summary>
-    public static void Configure(ISiloBuilder silo, ShardClusterOptions cluster)
+    /// <summary>Configures the silo for cluster mode; under Kubernetes (<see cref="RunsInKubernetes"/>) with its hosting package too.</summary>
+    public static void Configure(ISiloBuilder silo, ShardClusterOptions cluster) => Configure(silo, cluster, RunsInKubernetes);
+
+    /// <summary>
+    /// Configures the silo for cluster mode. With <paramref name="kubernetes"/>, Microsoft.Orleans.Hosting.Kubernetes
+    /// is added: it labels the pod with the cluster's ids, and declares a silo dead as soon as its pod is deleted
+    /// (instead of after missed probes). It also sets the cluster ids (from <c>ORLEANS_CLUSTER_ID</c> /
+    /// <c>ORLEANS_SERVICE_ID</c>), the silo name (the pod name) and the advertised address (the pod IP) — these stay
+    /// ours: <c>Shards:Cluster</c> is applied after it (post-configure) and the endpoints are set explicitly, which it
+    /// leaves alone; the silo name must equal the pod name anyway (<see cref="Validate(ShardClusterOptions, bool)"/>).
+    /// </summary>
+    internal static void Configure(ISiloBuilder silo, ShardClusterOptions cluster, bool kubernetes)
     {
         var redis = ConfigurationOptions.Parse(cluster.Redis!);
         redis.AbortOnConnectFail = false;
+        if (kubernetes)
+        {
+            silo.UseKubernetesHosting();
+        }
+
         silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
         silo.UseRedisReminderService(o => o.ConfigurationOptions = redis.Clone());
-        silo.Configure<ClusterOptions>(o =>
+
+        // Post-configured: the ownership map's keys and the shards' files follow these values, so nothing else may
+        // change them (not the Kubernetes hosting package, not a later Configure).
+        silo.Services.PostConfigure<ClusterOptions>(o =>
         {
             o.ClusterId = cluster.ClusterId;
             o.ServiceId = cluster.ServiceId;
         });
-        silo.Configure<SiloOptions>(o => o.SiloName = cluster.EffectiveSiloName);
+        silo.Services.PostConfigure<SiloOptions>(o => o.SiloName = cluster.EffectiveSiloName);
         silo.ConfigureEndpoints(AdvertisedAddress(cluster), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
         silo.Configure<ClusterMembershipOptions>(o =>
         {

@@ -19,6 +19,13 @@ public sealed class RedisServerFixture : IAsyncLifetime
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>
+    /// When set, the server keeps an append-only file there (as the cluster's Redis does in deploy/ and
+    /// scripts/run-cluster.sh), so a <see cref="StopAsync"/> and <see cref="StartAsync"/> keep the data; unset, the
+    /// server has no persistence and a restart starts empty.
+    /// </summary>
+    public string? AppendOnlyDirectory { get; init; }
+
     /// <summary>A connection to this server, made on first use; it reconnects after a stop and start.</summary>
     public ConnectionMultiplexer Connection => _connection ??= ConnectionMultiplexer.Connect(Configuration + ",connectTimeout=2000");
 
@@ -34,7 +41,8 @@ public sealed class RedisServerFixture : IAsyncLifetime
     {
         var path = FindServer() ?? throw new InvalidOperationException(
             "redis-server is not installed: the Redis tests need it (scripts/test.sh installs it; or `apt-get install -y redis-server`).");
-        _process = Process.Start(new ProcessStartInfo(path, $"--port {Port} --bind 127.0.0.1 --save '' --appendonly no --protected-mode no")
+        var persistence = AppendOnlyDirectory is { } dir ? $"--appendonly yes --appendfsync always --dir {dir}" : "--appendonly no";
+        _process = Process.Start(new ProcessStartInfo(path, $"--port {Port} --bind 127.0.0.1 --save '' {persistence} --protected-mode no")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
