@@ -16,7 +16,8 @@ namespace OrleansShards.Client;
 /// <see cref="ShardsClientOptions.Timeout"/> raises <c>TIMEOUT</c>; a silo that cannot be reached raises
 /// <see cref="HttpRequestException"/> once the retries are spent. Cancelling the token raises
 /// <see cref="OperationCanceledException"/>.</para>
-/// <para>Retries (<see cref="ShardsClientOptions.MaxRetries"/>, jittered exponential backoff): answers
+/// <para>Retries (<see cref="ShardsClientOptions.MaxRetries"/>, jittered exponential backoff), run by a
+/// Microsoft.Extensions.Http.Resilience pipeline in the client's handler chain: answers
 /// <c>RETRYABLE</c> or <c>OVERLOADED</c> and broken connections are retried for reads, bookmarks, stats, BEGIN,
 /// and for mutations, batches and COMMITs that carry an idempotency key — the client adds a GUID key per
 /// logical call by default, reused by its retries, so a write is never applied twice. DDL, ROLLBACK, restore
@@ -35,6 +36,7 @@ public sealed class ShardsClient : IDisposable
 {
     private readonly ShardsHttpTransport _transport;
     private readonly HttpClient? _ownedClient;
+    private readonly HttpMessageInvoker? _ownedInvoker;
 
     /// <summary>Creates a client with its own connection pool (HTTP/2 where the endpoint offers it). Dispose it when done.</summary>
     /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
@@ -43,7 +45,7 @@ public sealed class ShardsClient : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Options = options;
-        _ownedClient = new HttpClient(CreateHandler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        _ownedClient = new HttpClient(ShardsResilience.CreateHandler(options, CreateHandler()), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
         var http = _ownedClient;
         _transport = new ShardsHttpTransport(() => http, options);
     }
@@ -60,7 +62,11 @@ public sealed class ShardsClient : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Options = options;
-        _transport = new ShardsHttpTransport(() => httpClient, options);
+
+        // The caller's client gets the same resilience pipeline in front of it (an attempt is a fresh request).
+        _ownedInvoker = new HttpMessageInvoker(ShardsResilience.CreateHandler(options, new HttpClientForwarder(httpClient)), disposeHandler: true);
+        var invoker = _ownedInvoker;
+        _transport = new ShardsHttpTransport(() => invoker, options);
     }
 
     /// <summary>Used by <c>AddShardsClient</c>: a client per call from the factory (which pools handlers).</summary>
@@ -112,8 +118,12 @@ public sealed class ShardsClient : IDisposable
     /// <exception cref="ShardException"><c>INVALID_ARGUMENT</c> when a name is not 1–64 characters of <c>[A-Za-z0-9_]</c>.</exception>
     public IShardRegistry GetRegistry(string tenant, string table) => GetGrain<IShardRegistry>(ShardName.Format(tenant, table));
 
-    /// <summary>Releases the connection pool when the client created its own.</summary>
-    public void Dispose() => _ownedClient?.Dispose();
+    /// <summary>Releases the connection pool when the client created its own (never a caller's <see cref="HttpClient"/>).</summary>
+    public void Dispose()
+    {
+        _ownedClient?.Dispose();
+        _ownedInvoker?.Dispose();
+    }
 
     /// <summary>The handler every client uses: pooled connections recycled every 5 minutes (DNS changes), several HTTP/2 connections allowed, gzip/brotli.</summary>
     internal static HttpMessageHandler CreateHandler() => new SocketsHttpHandler

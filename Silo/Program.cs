@@ -5,11 +5,26 @@ using OrleansShards.Silo.Http;
 // data under Shards:DataDirectory (default ./data). SIGTERM / Ctrl+C stop the host gracefully: every
 // grain is deactivated, which closes its SQLite files.
 var builder = WebApplication.CreateBuilder(args);
-builder.AddShardsSilo();
+try
+{
+    builder.AddShardsSilo();
+}
+catch (Exception ex) when (ConfigurationErrors.Describe(ex) is { } failures)
+{
+    ConfigurationErrors.Write(Console.Error, failures);
+    return ConfigurationErrors.ExitCode;
+}
+
 if (builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"] is null)
 {
     // One line per request at Information is noise for a data silo; configuration may turn it back on.
     builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+}
+
+if (builder.Configuration["Logging:LogLevel:Microsoft.Extensions.Hosting"] is null)
+{
+    // A start refused for an invalid option is printed once, by option and reason, not logged with a stack trace.
+    builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.Critical);
 }
 
 if (builder.Configuration["Logging:LogLevel:Orleans"] is null)
@@ -54,7 +69,19 @@ if (!apiKeysConfigured)
         urls ?? LoopbackGuard.DefaultUrl);
 }
 
-await app.RunAsync();
+try
+{
+    await app.StartAsync();
+}
+catch (Exception ex) when (ConfigurationErrors.Describe(ex) is { } failures)
+{
+    // An invalid option names itself and why; no stack trace, exit code 2 (not an abort).
+    ConfigurationErrors.Write(Console.Error, failures);
+    return ConfigurationErrors.ExitCode;
+}
+
+await app.WaitForShutdownAsync();
+await app.DisposeAsync();
 return 0;
 
 /// <summary>Entry point type, visible to WebApplicationFactory in tests.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OrleansShards.Client.Http;
 
 namespace OrleansShards.Client;
 
@@ -12,7 +13,8 @@ public static class ShardsClientServiceCollectionExtensions
 
     /// <summary>
     /// Adds <see cref="ShardsClient"/> as a singleton. Its <see cref="HttpClient"/> comes from
-    /// <see cref="IHttpClientFactory"/> (named <see cref="HttpClientName"/>, so it can be configured further).
+    /// <see cref="IHttpClientFactory"/> (named <see cref="HttpClientName"/>, so it can be configured further), with the
+    /// client's resilience pipeline (Microsoft.Extensions.Http.Resilience) as its handler.
     /// Options are validated at host start and on first use; an invalid one fails naming the option.
     /// </summary>
     public static IServiceCollection AddShardsClient(this IServiceCollection services, Action<ShardsClientOptions>? configure = null)
@@ -25,9 +27,14 @@ public static class ShardsClientServiceCollectionExtensions
         }
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ShardsClientOptions>, ShardsClientOptionsValidator>());
-        services.AddHttpClient(HttpClientName)
+        // The resilience pipeline (retry, then the attempt timeout) is the client's outer handler; the answer's body is
+        // read inside each attempt, so the attempt's time limit and the retry cover it.
+        var http = services.AddHttpClient(HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(ShardsClient.CreateHandler)
             .ConfigureHttpClient(http => http.Timeout = Timeout.InfiniteTimeSpan);
+        http.AddResilienceHandler(ShardsResilience.PipelineName, static (pipeline, context) =>
+            ShardsResilience.Configure(pipeline, context.ServiceProvider.GetRequiredService<IOptions<ShardsClientOptions>>().Value));
+        http.AddHttpMessageHandler(ShardsResilience.CreateBufferingHandler);
         services.TryAddSingleton(sp => new ShardsClient(
             sp.GetRequiredService<IHttpClientFactory>(),
             sp.GetRequiredService<IOptions<ShardsClientOptions>>().Value));

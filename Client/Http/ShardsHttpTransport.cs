@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Polly.Timeout;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using OrleansShards.Client.Http.Wire;
@@ -7,26 +8,28 @@ using OrleansShards.Client.Http.Wire;
 namespace OrleansShards.Client.Http;
 
 /// <summary>
-/// Sends one logical call: picks the endpoint, adds the API key and tenant, applies the per-attempt
-/// timeout, turns error answers into <see cref="ShardException"/> with the wire code, and retries
-/// <c>RETRYABLE</c>/<c>OVERLOADED</c> answers and connection failures with jittered exponential backoff
-/// when the call is safe to repeat. A failure to connect is always retried (nothing was sent).
+/// Sends one logical call: picks the endpoint, adds the API key and tenant, tells the resilience pipeline
+/// (<see cref="ShardsResilience"/>, in the client's handler chain) what the call allows — whether it is safe to
+/// repeat, its per-attempt time limit — and turns error answers into <see cref="ShardException"/> with the wire code.
+/// The pipeline retries <c>RETRYABLE</c>/<c>OVERLOADED</c> answers and connection failures with jittered exponential
+/// backoff when the call is safe to repeat; a failure to connect is always retried (nothing was sent).
 /// </summary>
 internal sealed class ShardsHttpTransport
 {
     public const string TenantHeader = "X-Tenant-Id";
 
-    private readonly Func<HttpClient> _http;
-    private readonly Uri[] _endpoints;
+    private readonly Func<HttpMessageInvoker> _http;
+    private readonly EndpointRing _endpoints;
     private readonly ShardsClientOptions _options;
     private readonly AuthenticationHeaderValue? _authorization;
-    private int _current;
 
-    public ShardsHttpTransport(Func<HttpClient> http, ShardsClientOptions options)
+    /// <param name="http">The sender; its handler chain must hold the pipeline of <see cref="ShardsResilience"/>.</param>
+    /// <param name="options">The client's options.</param>
+    public ShardsHttpTransport(Func<HttpMessageInvoker> http, ShardsClientOptions options)
     {
         _http = http;
         _options = options;
-        _endpoints = options.Endpoints.Select(e => e.AbsoluteUri.EndsWith('/') ? e : new Uri(e.AbsoluteUri + "/")).ToArray();
+        _endpoints = new EndpointRing(options.Endpoints);
         _authorization = options.ApiKey is { } key ? new AuthenticationHeaderValue("Bearer", key) : null;
     }
 
@@ -50,55 +53,16 @@ internal sealed class ShardsHttpTransport
     public Task<TResponse> GetAsync<TResponse>(string tenant, string pathAndQuery, JsonTypeInfo<TResponse> responseInfo, CancellationToken cancellationToken) =>
         SendAsync(tenant, HttpMethod.Get, pathAndQuery, null, responseInfo, safeToRetry: true, DefaultTimeout, cancellationToken);
 
-    private async Task<TResponse> SendAsync<TResponse>(
-        string tenant, HttpMethod method, string path, byte[]? body, JsonTypeInfo<TResponse> responseInfo, bool safeToRetry, AttemptTimeout timeout, CancellationToken cancellationToken)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var endpointIndex = Volatile.Read(ref _current);
-            var endpoint = _endpoints[endpointIndex % _endpoints.Length];
-            TimeSpan? retryAfter = null;
-            try
-            {
-                return await SendOnceAsync(tenant, method, new Uri(endpoint, path), body, responseInfo, timeout, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ShardException ex) when (ex.Retryable && safeToRetry && attempt < _options.MaxRetries)
-            {
-                retryAfter = ex.Data[RetryAfterKey] as TimeSpan?;
-            }
-            catch (HttpRequestException ex) when (attempt < _options.MaxRetries && (safeToRetry || ex.HttpRequestError == HttpRequestError.ConnectionError))
-            {
-                if (ex.HttpRequestError == HttpRequestError.ConnectionError && _endpoints.Length > 1)
-                {
-                    // Move every later call to the next endpoint too; another caller may already have.
-                    Interlocked.CompareExchange(ref _current, (endpointIndex + 1) % _endpoints.Length, endpointIndex);
-                }
-            }
-
-            await Task.Delay(Backoff(attempt, retryAfter), cancellationToken).ConfigureAwait(false);
-        }
-    }
-
     internal const string RetryAfterKey = "OrleansShards.RetryAfter";
 
-    /// <summary>Delay before retry <paramref name="attempt"/> (0-based): base·2^attempt capped, times a random 50–100 %, at least Retry-After.</summary>
-    internal TimeSpan Backoff(int attempt, TimeSpan? retryAfter)
-    {
-        var exponential = _options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 30));
-        var capped = Math.Min(exponential, _options.MaxRetryDelay.TotalMilliseconds);
-        var jittered = capped * (0.5 + (Random.Shared.NextDouble() * 0.5));
-        var delay = TimeSpan.FromMilliseconds(jittered);
-        if (retryAfter is { } hint && hint > delay)
-        {
-            delay = hint < _options.MaxRetryDelay ? hint : _options.MaxRetryDelay;
-        }
+    /// <summary>Delay before retry <paramref name="attempt"/> (0-based): see <see cref="ShardsResilience.Backoff"/>.</summary>
+    internal TimeSpan Backoff(int attempt, TimeSpan? retryAfter) => ShardsResilience.Backoff(_options, attempt, retryAfter);
 
-        return delay;
-    }
-
-    private async Task<TResponse> SendOnceAsync<TResponse>(
-        string tenant, HttpMethod method, Uri uri, byte[]? body, JsonTypeInfo<TResponse> responseInfo, AttemptTimeout attemptTimeout, CancellationToken cancellationToken)
+    private async Task<TResponse> SendAsync<TResponse>(
+        string tenant, HttpMethod method, string path, byte[]? body, JsonTypeInfo<TResponse> responseInfo, bool safeToRetry, AttemptTimeout attemptTimeout, CancellationToken cancellationToken)
     {
+        var call = new ShardsCall(safeToRetry, attemptTimeout, path, _endpoints);
+        (call.EndpointIndex, var uri) = _endpoints.Resolve(path);
         using var request = new HttpRequestMessage(method, uri)
         {
             Version = _options.HttpVersion,
@@ -107,22 +71,17 @@ internal sealed class ShardsHttpTransport
         request.Headers.Authorization = _authorization;
         request.Headers.TryAddWithoutValidation(TenantHeader, tenant);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        request.Options.Set(ShardsResilience.CallKey, call);
         if (body is not null)
         {
             request.Content = new ByteArrayContent(body);
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (attemptTimeout.Limit != Timeout.InfiniteTimeSpan)
-        {
-            timeout.CancelAfter(attemptTimeout.Limit);
-        }
-
         try
         {
-            using var response = await _http().SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
-            var bytes = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
+            using var response = await _http().SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 throw ToException(response, bytes);
@@ -138,11 +97,12 @@ internal sealed class ShardsHttpTransport
                 throw new ShardException(ShardErrorCode.Internal, $"The silo's answer to {method} {uri.AbsolutePath} is not the expected JSON: {ex.Message}", ex);
             }
         }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        catch (TimeoutRejectedException ex) when (!cancellationToken.IsCancellationRequested)
         {
+            var attempted = request.RequestUri ?? uri;
             throw new ShardException(
                 ShardErrorCode.Timeout,
-                $"No answer from {uri.GetLeftPart(UriPartial.Authority)} to {method} {uri.AbsolutePath} within {attemptTimeout.Limit.TotalSeconds:0.###} s ({attemptTimeout.Source}).",
+                $"No answer from {attempted.GetLeftPart(UriPartial.Authority)} to {method} {attempted.AbsolutePath} within {attemptTimeout.Limit.TotalSeconds:0.###} s ({attemptTimeout.Source}).",
                 ex);
         }
     }

@@ -6,7 +6,8 @@ namespace OrleansShards.Grains.Caching;
 
 /// <summary>
 /// The cache meter <c>OrleansShards.Cache</c> (exported at <c>/metrics</c>) and the per-table figures
-/// reported in <see cref="ShardStats.Cache"/>. Instruments are tagged with <c>shard</c>.
+/// reported in <see cref="ShardStats.Cache"/>. Instruments are tagged with <c>tenant</c> and <c>shard</c> (the silo
+/// exports <c>shard</c> only with <c>ShardMetricsOptions.PerShardTags</c>).
 /// Figures survive the shard's deactivation (they belong to the silo).
 /// </summary>
 public sealed class CacheMetrics : IDisposable
@@ -14,37 +15,32 @@ public sealed class CacheMetrics : IDisposable
     /// <summary>The meter name.</summary>
     public const string MeterName = "OrleansShards.Cache";
 
-    private readonly Meter _meter;
+    // One meter per process (see ShardMetrics): OpenTelemetry would retire every host's series when the first stopped.
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Counter<long> HitsCounter = Meter.CreateCounter<long>("orleansshards.cache.hits", description: "Reads answered by a fresh cache entry");
+    private static readonly Counter<long> MissesCounter = Meter.CreateCounter<long>("orleansshards.cache.misses", description: "Reads that went to the shard");
+    private static readonly Counter<long> StaleCounter = Meter.CreateCounter<long>("orleansshards.cache.stale", description: "Reads answered in the stale-while-revalidate window");
+    private static readonly Counter<long> RefreshesCounter = Meter.CreateCounter<long>("orleansshards.cache.refreshes", description: "Background refreshes and refresh-ahead reads");
+    private static readonly Counter<long> InvalidationsCounter = Meter.CreateCounter<long>("orleansshards.cache.invalidations", description: "Keys tombstoned by invalidation events");
+    private static readonly Counter<long> ErrorsCounter = Meter.CreateCounter<long>("orleansshards.cache.errors", description: "Cache store operations that failed (reads fell back to the shard)");
+    private static readonly Histogram<double> InvalidationLatencyHistogram = Meter.CreateHistogram<double>("orleansshards.cache.invalidation_latency", unit: "ms",
+        description: "Commit to delete latency of invalidations");
+
     private readonly ConcurrentDictionary<string, TableFigures> _tables = new(StringComparer.Ordinal);
 
-    public CacheMetrics(IMeterFactory meterFactory)
-    {
-        ArgumentNullException.ThrowIfNull(meterFactory);
-        _meter = meterFactory.Create(MeterName);
-        Hits = _meter.CreateCounter<long>("orleansshards.cache.hits", description: "Reads answered by a fresh cache entry");
-        Misses = _meter.CreateCounter<long>("orleansshards.cache.misses", description: "Reads that went to the shard");
-        Stale = _meter.CreateCounter<long>("orleansshards.cache.stale", description: "Reads answered in the stale-while-revalidate window");
-        Refreshes = _meter.CreateCounter<long>("orleansshards.cache.refreshes", description: "Background refreshes and refresh-ahead reads");
-        Invalidations = _meter.CreateCounter<long>("orleansshards.cache.invalidations", description: "Keys tombstoned by invalidation events");
-        Errors = _meter.CreateCounter<long>("orleansshards.cache.errors", description: "Cache store operations that failed (reads fell back to the shard)");
-        InvalidationLatency = _meter.CreateHistogram<double>("orleansshards.cache.invalidation_latency", unit: "ms",
-            description: "Commit to delete latency of invalidations");
-    }
+    public Counter<long> Hits => HitsCounter;
 
-    public Counter<long> Hits { get; }
+    public Counter<long> Misses => MissesCounter;
 
-    public Counter<long> Misses { get; }
+    public Counter<long> Stale => StaleCounter;
 
-    public Counter<long> Stale { get; }
+    public Counter<long> Refreshes => RefreshesCounter;
 
-    public Counter<long> Refreshes { get; }
+    public Counter<long> Invalidations => InvalidationsCounter;
 
-    public Counter<long> Invalidations { get; }
+    public Counter<long> Errors => ErrorsCounter;
 
-    public Counter<long> Errors { get; }
-
-    public Histogram<double> InvalidationLatency { get; }
-
+    public Histogram<double> InvalidationLatency => InvalidationLatencyHistogram;
     internal void Hit(string shard) => Count(shard, Hits, static f => Interlocked.Increment(ref f.Hits));
 
     internal void Miss(string shard) => Count(shard, Misses, static f => Interlocked.Increment(ref f.Misses));
@@ -84,7 +80,10 @@ public sealed class CacheMetrics : IDisposable
 
     internal (double P50, double P95, double P99) LatencyOf(string shard) => Figures(shard).Latency.Percentiles();
 
-    public void Dispose() => _meter.Dispose();
+    /// <summary>Nothing to release: the instruments belong to the process.</summary>
+    public void Dispose()
+    {
+    }
 
     private TableFigures Figures(string shard) => _tables.GetOrAdd(shard, static _ => new TableFigures());
 
@@ -94,7 +93,7 @@ public sealed class CacheMetrics : IDisposable
         counter.Add(1, Tag(shard));
     }
 
-    private static TagList Tag(string shard) => new() { { "shard", shard } };
+    private static TagList Tag(string shard) => Diagnostics.ShardMetrics.ShardTag(shard);
 
     private sealed class TableFigures
     {

@@ -4,7 +4,7 @@ namespace OrleansShards.Grains.Caching;
 /// The cache store behind the shards' read path: in memory (embedded default) or Redis. Shard
 /// entries carry the commit sequence they reflect; <see cref="SetManyAsync"/> never overwrites an
 /// entry or tombstone with a higher sequence, and <see cref="InvalidateManyAsync"/> never removes an
-/// entry with a sequence at or above the invalidation's. Raw members serve <c>IDistributedCache</c>.
+/// entry with a sequence at or above the invalidation's. Application values go through <c>IDistributedCache</c> (Redis or memory), not through this store.
 /// </summary>
 /// <remarks>Failures (store unreachable, timeout, circuit open) throw <see cref="CacheUnavailableException"/>.</remarks>
 public interface ICacheStore
@@ -23,13 +23,4 @@ public interface ICacheStore
 
     /// <summary>Removes every key starting with <paramref name="prefix"/>; returns how many.</summary>
     Task<long> RemoveByPrefixAsync(string prefix, CancellationToken cancellationToken = default);
-
-    /// <summary>An application value (no sequence), or null.</summary>
-    Task<byte[]?> GetRawAsync(string key, bool slide, CancellationToken cancellationToken = default);
-
-    /// <summary>Stores an application value with an absolute lifetime and/or a sliding one.</summary>
-    Task SetRawAsync(string key, byte[] value, TimeSpan? lifetime, TimeSpan? sliding, CancellationToken cancellationToken = default);
-
-    /// <summary>Removes a key.</summary>
-    Task RemoveAsync(string key, CancellationToken cancellationToken = default);
 }

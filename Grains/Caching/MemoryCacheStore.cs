@@ -70,7 +70,7 @@ public sealed class MemoryCacheStore : ICacheStore
                     continue;
                 }
 
-                _slots[write.Key] = new Slot(new CacheEntry(write.Value, write.Sequence, write.StoredAtUnixMs, false), now + (long)write.Lifetime.TotalMilliseconds, null, 0);
+                _slots[write.Key] = new Slot(new CacheEntry(write.Value, write.Sequence, write.StoredAtUnixMs, false), now + (long)write.Lifetime.TotalMilliseconds);
                 written++;
             }
         }
@@ -93,7 +93,7 @@ public sealed class MemoryCacheStore : ICacheStore
                     continue;
                 }
 
-                _slots[key] = new Slot(tombstone, now + (long)tombstoneLifetime.TotalMilliseconds, null, 0);
+                _slots[key] = new Slot(tombstone, now + (long)tombstoneLifetime.TotalMilliseconds);
             }
         }
 
@@ -114,49 +114,6 @@ public sealed class MemoryCacheStore : ICacheStore
         }
 
         return Task.FromResult(removed);
-    }
-
-    public Task<byte[]?> GetRawAsync(string key, bool slide, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        var now = NowMs;
-        if (!_slots.TryGetValue(key, out var slot) || slot.ExpiresAtMs <= now || slot.Raw is null)
-        {
-            return Task.FromResult<byte[]?>(null);
-        }
-
-        if (slide && slot.SlidingMs > 0)
-        {
-            lock (LockOf(key))
-            {
-                if (_slots.TryGetValue(key, out var current) && ReferenceEquals(current, slot))
-                {
-                    _slots[key] = slot with { ExpiresAtMs = Math.Min(slot.AbsoluteExpiresAtMs, now + slot.SlidingMs) };
-                }
-            }
-        }
-
-        return Task.FromResult<byte[]?>(slot.Raw);
-    }
-
-    public Task SetRawAsync(string key, byte[] value, TimeSpan? lifetime, TimeSpan? sliding, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        ArgumentNullException.ThrowIfNull(value);
-        var now = NowMs;
-        var absolute = lifetime is { } l ? now + (long)l.TotalMilliseconds : long.MaxValue;
-        var slidingMs = sliding is { } s ? (long)s.TotalMilliseconds : 0;
-        var expires = slidingMs > 0 ? Math.Min(absolute, now + slidingMs) : absolute;
-        _slots[key] = new Slot(null, expires, value, slidingMs) { AbsoluteExpiresAtMs = absolute };
-        TrimIfNeeded();
-        return Task.CompletedTask;
-    }
-
-    public Task RemoveAsync(string key, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        _slots.TryRemove(key, out _);
-        return Task.CompletedTask;
     }
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -215,8 +172,5 @@ public sealed class MemoryCacheStore : ICacheStore
         }
     }
 
-    private sealed record Slot(CacheEntry? Entry, long ExpiresAtMs, byte[]? Raw, long SlidingMs)
-    {
-        public long AbsoluteExpiresAtMs { get; init; } = long.MaxValue;
-    }
+    private sealed record Slot(CacheEntry? Entry, long ExpiresAtMs);
 }

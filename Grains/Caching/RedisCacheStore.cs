@@ -5,12 +5,14 @@ using StackExchange.Redis;
 namespace OrleansShards.Grains.Caching;
 
 /// <summary>
-/// The Redis cache store (StackExchange.Redis 1.2.6). An entry is one string: an ASCII header
+/// The Redis cache store of the shards' sequence-stamped entries (applications use <c>IDistributedCache</c>). An entry is one string: an ASCII header
 /// <c>v{seq},{storedAtMs};</c> (<c>x</c> for a tombstone) followed by the encoded rows, so a read is
 /// one GET (MGET for a batch). Compare-and-set and tombstoning run as Lua scripts over a whole batch,
 /// atomically per key. Every operation is bounded by <see cref="RedisCacheOptions.OperationTimeout"/>;
 /// a failure opens a circuit for <see cref="RedisCacheOptions.BreakDuration"/> during which every call
-/// fails fast with <see cref="CacheUnavailableException"/> (the shard then serves reads).
+/// fails fast with <see cref="CacheUnavailableException"/> (the shard then serves reads). The store uses the
+/// silo's shared <see cref="IConnectionMultiplexer"/> (resolved off the caller's thread on first use, so a grain never
+/// waits for a connect), or a connection of its own when created from options alone.
 /// </summary>
 public sealed class RedisCacheStore : ICacheStore, IDisposable
 {
@@ -48,16 +50,30 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
 
     private readonly RedisCacheOptions _options;
     private readonly TimeProvider _time;
-    private readonly Lazy<Task<ConnectionMultiplexer>> _connection;
+    private readonly Lazy<Task<IConnectionMultiplexer>> _connection;
+    private readonly bool _ownsConnection;
     private long _openUntil;
 
+    /// <summary>A store on a connection of its own, made from <see cref="RedisCacheOptions.Configuration"/> and closed by <see cref="Dispose"/>.</summary>
     public RedisCacheStore(RedisCacheOptions options, TimeProvider time)
+        : this(options, time, connection: null)
+    {
+    }
+
+    /// <summary>A store on a shared connection (not closed by <see cref="Dispose"/>), asked for on first use.</summary>
+    public RedisCacheStore(Func<IConnectionMultiplexer> connection, RedisCacheOptions options, TimeProvider time)
+        : this(options, time, connection ?? throw new ArgumentNullException(nameof(connection)))
+    {
+    }
+
+    private RedisCacheStore(RedisCacheOptions options, TimeProvider time, Func<IConnectionMultiplexer>? connection)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
         _options = options;
         _time = time;
-        _connection = new Lazy<Task<ConnectionMultiplexer>>(ConnectAsync);
+        _ownsConnection = connection is null;
+        _connection = new Lazy<Task<IConnectionMultiplexer>>(connection is null ? ConnectAsync : () => Task.Run(connection));
     }
 
     public string Kind => "redis";
@@ -171,67 +187,15 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
             keys.Count == 0 ? Task.FromResult(0L) : RunAsync(db => db.KeyDeleteAsync(keys.ToArray()));
     }
 
-    public Task<byte[]?> GetRawAsync(string key, bool slide, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        return RunAsync(async db =>
-        {
-            var value = await db.StringGetAsync(key).ConfigureAwait(false);
-            if (value.IsNull)
-            {
-                return null;
-            }
-
-            byte[] bytes = value!;
-            var header = Array.IndexOf(bytes, (byte)';');
-            if (bytes.Length == 0 || bytes[0] != (byte)'r' || header < 0)
-            {
-                return null;
-            }
-
-            var fields = Encoding.ASCII.GetString(bytes, 1, header - 1).Split(',');
-            var sliding = long.Parse(fields[0], CultureInfo.InvariantCulture);
-            var absolute = long.Parse(fields[1], CultureInfo.InvariantCulture);
-            if (slide && sliding > 0)
-            {
-                var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-                await db.KeyExpireAsync(key, TimeSpan.FromMilliseconds(Math.Max(1, Math.Min(sliding, absolute - now)))).ConfigureAwait(false);
-            }
-
-            return bytes.AsSpan(header + 1).ToArray();
-        });
-    }
-
-    public Task SetRawAsync(string key, byte[] value, TimeSpan? lifetime, TimeSpan? sliding, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        ArgumentNullException.ThrowIfNull(value);
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var absolute = lifetime is { } l ? now + (long)l.TotalMilliseconds : long.MaxValue;
-        var slidingMs = sliding is { } s ? (long)s.TotalMilliseconds : 0;
-        TimeSpan? expiry = lifetime is null && slidingMs == 0
-            ? null
-            : TimeSpan.FromMilliseconds(Math.Max(1, slidingMs > 0 ? Math.Min(slidingMs, absolute - now) : absolute - now));
-        var header = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"r{slidingMs},{absolute};"));
-        var payload = new byte[header.Length + value.Length];
-        header.CopyTo(payload, 0);
-        value.CopyTo(payload, header.Length);
-        return RunAsync(db => expiry is { } ttl ? db.StringSetAsync(key, payload, ttl) : db.StringSetAsync(key, payload));
-    }
-
-    public Task RemoveAsync(string key, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        return RunAsync(db => db.KeyDeleteAsync(key));
-    }
-
     /// <summary>The raw database, for benchmarks comparing against a plain GET.</summary>
     internal async Task<IDatabase> GetDatabaseAsync() => (await GetConnectionAsync().ConfigureAwait(false)).GetDatabase();
 
     public void Dispose()
     {
-        if (_connection.IsValueCreated && _connection.Value.IsCompletedSuccessfully)
+        if (_ownsConnection && _connection.IsValueCreated && _connection.Value.IsCompletedSuccessfully)
         {
+            // Pending commands are abandoned: waiting for them is what made disposal take the sync timeout.
+            _connection.Value.Result.Close(allowCommandsToComplete: false);
             _connection.Value.Result.Dispose();
         }
     }
@@ -317,13 +281,13 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
             return true;
         }).ConfigureAwait(false);
 
-    private async Task<ConnectionMultiplexer> GetConnectionAsync()
+    private async Task<IConnectionMultiplexer> GetConnectionAsync()
     {
         var connection = await _connection.Value.WaitAsync(_options.ConnectTimeout + _options.OperationTimeout).ConfigureAwait(false);
         return connection.IsConnected ? connection : throw new CacheUnavailableException("Redis is not connected.");
     }
 
-    private async Task<ConnectionMultiplexer> ConnectAsync()
+    private async Task<IConnectionMultiplexer> ConnectAsync()
     {
         var configuration = ConfigurationOptions.Parse(_options.Configuration);
         configuration.AbortOnConnectFail = false;

@@ -1,3 +1,4 @@
+using Orleans;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -29,6 +30,12 @@ public static class TableShardsServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<ShardCapacityRegistry>();
         services.TryAddSingleton<ShardMetrics>();
+        services.AddOptions<ShardMetricsOptions>();
+        if (!services.Any(d => d.ImplementationType == typeof(OperationMetricsFilter)))
+        {
+            services.AddSingleton<IIncomingGrainCallFilter, OperationMetricsFilter>();
+        }
+
         services.TryAddShardClock();
         services.AddShardOwnership();
         services.AddTableSharding();

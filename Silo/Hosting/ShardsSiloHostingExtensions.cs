@@ -7,6 +7,7 @@ using OrleansShards.Grains.Hosting.Reminders;
 using OrleansShards.Grains.Streams.Redis;
 using OrleansShards.Silo.Diagnostics;
 using OrleansShards.Silo.Http;
+using Orleans.Dashboard;
 using OrleansShards.Silo.Security;
 
 namespace OrleansShards.Silo.Hosting;
@@ -61,6 +62,12 @@ public static class ShardsSiloHostingExtensions
             silo.UseLocalhostClustering(siloPort, gatewayPort);
             silo.UseSqliteReminderService(static _ => { });
             silo.AddShards();
+            if (DashboardEnabled(builder.Configuration, configure))
+            {
+                silo.AddDashboard();
+                silo.Services.AddShardsDashboardMarker();
+            }
+
             if (!string.IsNullOrEmpty(redis))
             {
                 // Invalidation events ride Redis Streams (durable, acknowledged after delivery) instead of memory.
@@ -129,14 +136,16 @@ public static class ShardsSiloHostingExtensions
         services.TryAddSingleton<ApiKeyAuthenticator>();
         services.TryAddSingleton<ShardsRequestLimiter>();
         services.TryAddSingleton<ShardRequestContext>();
-        services.TryAddSingleton<PrometheusExporter>();
         services.TryAddSingleton<HealthCheck>();
+        services.AddShardsTelemetry(configuration);
         return builder;
     }
 
     /// <summary>
     /// Maps the HTTP API: <c>/v1/tables/{table}/…</c>, a JSON <c>NOT_FOUND</c> for unknown <c>/v1</c> routes,
-    /// <c>GET /health</c> and <c>GET /metrics</c>. Requires <see cref="AddShardsSilo"/>.
+    /// <c>GET /health</c>, <c>GET /metrics</c> (Prometheus text from OpenTelemetry) and, when <see cref="AddShardsSilo"/>
+    /// added the Orleans Dashboard (unless <c>Shards:Dashboard</c> is false), <c>/dashboard</c>. With keys configured, <c>/metrics</c> and <c>/dashboard</c> need an operator key
+    /// (<c>Shards:OperatorKeys</c>). Requires <see cref="AddShardsSilo"/>.
     /// </summary>
     public static IEndpointRouteBuilder MapShardsApi(this IEndpointRouteBuilder endpoints)
     {
@@ -146,9 +155,6 @@ public static class ShardsSiloHostingExtensions
         {
             throw new InvalidOperationException("MapShardsApi needs the silo's services: call builder.AddShardsSilo() before building the app.");
         }
-
-        // Start listening now, so measurements made before the first scrape are counted.
-        var exporter = services.GetRequiredService<PrometheusExporter>();
 
         var api = new ShardsApi(services);
         var v1 = endpoints.MapGroup("/v1");
@@ -160,12 +166,25 @@ public static class ShardsSiloHostingExtensions
             Task.FromException<IResult>(new ShardException(ShardErrorCode.NotFound, $"No route {http.Request.Method} {http.Request.Path}."))));
 
         endpoints.MapGet("/health", static (HealthCheck health) => health.Check());
-        endpoints.MapGet("/metrics", () => TypedResults.Text(exporter.Scrape(), PrometheusExporter.ContentType));
+        endpoints.MapShardsTelemetry();
         return endpoints;
     }
 
     /// <summary>The data directory as a full path (relative paths are under the working directory).</summary>
     internal static string GetDataDirectory(ShardsSiloOptions options) => Path.GetFullPath(options.DataDirectory);
+
+    /// <summary><c>Shards:Dashboard</c> after <paramref name="configure"/>; a value that is not a boolean fails later, in validation, naming the option.</summary>
+    private static bool DashboardEnabled(IConfiguration configuration, Action<ShardsSiloOptions>? configure)
+    {
+        var probe = new ShardsSiloOptions();
+        if (bool.TryParse(configuration["Shards:Dashboard"], out var configured))
+        {
+            probe.Dashboard = configured;
+        }
+
+        configure?.Invoke(probe);
+        return probe.Dashboard;
+    }
 
     private static void ApplyMaxShardSizeVariable(ShardsSiloOptions options, string? value)
     {

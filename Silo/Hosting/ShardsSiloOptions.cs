@@ -42,6 +42,18 @@ public sealed class ShardsSiloOptions
     /// </summary>
     public IList<ApiKeyOptions> ApiKeys { get; } = [];
 
+    /// <summary>
+    /// Operator keys. When any API or operator key is configured, <c>/metrics</c> and <c>/dashboard</c> need
+    /// <c>Authorization: Bearer &lt;operator key&gt;</c> (a tenant's key is refused). Default none.
+    /// </summary>
+    public IList<OperatorKeyOptions> OperatorKeys { get; } = [];
+
+    /// <summary>
+    /// Maps the Orleans Dashboard at <c>/dashboard</c> (the standalone silo adds its services; a co-hosted app calls
+    /// <c>silo.AddDashboard()</c> itself). Default true.
+    /// </summary>
+    public bool Dashboard { get; set; } = true;
+
     /// <summary>The effective shard size limit in bytes.</summary>
     public long EffectiveMaxShardSizeBytes =>
         MaxShardSizeBytes ?? (long)Math.Min(long.MaxValue, MaxShardSizeGb * 1024 * 1024 * 1024);

@@ -62,6 +62,25 @@ internal sealed class ShardsSiloOptionsValidator : IValidateOptions<ShardsSiloOp
             }
         }
 
+        for (var i = 0; i < options.OperatorKeys.Count; i++)
+        {
+            var key = options.OperatorKeys[i];
+            var hasHash = !string.IsNullOrEmpty(key.KeySha256);
+            var hasKey = !string.IsNullOrEmpty(key.Key);
+            if (hasHash == hasKey)
+            {
+                failures.Add($"Shards:OperatorKeys:{i} must set exactly one of KeySha256 and Key.");
+            }
+            else if (hasHash && !IsSha256Hex(key.KeySha256!))
+            {
+                failures.Add($"Shards:OperatorKeys:{i}:KeySha256 must be 64 hex digits (the SHA-256 of the key).");
+            }
+            else if (hasKey && key.Key!.Length < MinimumKeyLength)
+            {
+                failures.Add($"Shards:OperatorKeys:{i}:Key must be at least {MinimumKeyLength} characters.");
+            }
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using OrleansShards.Silo.Diagnostics;
 
 namespace OrleansShards.Silo.Http;
 
@@ -23,13 +24,15 @@ internal sealed partial class ShardsApi(IServiceProvider services)
     {
         // Resolved at the first request, not when the routes are mapped: the options behind them are validated when
         // the host starts, and a bad option must fail the start, not the mapping.
-        var (limiter, context, logger) = _services ??= new Services(
+        var (limiter, context, logger, metrics) = _services ??= new Services(
             services.GetRequiredService<ShardsRequestLimiter>(),
             services.GetRequiredService<ShardRequestContext>(),
-            services.GetRequiredService<ILogger<ShardsApi>>());
+            services.GetRequiredService<ILogger<ShardsApi>>(),
+            services.GetRequiredService<SiloMetrics>());
         IResult result;
         if (!limiter.TryAcquire())
         {
+            metrics.Rejected(ShardErrorCode.Overloaded);
             result = ShardsErrors.ToResult(ShardErrorCode.Overloaded, "The silo is serving its maximum number of requests; retry later.");
         }
         else
@@ -51,6 +54,7 @@ internal sealed partial class ShardsApi(IServiceProvider services)
                     LogUnexpected(logger, ex, http.Request.Method, http.Request.Path);
                 }
 
+                metrics.Rejected(code);
                 result = ShardsErrors.ToResult(code, message);
             }
             finally
@@ -68,5 +72,5 @@ internal sealed partial class ShardsApi(IServiceProvider services)
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Method} {Path} aborted by the client ({Exception})")]
     private static partial void LogAborted(ILogger logger, string method, string path, string exception);
 
-    private sealed record Services(ShardsRequestLimiter Limiter, ShardRequestContext Context, ILogger Logger);
+    private sealed record Services(ShardsRequestLimiter Limiter, ShardRequestContext Context, ILogger Logger, SiloMetrics Metrics);
 }

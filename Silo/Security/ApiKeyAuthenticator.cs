@@ -13,12 +13,55 @@ namespace OrleansShards.Silo.Security;
 internal sealed class ApiKeyAuthenticator
 {
     private readonly (string Tenant, byte[] Hash)[] _keys;
+    private readonly byte[][] _operatorKeys;
 
     public ApiKeyAuthenticator(IOptions<ShardsSiloOptions> options)
     {
         _keys = options.Value.ApiKeys
             .Select(k => (k.Tenant!, string.IsNullOrEmpty(k.KeySha256) ? Hash(k.Key!) : Convert.FromHexString(k.KeySha256)))
             .ToArray();
+        _operatorKeys = options.Value.OperatorKeys
+            .Select(k => string.IsNullOrEmpty(k.KeySha256) ? Hash(k.Key!) : Convert.FromHexString(k.KeySha256))
+            .ToArray();
+    }
+
+    /// <summary>True when any tenant or operator key is configured: the operator routes then need an operator key.</summary>
+    public bool OperatorKeyRequired => _keys.Length > 0 || _operatorKeys.Length > 0;
+
+    /// <summary>
+    /// Lets an operator route (<c>/metrics</c>, <c>/dashboard</c>) through: always when no key is configured (the silo
+    /// then listens on loopback only), else only with an operator key.
+    /// </summary>
+    /// <exception cref="ShardException"><c>UNAUTHENTICATED</c> when no key or an unknown key is presented, <c>FORBIDDEN</c> for a tenant's key.</exception>
+    public void AuthorizeOperator(string? authorizationHeader)
+    {
+        if (!OperatorKeyRequired)
+        {
+            return;
+        }
+
+        var presented = Presented(authorizationHeader);
+        var isOperator = false;
+        foreach (var hash in _operatorKeys)
+        {
+            // No early exit: every configured key is compared.
+            isOperator |= CryptographicOperations.FixedTimeEquals(presented, hash);
+        }
+
+        if (isOperator)
+        {
+            return;
+        }
+
+        var isTenant = false;
+        foreach (var (_, hash) in _keys)
+        {
+            isTenant |= CryptographicOperations.FixedTimeEquals(presented, hash);
+        }
+
+        throw isTenant
+            ? new ShardException(ShardErrorCode.Forbidden, "This route needs an operator key (Shards:OperatorKeys); a tenant's key does not open it.")
+            : new ShardException(ShardErrorCode.Unauthenticated, "Unknown API key: this route needs an operator key (Shards:OperatorKeys).");
     }
 
     /// <summary>True when keys are configured and every request must present one.</summary>
@@ -51,15 +94,7 @@ internal sealed class ApiKeyAuthenticator
     /// <exception cref="ShardException"><c>UNAUTHENTICATED</c> when no configured key matches.</exception>
     public IReadOnlyList<string> Authenticate(string? authorizationHeader)
     {
-        const string scheme = "Bearer ";
-        if (string.IsNullOrEmpty(authorizationHeader)
-            || !authorizationHeader.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)
-            || authorizationHeader.Length == scheme.Length)
-        {
-            throw new ShardException(ShardErrorCode.Unauthenticated, "Missing API key: send Authorization: Bearer <key>.");
-        }
-
-        var presented = Hash(authorizationHeader.AsSpan(scheme.Length).Trim());
+        var presented = Presented(authorizationHeader);
         List<string>? tenants = null;
         foreach (var (tenant, hash) in _keys)
         {
@@ -71,6 +106,21 @@ internal sealed class ApiKeyAuthenticator
         }
 
         return tenants ?? throw new ShardException(ShardErrorCode.Unauthenticated, "Unknown API key.");
+    }
+
+    /// <summary>The SHA-256 of the bearer key presented.</summary>
+    /// <exception cref="ShardException"><c>UNAUTHENTICATED</c> when the header is missing or not <c>Bearer &lt;key&gt;</c>.</exception>
+    private static byte[] Presented(string? authorizationHeader)
+    {
+        const string scheme = "Bearer ";
+        if (string.IsNullOrEmpty(authorizationHeader)
+            || !authorizationHeader.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)
+            || authorizationHeader.Length == scheme.Length)
+        {
+            throw new ShardException(ShardErrorCode.Unauthenticated, "Missing API key: send Authorization: Bearer <key>.");
+        }
+
+        return Hash(authorizationHeader.AsSpan(scheme.Length).Trim());
     }
 
     /// <summary>SHA-256 of the key's UTF-8 bytes.</summary>

@@ -95,17 +95,4 @@ public sealed class MemoryCacheStoreTests
         Assert.Equal(1, await store.RemoveByPrefixAsync("t1:t:a:"));
         Assert.NotNull((await store.GetManyAsync(["t1:t:ab:id:1"]))[0]);
     }
-
-    [Fact]
-    public async Task GetRawAsync_slides_expiry_when_sliding_is_set()
-    {
-        var store = Store();
-        await store.SetRawAsync("app", [9], lifetime: null, sliding: TimeSpan.FromSeconds(10));
-        _time.Advance(TimeSpan.FromSeconds(8));
-        Assert.Equal([9], await store.GetRawAsync("app", slide: true));
-        _time.Advance(TimeSpan.FromSeconds(8));
-        Assert.Equal([9], await store.GetRawAsync("app", slide: false));
-        _time.Advance(TimeSpan.FromSeconds(11));
-        Assert.Null(await store.GetRawAsync("app", slide: false));
-    }
 }

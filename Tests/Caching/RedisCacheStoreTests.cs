@@ -58,15 +58,4 @@ public sealed class RedisCacheStoreTests(RedisServerFixture redis)
         Assert.Equal(1200, await store.RemoveByPrefixAsync(prefix));
         Assert.Null((await store.GetManyAsync([prefix + "7"]))[0]);
     }
-
-    [Fact]
-    public async Task GetRawAsync_roundtrips_application_values()
-    {
-        using var store = Store();
-        var key = Key("raw");
-        await store.SetRawAsync(key, [7, 8], TimeSpan.FromMinutes(1), null);
-        Assert.Equal([7, 8], await store.GetRawAsync(key, slide: true));
-        await store.RemoveAsync(key);
-        Assert.Null(await store.GetRawAsync(key, slide: false));
-    }
 }

@@ -61,12 +61,31 @@ public sealed class ApiKeyAuthenticatorTests(SecuredSiloFixture silo) : IClassFi
     }
 
     [Fact]
-    public async Task Health_and_metrics_need_no_key()
+    public async Task Health_needs_no_key_and_metrics_and_dashboard_need_the_operator_key()
     {
-        var client = silo.CreateClient();
-        using var health = await client.GetAsync("/health");
+        var anonymous = silo.CreateClient();
+        using var health = await anonymous.GetAsync("/health");
         Assert.True(health.IsSuccessStatusCode);
-        using var metrics = await client.GetAsync("/metrics");
-        Assert.True(metrics.IsSuccessStatusCode);
+
+        foreach (var path in new[] { "/metrics", "/dashboard/", "/dashboard/version" })
+        {
+            using (var none = await anonymous.GetAsync(path))
+            {
+                await SiloHttp.AssertErrorAsync(none, "UNAUTHENTICATED", 401);
+            }
+
+            using (var tenant = await silo.CreateTenantClient("alpha", SecuredSiloFixture.AlphaKey).GetAsync(path))
+            {
+                await SiloHttp.AssertErrorAsync(tenant, "FORBIDDEN", 403);
+            }
+
+            using var operatorClient = silo.CreateTenantClient(null, SecuredSiloFixture.OperatorKey);
+            using var allowed = await operatorClient.GetAsync(path);
+            Assert.True(allowed.IsSuccessStatusCode, $"{path} with the operator key: {(int)allowed.StatusCode}");
+        }
+
+        // The operator key opens no tenant's data.
+        using var data = await silo.CreateTenantClient("alpha", SecuredSiloFixture.OperatorKey).GetAsync("/v1/tables/mine/rows/1");
+        await SiloHttp.AssertErrorAsync(data, "UNAUTHENTICATED", 401);
     }
 }

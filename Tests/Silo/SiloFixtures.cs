@@ -25,9 +25,11 @@ public sealed class SecuredSiloFixture : SiloFactory
 {
     public const string AlphaKey = "alpha-key-0123456789abcdef";
     public const string BetaKey = "beta-key-0123456789abcdef";
+    public const string OperatorKey = "operator-key-0123456789abcdef";
 
     public SecuredSiloFixture()
     {
+        Settings["Shards:OperatorKeys:0:Key"] = OperatorKey;
         Settings["Shards:ApiKeys:0:Tenant"] = "alpha";
         Settings["Shards:ApiKeys:0:Key"] = AlphaKey;
         Settings["Shards:ApiKeys:1:Tenant"] = "beta";

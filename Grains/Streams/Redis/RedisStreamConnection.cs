@@ -23,6 +23,9 @@ internal sealed partial class RedisStreamConnection : IAsyncDisposable
         _logger = logger;
     }
 
+    /// <summary>True when this provider uses the multiplexer registered in DI.</summary>
+    internal bool IsShared => _shared is not null;
+
     public async Task<IDatabase> GetDatabaseAsync()
     {
         if (_shared is not null)
@@ -61,7 +64,8 @@ internal sealed partial class RedisStreamConnection : IAsyncDisposable
         if (_own is { } own)
         {
             _own = null;
-            await own.CloseAsync().ConfigureAwait(false);
+            // Pending commands are abandoned: waiting for them would take the sync timeout when Redis is unreachable.
+            await own.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
             await own.DisposeAsync().ConfigureAwait(false);
         }
 
