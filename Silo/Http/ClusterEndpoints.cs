@@ -24,7 +24,7 @@ internal static class ClusterEndpoints
     /// <summary>Starts moving every primary off a silo; answers the operation id.</summary>
     private static async Task<IResult> DrainAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
-        var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.DrainBody);
+        var body = await ctx.ReadOperatorBodyAsync(http, ShardsJsonContext.Default.DrainBody);
         var silo = ShardRequestContext.Required(body.Silo, "silo");
         var id = "drain-" + Guid.NewGuid().ToString("N")[..16];
         var status = await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IDrainGrain>(id).StartAsync(silo);

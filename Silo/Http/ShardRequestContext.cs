@@ -42,13 +42,15 @@ internal sealed class ShardRequestContext(IGrainFactory grains, ApiKeyAuthentica
         return grains.GetGrain<ITableShard>(key);
     }
 
-    /// <summary>For routes about the silo rather than a tenant (<c>/v1/cluster</c>): any configured key, when keys are configured.</summary>
-    public void AuthenticateOperator(HttpContext http)
+    /// <summary>For routes about the cluster rather than a tenant (<c>/v1/cluster</c>, drains): an operator key, when keys are configured.</summary>
+    public void AuthenticateOperator(HttpContext http) => apiKeys.AuthorizeOperator(http.Request.Headers.Authorization);
+
+    /// <summary>Checks the operator key, then reads the body (the cluster routes that take one).</summary>
+    public Task<T> ReadOperatorBodyAsync<T>(HttpContext http, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo)
+        where T : class
     {
-        if (apiKeys.Enabled)
-        {
-            apiKeys.Authenticate(http.Request.Headers.Authorization);
-        }
+        AuthenticateOperator(http);
+        return RequestBodyReader.ReadAsync(http, typeInfo, _maxBodyBytes);
     }
 
     /// <summary>The tenant of a GET request: <c>X-Tenant-Id</c> or the <c>tenantId</c> query parameter.</summary>
