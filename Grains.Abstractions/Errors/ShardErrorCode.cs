@@ -41,4 +41,6 @@ public enum ShardErrorCode
     IdempotencyMismatch,
     /// <summary>A result has more rows or bytes than a response may carry (400); narrow the query or page through it.</summary>
     ResultTooLarge,
+    /// <summary>Another long operation (shard, unshard, rebalance) is running on the table (409, retryable once it ends).</summary>
+    OperationInProgress,
 }

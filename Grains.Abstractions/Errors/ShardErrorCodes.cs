@@ -21,6 +21,7 @@ public static class ShardErrorCodes
         ShardErrorCode.CapacityExceeded => "CAPACITY_EXCEEDED",
         ShardErrorCode.IdempotencyMismatch => "IDEMPOTENCY_MISMATCH",
         ShardErrorCode.ResultTooLarge => "RESULT_TOO_LARGE",
+        ShardErrorCode.OperationInProgress => "OPERATION_IN_PROGRESS",
         _ => "INTERNAL",
     };
 
@@ -42,6 +43,7 @@ public static class ShardErrorCodes
         "CAPACITY_EXCEEDED" => ShardErrorCode.CapacityExceeded,
         "IDEMPOTENCY_MISMATCH" => ShardErrorCode.IdempotencyMismatch,
         "RESULT_TOO_LARGE" => ShardErrorCode.ResultTooLarge,
+        "OPERATION_IN_PROGRESS" => ShardErrorCode.OperationInProgress,
         _ => ShardErrorCode.Internal,
     };
 
@@ -53,7 +55,7 @@ public static class ShardErrorCodes
         ShardErrorCode.Forbidden => 403,
         ShardErrorCode.NotFound => 404,
         ShardErrorCode.Timeout => 408,
-        ShardErrorCode.ConflictUnique or ShardErrorCode.ConstraintViolation or ShardErrorCode.TxNotFound or ShardErrorCode.IdempotencyMismatch => 409,
+        ShardErrorCode.ConflictUnique or ShardErrorCode.ConstraintViolation or ShardErrorCode.TxNotFound or ShardErrorCode.IdempotencyMismatch or ShardErrorCode.OperationInProgress => 409,
         ShardErrorCode.PayloadTooLarge => 413,
         ShardErrorCode.Overloaded => 429,
         ShardErrorCode.Retryable => 503,
@@ -61,7 +63,7 @@ public static class ShardErrorCodes
         _ => 500,
     };
 
-    /// <summary>True for codes a client may retry unchanged (<c>RETRYABLE</c>, <c>OVERLOADED</c>).</summary>
+    /// <summary>True for codes a client may retry unchanged (<c>RETRYABLE</c>, <c>OVERLOADED</c>, <c>OPERATION_IN_PROGRESS</c>).</summary>
     public static bool IsRetryable(this ShardErrorCode code) =>
-        code is ShardErrorCode.Retryable or ShardErrorCode.Overloaded;
+        code is ShardErrorCode.Retryable or ShardErrorCode.Overloaded or ShardErrorCode.OperationInProgress;
 }

@@ -428,7 +428,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     {
         if (state.Operation is { } operation)
         {
-            throw Invalid($"A {operation.Kind} operation ({operation.Id}) is in progress on this table; retry when it completes.");
+            throw new ShardException(ShardErrorCode.OperationInProgress, $"A {operation.Kind} operation ({operation.Id}) is in progress on this table; retry when it completes.");
         }
     }
 
@@ -436,7 +436,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     {
         if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
-            throw Invalid($"A sharding operation is already running on {_table}; retry when it completes.");
+            throw new ShardException(ShardErrorCode.OperationInProgress, $"A sharding operation is already running on {_table}; retry when it completes.");
         }
 
         return new BusyScope(this);

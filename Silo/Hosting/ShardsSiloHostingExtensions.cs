@@ -119,6 +119,12 @@ public static class ShardsSiloHostingExtensions
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ShardsJsonContext.Default));
         services.TryAddSingleton<ApiKeyAuthenticator>();
         services.TryAddSingleton<ShardsRequestLimiter>();
+        services.AddOptions<TenantLimitOptions>().Bind(configuration.GetSection(TenantLimitOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TenantLimitOptions>, TenantLimitOptionsValidator>());
+        services.TryAddSingleton<TenantRequestLimiter>();
+        services.TryAddSingleton<TenantStorageQuota>();
+        services.TryAddSingleton<AnonymousAccessGuard>();
+        services.AddHostedService(static sp => sp.GetRequiredService<AnonymousAccessGuard>());
         services.TryAddSingleton<ShardRequestContext>();
         services.TryAddSingleton<PrometheusExporter>();
         services.TryAddSingleton<HealthCheck>();

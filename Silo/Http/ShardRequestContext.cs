@@ -10,7 +10,12 @@ namespace OrleansShards.Silo.Http;
 /// What every <c>/v1/tables/{table}</c> handler needs: reading the body, deciding the tenant,
 /// checking the API key, and the grain reference of <c>tenant:table</c>.
 /// </summary>
-internal sealed class ShardRequestContext(IGrainFactory grains, ApiKeyAuthenticator apiKeys, IOptions<ShardsSiloOptions> options)
+internal sealed class ShardRequestContext(
+    IGrainFactory grains,
+    ApiKeyAuthenticator apiKeys,
+    IOptions<ShardsSiloOptions> options,
+    TenantRequestLimiter tenantLimits,
+    TenantStorageQuota quota)
 {
     public const string TenantHeader = "X-Tenant-Id";
     public const string TenantQueryParameter = "tenantId";
@@ -31,15 +36,32 @@ internal sealed class ShardRequestContext(IGrainFactory grains, ApiKeyAuthentica
 
     /// <summary>
     /// Resolves the tenant (body/query value and <c>X-Tenant-Id</c>; if both are given they must be equal),
-    /// validates tenant and table names, checks the API key belongs to the tenant, and returns the shard.
+    /// validates tenant and table names, checks the API key belongs to the tenant, takes a permit of the tenant's
+    /// request limits (<c>OVERLOADED</c> otherwise), and returns the shard.
     /// </summary>
-    public ITableShard GetShard(HttpContext http, string table, string? requestTenant)
+    public ITableShard GetShard(HttpContext http, string table, string? requestTenant) =>
+        grains.GetGrain<ITableShard>(Admit(http, table, requestTenant));
+
+    /// <summary>
+    /// As <see cref="GetShard"/> for a write of <paramref name="statements"/>: also refuses it with <c>CAPACITY_EXCEEDED</c>
+    /// when the tenant is over its storage quota and a statement may grow it.
+    /// </summary>
+    public ITableShard GetShardForWrite(HttpContext http, string table, string? requestTenant, params IEnumerable<string?> statements)
+    {
+        var key = Admit(http, table, requestTenant);
+        quota.EnsureWritable(ShardName.Parse(key).Tenant, statements);
+        return grains.GetGrain<ITableShard>(key);
+    }
+
+    /// <summary>The checks every <c>/v1/tables</c> request passes; returns the grain key <c>tenant:table</c>.</summary>
+    private string Admit(HttpContext http, string table, string? requestTenant)
     {
         var tenant = ResolveTenant(http, requestTenant);
         var key = ShardName.Format(tenant, table);
         ShardName.RejectPartitionName(table);
         apiKeys.Authorize(http.Request.Headers.Authorization, tenant);
-        return grains.GetGrain<ITableShard>(key);
+        tenantLimits.Enter(http, tenant);
+        return key;
     }
 
     /// <summary>The tenant of a GET request: <c>X-Tenant-Id</c> or the <c>tenantId</c> query parameter.</summary>
@@ -54,14 +76,8 @@ internal sealed class ShardRequestContext(IGrainFactory grains, ApiKeyAuthentica
     }
 
     /// <summary>As <see cref="GetShard"/>, for the table's shard registry (the sharding routes).</summary>
-    public IShardRegistry GetRegistry(HttpContext http, string table, string? requestTenant)
-    {
-        var tenant = ResolveTenant(http, requestTenant);
-        var key = ShardName.Format(tenant, table);
-        ShardName.RejectPartitionName(table);
-        apiKeys.Authorize(http.Request.Headers.Authorization, tenant);
-        return grains.GetGrain<IShardRegistry>(key);
-    }
+    public IShardRegistry GetRegistry(HttpContext http, string table, string? requestTenant) =>
+        grains.GetGrain<IShardRegistry>(Admit(http, table, requestTenant));
 
     /// <summary>As <see cref="GetShardForQueryString"/>, for the table's shard registry.</summary>
     public IShardRegistry GetRegistryForQueryString(HttpContext http, string table)
@@ -146,6 +162,11 @@ internal sealed class ShardRequestContext(IGrainFactory grains, ApiKeyAuthentica
             ? ms
             : throw Invalid($"{name} must be a non-negative integer.");
     }
+
+    /// <summary>A body's millisecond member: refused when negative, as <see cref="ParseMilliseconds"/> refuses it in a query string.</summary>
+    public static T? NonNegative<T>(T? value, string name)
+        where T : struct, System.Numerics.INumber<T> =>
+        value is { } v && T.IsNegative(v) ? throw Invalid($"{name} must be a non-negative integer.") : value;
 
     /// <summary>Throws <c>INVALID_ARGUMENT</c> naming a missing member.</summary>
     public static string Required(string? value, string member) =>

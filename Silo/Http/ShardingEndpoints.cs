@@ -53,7 +53,7 @@ internal static class ShardingEndpoints
             Required(body.Query, "query"),
             body.Params,
             body.Aggregation ?? ShardAggregations.Concat,
-            body.TimeoutMs ?? body.Timeout,
+            NonNegative(body.TimeoutMs, "timeoutMs") ?? NonNegative(body.Timeout, "timeout"),
             body.ContinueOnError ?? false);
         var result = await registry.QueryShardsAsync(request, http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.ShardQueryResult);

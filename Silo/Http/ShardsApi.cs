@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Silo.Http;
 
@@ -23,12 +24,17 @@ internal sealed partial class ShardsApi(IServiceProvider services)
     {
         // Resolved at the first request, not when the routes are mapped: the options behind them are validated when
         // the host starts, and a bad option must fail the start, not the mapping.
-        var (limiter, context, logger) = _services ??= new Services(
+        var (limiter, context, guard, logger) = _services ??= new Services(
             services.GetRequiredService<ShardsRequestLimiter>(),
             services.GetRequiredService<ShardRequestContext>(),
+            services.GetRequiredService<AnonymousAccessGuard>(),
             services.GetRequiredService<ILogger<ShardsApi>>());
         IResult result;
-        if (!limiter.TryAcquire())
+        if (guard.Refuses(http))
+        {
+            result = ShardsErrors.ToResult(ShardErrorCode.Unauthenticated, AnonymousAccessGuard.RefusalMessage);
+        }
+        else if (!limiter.TryAcquire())
         {
             result = ShardsErrors.ToResult(ShardErrorCode.Overloaded, "The silo is serving its maximum number of requests; retry later.");
         }
@@ -68,5 +74,5 @@ internal sealed partial class ShardsApi(IServiceProvider services)
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Method} {Path} aborted by the client ({Exception})")]
     private static partial void LogAborted(ILogger logger, string method, string path, string exception);
 
-    private sealed record Services(ShardsRequestLimiter Limiter, ShardRequestContext Context, ILogger Logger);
+    private sealed record Services(ShardsRequestLimiter Limiter, ShardRequestContext Context, AnonymousAccessGuard Guard, ILogger Logger);
 }
