@@ -26,6 +26,11 @@ public static class Program
             return Soak.SoakDriver.RunAsync(soakArgs).GetAwaiter().GetResult();
         }
 
+        if (args is ["flood", .. var floodArgs])
+        {
+            return Flood.FloodDriver.RunAsync(floodArgs).GetAwaiter().GetResult();
+        }
+
         if (args is ["cache-load", ..])
         {
             return Caching.CacheLoadDriver.RunAsync(args[1..]).GetAwaiter().GetResult();
