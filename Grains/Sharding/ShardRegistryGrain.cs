@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansShards.Grains.Storage;
 using OrleansShards.Grains.Hosting;
+using OrleansShards.Grains.Operations;
 using Orleans.Concurrency;
 
 namespace OrleansShards.Grains.Sharding;
@@ -88,51 +89,62 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         }
 
         using var busy = Enter();
-        var started = Stopwatch.StartNew();
-        var state = await Base.GetShardingStateAsync(cancellationToken);
-        RequireIdle(state);
-        if (state.Layout is not null)
+        var run = await StartOperationAsync(request.OperationId, OperationKinds.Shard);
+        return await TrackAsync(run, async () =>
         {
-            throw Invalid($"Table {_table} is already sharded ({state.Layout.Count} shards by {state.Layout.Key}); unshard it first or rebalance.");
-        }
+            var started = Stopwatch.StartNew();
+            var state = await Base.GetShardingStateAsync(cancellationToken);
+            RequireIdle(state);
+            if (state.Layout is not null)
+            {
+                throw Invalid($"Table {_table} is already sharded ({state.Layout.Count} shards by {state.Layout.Key}); unshard it first or rebalance.");
+            }
 
-        var shape = await Base.DescribeAsync(_table, key, keyPath, cancellationToken);
-        var rows = await Base.CountRowsAsync(shape.Table, cancellationToken);
-        if (rows == 0)
-        {
-            throw Invalid($"Table {_table} is empty; there is nothing to shard.");
-        }
+            var shape = await Base.DescribeAsync(_table, key, keyPath, cancellationToken);
+            var rows = await Base.CountRowsAsync(shape.Table, cancellationToken);
+            if (rows == 0)
+            {
+                throw Invalid($"Table {_table} is empty; there is nothing to shard.");
+            }
 
-        var id = Guid.NewGuid().ToString("N");
-        var keyColumn = shape.Parent.Columns.First(c => string.Equals(c, key, StringComparison.OrdinalIgnoreCase));
-        var layout = new ShardLayout(id, keyColumn, keyPath, strategy, request.Count, TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(), Router: request.Router);
-        if (strategy == ShardStrategies.Range)
-        {
-            layout = layout with { SplitPoints = ShardAssigner.SplitPoints(await SortedKeysAsync([_table], shape, cancellationToken), request.Count) };
-        }
+            var id = Guid.NewGuid().ToString("N");
+            var keyColumn = shape.Parent.Columns.First(c => string.Equals(c, key, StringComparison.OrdinalIgnoreCase));
+            var layout = new ShardLayout(id, keyColumn, keyPath, strategy, request.Count, TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(), Router: request.Router);
+            if (strategy == ShardStrategies.Range)
+            {
+                layout = layout with { SplitPoints = ShardAssigner.SplitPoints(await SortedKeysAsync([_table], shape, cancellationToken), request.Count) };
+            }
 
-        var assigner = new ShardAssigner(layout, router);
-        var targets = Enumerable.Range(0, request.Count).Select(i => new MigrationTarget(ShardLayout.ShardName(_table, i), i, TargetMode.Fresh)).ToList();
-        var operation = NewOperation(id, ShardOperation.KindShard, shape, [_table], targets, layout, remove: [], emptyBase: true);
-        var outcome = await RunAsync(operation, shape, assigner, cancellationToken);
-        var shards = await CountShardsAsync(layout, cancellationToken);
-        return new ShardResult(shards, layout.ToInfo(_table), Stats(shards), outcome.RowsMoved, started.ElapsedMilliseconds, outcome.StallMs, id);
+            var assigner = new ShardAssigner(layout, router);
+            var targets = Enumerable.Range(0, request.Count).Select(i => new MigrationTarget(ShardLayout.ShardName(_table, i), i, TargetMode.Fresh)).ToList();
+            var operation = NewOperation(id, ShardOperation.KindShard, shape, [_table], targets, layout, remove: [], emptyBase: true);
+            var outcome = await RunAsync(operation, shape, assigner, run, cancellationToken);
+            var shards = await CountShardsAsync(layout, cancellationToken);
+            return new ShardResult(shards, layout.ToInfo(_table), Stats(shards), outcome.RowsMoved, started.ElapsedMilliseconds, outcome.StallMs, id, run.Id);
+        });
     }
 
-    public async Task<UnshardResult> UnshardAsync(CancellationToken cancellationToken = default)
+    public Task<UnshardResult> UnshardAsync(CancellationToken cancellationToken = default) => UnshardAsync(new UnshardRequest(), cancellationToken);
+
+    public async Task<UnshardResult> UnshardAsync(UnshardRequest request, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(request);
         using var busy = Enter();
-        var started = Stopwatch.StartNew();
-        var state = await Base.GetShardingStateAsync(cancellationToken);
-        RequireIdle(state);
-        var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded.");
-        var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken);
-        var names = layout.ShardNames(_table).ToList();
-        var id = Guid.NewGuid().ToString("N");
-        var operation = NewOperation(id, ShardOperation.KindUnshard, shape, names, [new MigrationTarget(_table, 0, TargetMode.Base)], null, remove: names, emptyBase: false);
-        var outcome = await RunAsync(operation, shape, new ShardAssigner(layout with { Count = 1, Strategy = ShardStrategies.Hash }, null), cancellationToken);
-        var rows = await Base.CountRowsAsync(shape.Table, cancellationToken);
-        return new UnshardResult(rows, outcome.RowsMoved, names.Count, started.ElapsedMilliseconds, outcome.StallMs, id);
+        var run = await StartOperationAsync(request.OperationId, OperationKinds.Unshard);
+        return await TrackAsync(run, async () =>
+        {
+            var started = Stopwatch.StartNew();
+            var state = await Base.GetShardingStateAsync(cancellationToken);
+            RequireIdle(state);
+            var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded.");
+            var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken);
+            var names = layout.ShardNames(_table).ToList();
+            var id = Guid.NewGuid().ToString("N");
+            var operation = NewOperation(id, ShardOperation.KindUnshard, shape, names, [new MigrationTarget(_table, 0, TargetMode.Base)], null, remove: names, emptyBase: false);
+            var outcome = await RunAsync(operation, shape, new ShardAssigner(layout with { Count = 1, Strategy = ShardStrategies.Hash }, null), run, cancellationToken);
+            var rows = await Base.CountRowsAsync(shape.Table, cancellationToken);
+            return new UnshardResult(rows, outcome.RowsMoved, names.Count, started.ElapsedMilliseconds, outcome.StallMs, id, run.Id);
+        });
     }
 
     public async Task<bool> IsShardedAsync(CancellationToken cancellationToken = default) =>
@@ -194,66 +206,97 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         }
 
         using var busy = Enter();
-        var started = Stopwatch.StartNew();
-        var state = await Base.GetShardingStateAsync(cancellationToken);
-        RequireIdle(state);
-        var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded.");
-        var count = request.TargetCount ?? layout.Count;
-        var longest = ShardLayout.ShardName(_table, count - 1);
-        if (!ShardName.IsValid(longest))
+        var run = await StartOperationAsync(request.OperationId, OperationKinds.Rebalance);
+        return await TrackAsync(run, async () =>
         {
-            throw Invalid($"Shard table names ({longest}) would exceed {ShardName.MaxLength} characters.");
-        }
-
-        var before = await CountShardsAsync(layout, cancellationToken);
-        var beforeStats = Stats(before);
-        var unchangedLayout = count == layout.Count && !(mode == "full" && layout.Strategy is ShardStrategies.Range or ShardStrategies.RoundRobin);
-        if ((count == layout.Count && request.MaxSkew is { } maxSkew && beforeStats.SkewRatio <= maxSkew)
-            || (unchangedLayout && layout.Strategy is ShardStrategies.Hash or ShardStrategies.Custom))
-        {
-            return new RebalanceResult(0, beforeStats, beforeStats, [], before, layout.ToInfo(_table), started.ElapsedMilliseconds, 0, string.Empty, Skipped: true);
-        }
-
-        var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken);
-        var oldNames = layout.ShardNames(_table).ToList();
-        var id = Guid.NewGuid().ToString("N");
-        var newLayout = layout with { Count = count };
-        ShardAssigner assigner;
-        switch (layout.Strategy)
-        {
-            case ShardStrategies.Range:
-                newLayout = newLayout with { SplitPoints = ShardAssigner.SplitPoints(await SortedKeysAsync(oldNames, shape, cancellationToken), count) };
-                assigner = new ShardAssigner(newLayout, null);
-                break;
-            case ShardStrategies.RoundRobin:
-                var (map, next) = await RoundRobinMapAsync(layout, count, mode == "full", cancellationToken);
-                assigner = new ShardAssigner(newLayout, null, map, next);
-                break;
-            default:
-                assigner = new ShardAssigner(newLayout, _routers.Find(layout.Router));
-                break;
-        }
-
-        var targets = Enumerable.Range(0, count)
-            .Select(i => new MigrationTarget(ShardLayout.ShardName(_table, i), i, i < layout.Count ? TargetMode.Live : TargetMode.Fresh))
-            .ToList();
-        var removed = oldNames.Skip(count).ToList();
-        var operation = NewOperation(id, ShardOperation.KindRebalance, shape, oldNames, targets, newLayout, removed, emptyBase: false);
-        var migration = await RunAsync(operation, shape, assigner, cancellationToken);
-        var after = await CountShardsAsync(newLayout, cancellationToken);
-        var modified = new SortedSet<string>(StringComparer.Ordinal);
-        modified.UnionWith(removed);
-        foreach (var shard in after)
-        {
-            var previous = before.FirstOrDefault(b => b.Index == shard.Index);
-            if (previous is null || previous.RowCount != shard.RowCount || migration.Touched.Contains(shard.Name))
+            var started = Stopwatch.StartNew();
+            var state = await Base.GetShardingStateAsync(cancellationToken);
+            RequireIdle(state);
+            var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded.");
+            var count = request.TargetCount ?? layout.Count;
+            var longest = ShardLayout.ShardName(_table, count - 1);
+            if (!ShardName.IsValid(longest))
             {
-                modified.Add(shard.Name);
+                throw Invalid($"Shard table names ({longest}) would exceed {ShardName.MaxLength} characters.");
             }
-        }
 
-        return new RebalanceResult(migration.RowsMoved, beforeStats, Stats(after), [.. modified], after, newLayout.ToInfo(_table),
-            started.ElapsedMilliseconds, migration.StallMs, id);
+            var before = await CountShardsAsync(layout, cancellationToken);
+            var beforeStats = Stats(before);
+            var unchangedLayout = count == layout.Count && !(mode == "full" && layout.Strategy is ShardStrategies.Range or ShardStrategies.RoundRobin);
+            if ((count == layout.Count && request.MaxSkew is { } maxSkew && beforeStats.SkewRatio <= maxSkew)
+                || (unchangedLayout && layout.Strategy is ShardStrategies.Hash or ShardStrategies.Custom))
+            {
+                return new RebalanceResult(0, beforeStats, beforeStats, [], before, layout.ToInfo(_table), started.ElapsedMilliseconds, 0, string.Empty, Skipped: true, OperationId: run.Id);
+            }
+
+            var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken);
+            var oldNames = layout.ShardNames(_table).ToList();
+            var id = Guid.NewGuid().ToString("N");
+            var newLayout = layout with { Count = count };
+            ShardAssigner assigner;
+            switch (layout.Strategy)
+            {
+                case ShardStrategies.Range:
+                    newLayout = newLayout with { SplitPoints = ShardAssigner.SplitPoints(await SortedKeysAsync(oldNames, shape, cancellationToken), count) };
+                    assigner = new ShardAssigner(newLayout, null);
+                    break;
+                case ShardStrategies.RoundRobin:
+                    var (map, next) = await RoundRobinMapAsync(layout, count, mode == "full", cancellationToken);
+                    assigner = new ShardAssigner(newLayout, null, map, next);
+                    break;
+                default:
+                    assigner = new ShardAssigner(newLayout, _routers.Find(layout.Router));
+                    break;
+            }
+
+            var targets = Enumerable.Range(0, count)
+                .Select(i => new MigrationTarget(ShardLayout.ShardName(_table, i), i, i < layout.Count ? TargetMode.Live : TargetMode.Fresh))
+                .ToList();
+            var removed = oldNames.Skip(count).ToList();
+            var operation = NewOperation(id, ShardOperation.KindRebalance, shape, oldNames, targets, newLayout, removed, emptyBase: false);
+            var migration = await RunAsync(operation, shape, assigner, run, cancellationToken);
+            var after = await CountShardsAsync(newLayout, cancellationToken);
+            var modified = new SortedSet<string>(StringComparer.Ordinal);
+            modified.UnionWith(removed);
+            foreach (var shard in after)
+            {
+                var previous = before.FirstOrDefault(b => b.Index == shard.Index);
+                if (previous is null || previous.RowCount != shard.RowCount || migration.Touched.Contains(shard.Name))
+                {
+                    modified.Add(shard.Name);
+                }
+            }
+
+            return new RebalanceResult(migration.RowsMoved, beforeStats, Stats(after), [.. modified], after, newLayout.ToInfo(_table),
+                started.ElapsedMilliseconds, migration.StallMs, id, OperationId: run.Id);
+        });
+    }
+
+    /// <summary>Creates the operation's record (<see cref="IOperationGrain"/>) and logs its start.</summary>
+    private Task<OperationRun> StartOperationAsync(string? operationId, string kind) =>
+        ServiceProvider.GetRequiredService<OperationTracker>().StartAsync(operationId, kind, _tenant, ShardName.Format(_tenant, _table));
+
+    /// <summary>Runs <paramref name="body"/> and ends the operation's record as completed or failed with its error.</summary>
+    private static async Task<T> TrackAsync<T>(OperationRun run, Func<Task<T>> body)
+    {
+        try
+        {
+            var result = await body();
+            await run.CompleteAsync();
+            return result;
+        }
+        catch (Exception ex)
+        {
+            await run.FailAsync(ex);
+            throw;
+        }
+    }
+
+    /// <summary>Rows of every part of the table in <paramref name="sources"/>: the copy's total.</summary>
+    private async Task<long> CountSourceRowsAsync(IReadOnlyList<string> sources, TableShape shape, CancellationToken cancellationToken)
+    {
+        var counts = await Task.WhenAll(sources.SelectMany(source => shape.Parts.Select(part => Host(source).CountRowsAsync(part.Name, cancellationToken))));
+        return counts.Sum();
     }
 
     private ShardOperation NewOperation(string id, string kind, TableShape shape, List<string> sources, List<MigrationTarget> targets, ShardLayout? layout, List<string> remove, bool emptyBase) =>
@@ -261,8 +304,10 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             TimeProvider.GetUtcNow().ToUnixTimeMilliseconds());
 
     /// <summary>Journal, prepare targets, copy, catch-up rounds, switch; on failure the base table rolls back.</summary>
-    private async Task<RunOutcome> RunAsync(ShardOperation operation, TableShape shape, ShardAssigner assigner, CancellationToken cancellationToken)
+    private async Task<RunOutcome> RunAsync(ShardOperation operation, TableShape shape, ShardAssigner assigner, OperationRun run, CancellationToken cancellationToken)
     {
+        var total = await CountSourceRowsAsync(operation.Sources, shape, cancellationToken);
+        await run.PhaseAsync("prepare", 0, total);
         // A new partition starts from an empty file: never over a table of the tenant's that has the same name (one
         // created before partition names were reserved).
         foreach (var target in operation.Targets.Where(t => t.Mode == TargetMode.Fresh))
@@ -273,7 +318,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             }
         }
         await Base.BeginOperationAsync(operation, cancellationToken);
-        var migration = new ShardMigration(operation, shape, assigner, Host, _faults);
+        var migration = new ShardMigration(operation, shape, assigner, Host, _faults, run);
         try
         {
             await Task.WhenAll(operation.Targets.Where(t => t.Mode == TargetMode.Fresh)
@@ -284,7 +329,9 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             }
 
             migration.Step("copy");
+            await run.PhaseAsync("copy", 0, total);
             await migration.CopyAsync(cancellationToken);
+            await run.PhaseAsync("catchup", migration.RowsRead, Math.Max(total, migration.RowsRead));
             for (var round = 0; round < MaxCatchUpRounds; round++)
             {
                 migration.Step("catchup");
@@ -295,6 +342,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             }
             SwitchOutcome outcome;
             _migrations.Add(migration);
+            await run.PhaseAsync("switch", migration.RowsRead, Math.Max(total, migration.RowsRead));
             try
             {
                 outcome = await Base.SwitchAsync(operation.Id, cancellationToken);

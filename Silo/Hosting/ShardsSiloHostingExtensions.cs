@@ -115,6 +115,7 @@ public static class ShardsSiloHostingExtensions
         }
 
         services.AddOptions<OrleansShards.Grains.Pitr.PitrOptions>().Bind(section.GetSection("Pitr"));
+        services.AddOptions<OrleansShards.Grains.Operations.OperationOptions>().Bind(section.GetSection("Operations"));
 
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ShardsJsonContext.Default));
         services.TryAddSingleton<ApiKeyAuthenticator>();
@@ -152,6 +153,7 @@ public static class ShardsSiloHostingExtensions
         var tables = v1.MapGroup("/tables/{table}");
         TableEndpoints.Map(tables, api);
         ShardingEndpoints.Map(tables, api);
+        OperationEndpoints.Map(v1, api);
         v1.MapFallback("{**path}", api.Handle(static (http, _, _) =>
             Task.FromException<IResult>(new ShardException(ShardErrorCode.NotFound, $"No route {http.Request.Method} {http.Request.Path}."))));
 

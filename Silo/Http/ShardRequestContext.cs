@@ -53,6 +53,33 @@ internal sealed class ShardRequestContext(
         return grains.GetGrain<ITableShard>(key);
     }
 
+    /// <summary>
+    /// The tenant of a request that names no table (<c>/v1/operations/{id}</c>): <c>X-Tenant-Id</c> or <c>tenantId</c> in the
+    /// query string, authorized and admitted like a table's; null when none is sent and API keys are off.
+    /// </summary>
+    public string? GetTenantForQueryString(HttpContext http)
+    {
+        if (apiKeys.Enabled)
+        {
+            apiKeys.Authenticate(http.Request.Headers.Authorization);
+        }
+
+        var requestTenant = Single(http.Request.Query, TenantQueryParameter);
+        if (!apiKeys.Enabled && string.IsNullOrEmpty(requestTenant) && http.Request.Headers[TenantHeader].Count == 0)
+        {
+            return null;
+        }
+
+        var tenant = ResolveTenant(http, requestTenant);
+        apiKeys.Authorize(http.Request.Headers.Authorization, tenant);
+        tenantLimits.Enter(http, tenant);
+        return tenant;
+    }
+
+    /// <summary>The grain of operation <paramref name="id"/>; <c>NOT_FOUND</c> for an id that cannot exist.</summary>
+    public IOperationGrain GetOperation(string id) =>
+        OperationIds.IsValid(id) ? grains.GetGrain<IOperationGrain>(id) : throw new ShardException(ShardErrorCode.NotFound, $"No operation {id}.");
+
     /// <summary>The checks every <c>/v1/tables</c> request passes; returns the grain key <c>tenant:table</c>.</summary>
     private string Admit(HttpContext http, string table, string? requestTenant)
     {

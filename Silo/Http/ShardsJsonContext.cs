@@ -41,6 +41,7 @@ namespace OrleansShards.Silo.Http;
 [JsonSerializable(typeof(ShardDiscovery))]
 [JsonSerializable(typeof(ShardQueryResult))]
 [JsonSerializable(typeof(RebalanceResult))]
+[JsonSerializable(typeof(OperationResponse))]
 internal sealed partial class ShardsJsonContext : JsonSerializerContext
 {
 }

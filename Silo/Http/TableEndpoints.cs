@@ -138,7 +138,7 @@ internal static class TableEndpoints
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.RestoreBody);
         var shard = ctx.GetShard(http, table, body.TenantId);
-        var result = await shard.RestoreAsync(new RestoreRequest(Required(body.Bookmark, "bookmark")), http.RequestAborted);
+        var result = await shard.RestoreAsync(new RestoreRequest(Required(body.Bookmark, "bookmark"), body.OperationId), http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.RestoreResult);
     }
 

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace OrleansShards.Silo.Http.Wire;
 
 // Answers whose wire shape differs from the grain's result record.
@@ -28,3 +30,19 @@ internal sealed record TransactionRollbackResponse(string TransactionId, bool Ro
 
 /// <summary><c>GET /health</c>: status <c>ok</c> or <c>degraded</c>, whether the data directory is writable, live shards.</summary>
 internal sealed record HealthResponse(string Status, bool DataDirectoryWritable, int? ActiveShards, int? Activations);
+
+/// <summary>
+/// <c>GET /v1/operations/{id}</c>: <c>{id, kind, target, state, phase, done, total, startedAt, endedAt?, error?}</c>; the error
+/// has the shape of an API error (<c>{code, message, retryable}</c>).
+/// </summary>
+internal sealed record OperationResponse(
+    string Id,
+    string Kind,
+    string Target,
+    string State,
+    string Phase,
+    long Done,
+    long Total,
+    DateTimeOffset StartedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? EndedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ErrorDetail? Error);
