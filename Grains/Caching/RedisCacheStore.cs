@@ -46,6 +46,23 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
         return #KEYS
         """;
 
+    // GET and, for a sliding entry (header r{slidingMs},{absoluteMs};), PEXPIRE in one round trip: two dependent round
+    // trips (with a thread-pool hop between) under one OperationTimeout timed out on a loaded machine, and let a value
+    // replaced in between get the old value's expiry.
+    private const string GetRawScript = """
+        local v = redis.call('GET', KEYS[1])
+        if not v then return false end
+        if ARGV[1] == '1' then
+          local s, a = string.match(v, '^r(%d+),(%d+);')
+          if s and tonumber(s) > 0 then
+            local ttl = math.min(tonumber(s), tonumber(a) - tonumber(ARGV[2]))
+            if ttl < 1 then ttl = 1 end
+            redis.call('PEXPIRE', KEYS[1], math.floor(ttl))
+          end
+        end
+        return v
+        """;
+
     private readonly RedisCacheOptions _options;
     private readonly TimeProvider _time;
     private readonly Lazy<Task<ConnectionMultiplexer>> _connection;
@@ -176,29 +193,16 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
         ArgumentNullException.ThrowIfNull(key);
         return RunAsync(async db =>
         {
-            var value = await db.StringGetAsync(key).ConfigureAwait(false);
-            if (value.IsNull)
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var result = await db.ScriptEvaluateAsync(GetRawScript, [key], [slide ? 1 : 0, now]).ConfigureAwait(false);
+            if (result.IsNull)
             {
                 return null;
             }
 
-            byte[] bytes = value!;
+            var bytes = (byte[])result!;
             var header = Array.IndexOf(bytes, (byte)';');
-            if (bytes.Length == 0 || bytes[0] != (byte)'r' || header < 0)
-            {
-                return null;
-            }
-
-            var fields = Encoding.ASCII.GetString(bytes, 1, header - 1).Split(',');
-            var sliding = long.Parse(fields[0], CultureInfo.InvariantCulture);
-            var absolute = long.Parse(fields[1], CultureInfo.InvariantCulture);
-            if (slide && sliding > 0)
-            {
-                var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-                await db.KeyExpireAsync(key, TimeSpan.FromMilliseconds(Math.Max(1, Math.Min(sliding, absolute - now)))).ConfigureAwait(false);
-            }
-
-            return bytes.AsSpan(header + 1).ToArray();
+            return bytes.Length == 0 || bytes[0] != (byte)'r' || header < 0 ? null : bytes.AsSpan(header + 1).ToArray();
         });
     }
 
