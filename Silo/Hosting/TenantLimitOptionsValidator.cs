@@ -14,6 +14,11 @@ internal sealed class TenantLimitOptionsValidator : IValidateOptions<TenantLimit
             failures.Add($"{Section}:MaxConcurrentRequestsPerTenant must be 0 (no limit) or positive (was {options.MaxConcurrentRequestsPerTenant}).");
         }
 
+        if (options.MaxConcurrentQueriesPerTenant < 0)
+        {
+            failures.Add($"{Section}:MaxConcurrentQueriesPerTenant must be 0 (no limit) or positive (was {options.MaxConcurrentQueriesPerTenant}).");
+        }
+
         if (options.RequestsPerWindow < 0)
         {
             failures.Add($"{Section}:RequestsPerWindow must be 0 (no limit) or positive (was {options.RequestsPerWindow}).");

@@ -39,8 +39,12 @@ internal sealed class ShardRequestContext(
     /// validates tenant and table names, checks the API key belongs to the tenant, takes a permit of the tenant's
     /// request limits (<c>OVERLOADED</c> otherwise), and returns the shard.
     /// </summary>
-    public ITableShard GetShard(HttpContext http, string table, string? requestTenant) =>
-        grains.GetGrain<ITableShard>(Admit(http, table, requestTenant));
+    /// <param name="http">The request.</param>
+    /// <param name="table">The route's table.</param>
+    /// <param name="requestTenant">The body's or query string's <c>tenantId</c>.</param>
+    /// <param name="query">A SQL query: counted against the tenant's query limit too.</param>
+    public ITableShard GetShard(HttpContext http, string table, string? requestTenant, bool query = false) =>
+        grains.GetGrain<ITableShard>(Admit(http, table, requestTenant, query));
 
     /// <summary>
     /// As <see cref="GetShard"/> for a write of <paramref name="statements"/>: also refuses it with <c>CAPACITY_EXCEEDED</c>
@@ -81,13 +85,13 @@ internal sealed class ShardRequestContext(
         OperationIds.IsValid(id) ? grains.GetGrain<IOperationGrain>(id) : throw new ShardException(ShardErrorCode.NotFound, $"No operation {id}.");
 
     /// <summary>The checks every <c>/v1/tables</c> request passes; returns the grain key <c>tenant:table</c>.</summary>
-    private string Admit(HttpContext http, string table, string? requestTenant)
+    private string Admit(HttpContext http, string table, string? requestTenant, bool query = false)
     {
         var tenant = ResolveTenant(http, requestTenant);
         var key = ShardName.Format(tenant, table);
         ShardName.RejectPartitionName(table);
         apiKeys.Authorize(http.Request.Headers.Authorization, tenant);
-        tenantLimits.Enter(http, tenant);
+        tenantLimits.Enter(http, tenant, query);
         return key;
     }
 
@@ -103,8 +107,8 @@ internal sealed class ShardRequestContext(
     }
 
     /// <summary>As <see cref="GetShard"/>, for the table's shard registry (the sharding routes).</summary>
-    public IShardRegistry GetRegistry(HttpContext http, string table, string? requestTenant) =>
-        grains.GetGrain<IShardRegistry>(Admit(http, table, requestTenant));
+    public IShardRegistry GetRegistry(HttpContext http, string table, string? requestTenant, bool query = false) =>
+        grains.GetGrain<IShardRegistry>(Admit(http, table, requestTenant, query));
 
     /// <summary>As <see cref="GetShardForQueryString"/>, for the table's shard registry.</summary>
     public IShardRegistry GetRegistryForQueryString(HttpContext http, string table)

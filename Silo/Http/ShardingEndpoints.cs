@@ -48,7 +48,7 @@ internal static class ShardingEndpoints
     private static async Task<IResult> QueryShardsAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.ShardQueryBody);
-        var registry = ctx.GetRegistry(http, table, body.TenantId);
+        var registry = ctx.GetRegistry(http, table, body.TenantId, query: true);
         var request = new ShardQueryRequest(
             Required(body.Query, "query"),
             body.Params,

@@ -47,7 +47,7 @@ internal static class TableEndpoints
     private static async Task<IResult> QueryAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.QueryBody);
-        var shard = ctx.GetShard(http, table, body.TenantId);
+        var shard = ctx.GetShard(http, table, body.TenantId, query: true);
         var request = new QueryRequest(
             Required(body.Query, "query"),
             body.Params,
