@@ -69,6 +69,13 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     public async Task<ShardResult> ShardAsync(ShardRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        using var busy = Enter();
+        var run = await StartOperationAsync(request.OperationId, OperationKinds.Shard);
+        return await TrackAsync(run, () => ShardAsync(request, run, cancellationToken));
+    }
+
+    private async Task<ShardResult> ShardAsync(ShardRequest request, OperationRun run, CancellationToken cancellationToken)
+    {
         var (key, keyPath) = ValidateKey(request.Key, request.KeyPath);
         ValidateCount(request.Count, "count");
         var strategy = request.Strategy ?? ShardStrategies.Hash;
@@ -88,40 +95,35 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             throw Invalid($"Shard table names ({longest}) would exceed {ShardName.MaxLength} characters; table names up to {ShardName.MaxLength - longest.Length + _table.Length} characters can have {request.Count} shards.");
         }
 
-        using var busy = Enter();
-        var run = await StartOperationAsync(request.OperationId, OperationKinds.Shard);
-        return await TrackAsync(run, async () =>
+        var started = Stopwatch.StartNew();
+        var state = await Base.GetShardingStateAsync(cancellationToken);
+        RequireIdle(state);
+        if (state.Layout is not null)
         {
-            var started = Stopwatch.StartNew();
-            var state = await Base.GetShardingStateAsync(cancellationToken);
-            RequireIdle(state);
-            if (state.Layout is not null)
-            {
-                throw Invalid($"Table {_table} is already sharded ({state.Layout.Count} shards by {state.Layout.Key}); unshard it first or rebalance.");
-            }
+            throw Invalid($"Table {_table} is already sharded ({state.Layout.Count} shards by {state.Layout.Key}); unshard it first or rebalance.");
+        }
 
-            var shape = await Base.DescribeAsync(_table, key, keyPath, cancellationToken);
-            var rows = await Base.CountRowsAsync(shape.Table, cancellationToken);
-            if (rows == 0)
-            {
-                throw Invalid($"Table {_table} is empty; there is nothing to shard.");
-            }
+        var shape = await Base.DescribeAsync(_table, key, keyPath, cancellationToken);
+        var rows = await Base.CountRowsAsync(shape.Table, cancellationToken);
+        if (rows == 0)
+        {
+            throw Invalid($"Table {_table} is empty; there is nothing to shard.");
+        }
 
-            var id = Guid.NewGuid().ToString("N");
-            var keyColumn = shape.Parent.Columns.First(c => string.Equals(c, key, StringComparison.OrdinalIgnoreCase));
-            var layout = new ShardLayout(id, keyColumn, keyPath, strategy, request.Count, TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(), Router: request.Router);
-            if (strategy == ShardStrategies.Range)
-            {
-                layout = layout with { SplitPoints = ShardAssigner.SplitPoints(await SortedKeysAsync([_table], shape, cancellationToken), request.Count) };
-            }
+        var id = Guid.NewGuid().ToString("N");
+        var keyColumn = shape.Parent.Columns.First(c => string.Equals(c, key, StringComparison.OrdinalIgnoreCase));
+        var layout = new ShardLayout(id, keyColumn, keyPath, strategy, request.Count, TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(), Router: request.Router);
+        if (strategy == ShardStrategies.Range)
+        {
+            layout = layout with { SplitPoints = ShardAssigner.SplitPoints(await SortedKeysAsync([_table], shape, cancellationToken), request.Count) };
+        }
 
-            var assigner = new ShardAssigner(layout, router);
-            var targets = Enumerable.Range(0, request.Count).Select(i => new MigrationTarget(ShardLayout.ShardName(_table, i), i, TargetMode.Fresh)).ToList();
-            var operation = NewOperation(id, ShardOperation.KindShard, shape, [_table], targets, layout, remove: [], emptyBase: true);
-            var outcome = await RunAsync(operation, shape, assigner, run, cancellationToken);
-            var shards = await CountShardsAsync(layout, cancellationToken);
-            return new ShardResult(shards, layout.ToInfo(_table), Stats(shards), outcome.RowsMoved, started.ElapsedMilliseconds, outcome.StallMs, id, run.Id);
-        });
+        var assigner = new ShardAssigner(layout, router);
+        var targets = Enumerable.Range(0, request.Count).Select(i => new MigrationTarget(ShardLayout.ShardName(_table, i), i, TargetMode.Fresh)).ToList();
+        var operation = NewOperation(id, ShardOperation.KindShard, shape, [_table], targets, layout, remove: [], emptyBase: true);
+        var outcome = await RunAsync(operation, shape, assigner, run, cancellationToken);
+        var shards = await CountShardsAsync(layout, cancellationToken);
+        return new ShardResult(shards, layout.ToInfo(_table), Stats(shards), outcome.RowsMoved, started.ElapsedMilliseconds, outcome.StallMs, id, run.Id);
     }
 
     public Task<UnshardResult> UnshardAsync(CancellationToken cancellationToken = default) => UnshardAsync(new UnshardRequest(), cancellationToken);
@@ -131,20 +133,22 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         ArgumentNullException.ThrowIfNull(request);
         using var busy = Enter();
         var run = await StartOperationAsync(request.OperationId, OperationKinds.Unshard);
-        return await TrackAsync(run, async () =>
-        {
-            var started = Stopwatch.StartNew();
-            var state = await Base.GetShardingStateAsync(cancellationToken);
-            RequireIdle(state);
-            var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded.");
-            var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken);
-            var names = layout.ShardNames(_table).ToList();
-            var id = Guid.NewGuid().ToString("N");
-            var operation = NewOperation(id, ShardOperation.KindUnshard, shape, names, [new MigrationTarget(_table, 0, TargetMode.Base)], null, remove: names, emptyBase: false);
-            var outcome = await RunAsync(operation, shape, new ShardAssigner(layout with { Count = 1, Strategy = ShardStrategies.Hash }, null), run, cancellationToken);
-            var rows = await Base.CountRowsAsync(shape.Table, cancellationToken);
-            return new UnshardResult(rows, outcome.RowsMoved, names.Count, started.ElapsedMilliseconds, outcome.StallMs, id, run.Id);
-        });
+        return await TrackAsync(run, () => UnshardAsync(run, cancellationToken));
+    }
+
+    private async Task<UnshardResult> UnshardAsync(OperationRun run, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.StartNew();
+        var state = await Base.GetShardingStateAsync(cancellationToken);
+        RequireIdle(state);
+        var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded.");
+        var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken);
+        var names = layout.ShardNames(_table).ToList();
+        var id = Guid.NewGuid().ToString("N");
+        var operation = NewOperation(id, ShardOperation.KindUnshard, shape, names, [new MigrationTarget(_table, 0, TargetMode.Base)], null, remove: names, emptyBase: false);
+        var outcome = await RunAsync(operation, shape, new ShardAssigner(layout with { Count = 1, Strategy = ShardStrategies.Hash }, null), run, cancellationToken);
+        var rows = await Base.CountRowsAsync(shape.Table, cancellationToken);
+        return new UnshardResult(rows, outcome.RowsMoved, names.Count, started.ElapsedMilliseconds, outcome.StallMs, id, run.Id);
     }
 
     public async Task<bool> IsShardedAsync(CancellationToken cancellationToken = default) =>
@@ -189,6 +193,13 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     public async Task<RebalanceResult> RebalanceAsync(RebalanceRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        using var busy = Enter();
+        var run = await StartOperationAsync(request.OperationId, OperationKinds.Rebalance);
+        return await TrackAsync(run, () => RebalanceAsync(request, run, cancellationToken));
+    }
+
+    private async Task<RebalanceResult> RebalanceAsync(RebalanceRequest request, OperationRun run, CancellationToken cancellationToken)
+    {
         var mode = request.Strategy ?? "incremental";
         if (mode is not ("incremental" or "full"))
         {
@@ -205,71 +216,66 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             throw Invalid("maxSkew is a ratio max/avg and must be at least 1.");
         }
 
-        using var busy = Enter();
-        var run = await StartOperationAsync(request.OperationId, OperationKinds.Rebalance);
-        return await TrackAsync(run, async () =>
+        var started = Stopwatch.StartNew();
+        var state = await Base.GetShardingStateAsync(cancellationToken);
+        RequireIdle(state);
+        var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded.");
+        var count = request.TargetCount ?? layout.Count;
+        var longest = ShardLayout.ShardName(_table, count - 1);
+        if (!ShardName.IsValid(longest))
         {
-            var started = Stopwatch.StartNew();
-            var state = await Base.GetShardingStateAsync(cancellationToken);
-            RequireIdle(state);
-            var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded.");
-            var count = request.TargetCount ?? layout.Count;
-            var longest = ShardLayout.ShardName(_table, count - 1);
-            if (!ShardName.IsValid(longest))
-            {
-                throw Invalid($"Shard table names ({longest}) would exceed {ShardName.MaxLength} characters.");
-            }
+            throw Invalid($"Shard table names ({longest}) would exceed {ShardName.MaxLength} characters.");
+        }
 
-            var before = await CountShardsAsync(layout, cancellationToken);
-            var beforeStats = Stats(before);
-            var unchangedLayout = count == layout.Count && !(mode == "full" && layout.Strategy is ShardStrategies.Range or ShardStrategies.RoundRobin);
-            if ((count == layout.Count && request.MaxSkew is { } maxSkew && beforeStats.SkewRatio <= maxSkew)
-                || (unchangedLayout && layout.Strategy is ShardStrategies.Hash or ShardStrategies.Custom))
-            {
-                return new RebalanceResult(0, beforeStats, beforeStats, [], before, layout.ToInfo(_table), started.ElapsedMilliseconds, 0, string.Empty, Skipped: true, OperationId: run.Id);
-            }
+        var before = await CountShardsAsync(layout, cancellationToken);
+        var beforeStats = Stats(before);
+        var unchangedLayout = count == layout.Count && !(mode == "full" && layout.Strategy is ShardStrategies.Range or ShardStrategies.RoundRobin);
+        if ((count == layout.Count && request.MaxSkew is { } maxSkew && beforeStats.SkewRatio <= maxSkew)
+            || (unchangedLayout && layout.Strategy is ShardStrategies.Hash or ShardStrategies.Custom))
+        {
+            return new RebalanceResult(0, beforeStats, beforeStats, [], before, layout.ToInfo(_table), started.ElapsedMilliseconds, 0, string.Empty, Skipped: true, OperationId: run.Id);
+        }
 
-            var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken);
-            var oldNames = layout.ShardNames(_table).ToList();
-            var id = Guid.NewGuid().ToString("N");
-            var newLayout = layout with { Count = count };
-            ShardAssigner assigner;
-            switch (layout.Strategy)
-            {
-                case ShardStrategies.Range:
-                    newLayout = newLayout with { SplitPoints = ShardAssigner.SplitPoints(await SortedKeysAsync(oldNames, shape, cancellationToken), count) };
-                    assigner = new ShardAssigner(newLayout, null);
-                    break;
-                case ShardStrategies.RoundRobin:
-                    var (map, next) = await RoundRobinMapAsync(layout, count, mode == "full", cancellationToken);
-                    assigner = new ShardAssigner(newLayout, null, map, next);
-                    break;
-                default:
-                    assigner = new ShardAssigner(newLayout, _routers.Find(layout.Router));
-                    break;
-            }
+        var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken);
+        var oldNames = layout.ShardNames(_table).ToList();
+        var id = Guid.NewGuid().ToString("N");
+        var newLayout = layout with { Count = count };
+        ShardAssigner assigner;
+        switch (layout.Strategy)
+        {
+            case ShardStrategies.Range:
+                newLayout = newLayout with { SplitPoints = ShardAssigner.SplitPoints(await SortedKeysAsync(oldNames, shape, cancellationToken), count) };
+                assigner = new ShardAssigner(newLayout, null);
+                break;
+            case ShardStrategies.RoundRobin:
+                var (map, next) = await RoundRobinMapAsync(layout, count, mode == "full", cancellationToken);
+                assigner = new ShardAssigner(newLayout, null, map, next);
+                break;
+            default:
+                assigner = new ShardAssigner(newLayout, _routers.Find(layout.Router));
+                break;
+        }
 
-            var targets = Enumerable.Range(0, count)
-                .Select(i => new MigrationTarget(ShardLayout.ShardName(_table, i), i, i < layout.Count ? TargetMode.Live : TargetMode.Fresh))
-                .ToList();
-            var removed = oldNames.Skip(count).ToList();
-            var operation = NewOperation(id, ShardOperation.KindRebalance, shape, oldNames, targets, newLayout, removed, emptyBase: false);
-            var migration = await RunAsync(operation, shape, assigner, run, cancellationToken);
-            var after = await CountShardsAsync(newLayout, cancellationToken);
-            var modified = new SortedSet<string>(StringComparer.Ordinal);
-            modified.UnionWith(removed);
-            foreach (var shard in after)
+        var targets = Enumerable.Range(0, count)
+            .Select(i => new MigrationTarget(ShardLayout.ShardName(_table, i), i, i < layout.Count ? TargetMode.Live : TargetMode.Fresh))
+            .ToList();
+        var removed = oldNames.Skip(count).ToList();
+        var operation = NewOperation(id, ShardOperation.KindRebalance, shape, oldNames, targets, newLayout, removed, emptyBase: false);
+        var migration = await RunAsync(operation, shape, assigner, run, cancellationToken);
+        var after = await CountShardsAsync(newLayout, cancellationToken);
+        var modified = new SortedSet<string>(StringComparer.Ordinal);
+        modified.UnionWith(removed);
+        foreach (var shard in after)
+        {
+            var previous = before.FirstOrDefault(b => b.Index == shard.Index);
+            if (previous is null || previous.RowCount != shard.RowCount || migration.Touched.Contains(shard.Name))
             {
-                var previous = before.FirstOrDefault(b => b.Index == shard.Index);
-                if (previous is null || previous.RowCount != shard.RowCount || migration.Touched.Contains(shard.Name))
-                {
-                    modified.Add(shard.Name);
-                }
+                modified.Add(shard.Name);
             }
+        }
 
-            return new RebalanceResult(migration.RowsMoved, beforeStats, Stats(after), [.. modified], after, newLayout.ToInfo(_table),
-                started.ElapsedMilliseconds, migration.StallMs, id, OperationId: run.Id);
-        });
+        return new RebalanceResult(migration.RowsMoved, beforeStats, Stats(after), [.. modified], after, newLayout.ToInfo(_table),
+            started.ElapsedMilliseconds, migration.StallMs, id, OperationId: run.Id);
     }
 
     /// <summary>Creates the operation's record (<see cref="IOperationGrain"/>) and logs its start.</summary>
