@@ -31,6 +31,11 @@ public static class Program
             return Cluster.ClusterDriver.RunAsync(clusterArgs).GetAwaiter().GetResult();
         }
 
+        if (args is ["flood", .. var floodArgs])
+        {
+            return Flood.FloodDriver.RunAsync(floodArgs).GetAwaiter().GetResult();
+        }
+
         if (args is ["cache-load", ..])
         {
             return Caching.CacheLoadDriver.RunAsync(args[1..]).GetAwaiter().GetResult();

@@ -29,8 +29,26 @@ internal sealed class CliContext
     /// <summary>Tables, spinners and markup; writes to <see cref="Output"/>.</summary>
     public IAnsiConsole Console { get; }
 
-    public static CliContext FromConsole() => new(
-        System.Console.Out, System.Console.Error, System.Console.In, System.Environment.GetEnvironmentVariable, AnsiConsole.Console);
+    /// <summary>The process's console; when standard output is redirected (a pipe, a file) it writes plain text: no ANSI codes, no animation.</summary>
+    public static CliContext FromConsole() => System.Console.IsOutputRedirected
+        ? ForRedirectedOutput(System.Console.Out, System.Console.Error, System.Console.In, System.Environment.GetEnvironmentVariable)
+        : new(System.Console.Out, System.Console.Error, System.Console.In, System.Environment.GetEnvironmentVariable, AnsiConsole.Console);
+
+    /// <summary>A context whose output is not a terminal: plain lines, no escape codes, no spinner or progress animation.</summary>
+    public static CliContext ForRedirectedOutput(TextWriter output, TextWriter error, TextReader input, Func<string, string?> environment)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        });
+        return new CliContext(output, error, input, environment, console);
+    }
+
+    /// <summary>True when the console may animate (spinners, progress bars): an interactive terminal that understands ANSI.</summary>
+    public bool Animates => Console.Profile.Capabilities.Interactive && Console.Profile.Capabilities.Ansi;
 
     /// <summary>A context writing plain text (no colors, no animation, fixed width) into writers, for tests.</summary>
     public static CliContext ForWriters(TextWriter output, TextWriter error, TextReader? input = null, IReadOnlyDictionary<string, string>? environment = null)

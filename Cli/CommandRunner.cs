@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Sockets;
+using OrleansShards.Cli.Output;
 using OrleansShards.Client;
 
 namespace OrleansShards.Cli;
@@ -22,6 +23,12 @@ internal sealed class CommandRunner(GlobalOptions globals, CliContext context)
     /// <summary>Builds the action of a command that works on a table's shard registry (shard, unshard, rebalance, discover, query-shards).</summary>
     public Func<ParseResult, CancellationToken, Task<int>> ForRegistry(Func<ParseResult, IShardRegistry, CancellationToken, Task> body) =>
         For(static (client, tenant, table) => client.GetRegistry(tenant, table), body);
+
+    /// <summary>Builds the action of a command that starts a long operation and watches it through the client (<c>GET /v1/operations/{id}</c>).</summary>
+    public Func<ParseResult, CancellationToken, Task<int>> ForOperation<TGrain>(
+        Func<ShardsClient, string, string, TGrain> grain, Func<ParseResult, TGrain, OperationWatch, CancellationToken, Task> body) =>
+        For((client, tenant, table) => (Grain: grain(client, tenant, table), Watch: new OperationWatch(context, client, tenant)),
+            (parse, target, cancellationToken) => body(parse, target.Grain, target.Watch, cancellationToken));
 
     private Func<ParseResult, CancellationToken, Task<int>> For<TGrain>(
         Func<ShardsClient, string, string, TGrain> grain, Func<ParseResult, TGrain, CancellationToken, Task> body) =>

@@ -25,7 +25,7 @@ namespace OrleansShards.Client;
 /// (nothing reached a silo), moving to the next endpoint.</para>
 /// <para><see cref="IShardRegistry"/>: <see cref="IShardRegistry.DiscoverAsync"/>, <see cref="IShardRegistry.IsShardedAsync"/>
 /// (answered from the discover route) and <see cref="IShardRegistry.QueryShardsAsync"/> are reads and retried as such.
-/// <see cref="IShardRegistry.ShardAsync"/>, <see cref="IShardRegistry.UnshardAsync"/> and <see cref="IShardRegistry.RebalanceAsync"/>
+/// <see cref="IShardRegistry.ShardAsync"/>, <see cref="IShardRegistry.UnshardAsync(CancellationToken)"/> and <see cref="IShardRegistry.RebalanceAsync"/>
 /// are sent once (a failure to connect is still retried): they are long, carry no idempotency key, and a repeat of one
 /// whose answer was lost fails (<c>already sharded</c>, <c>an operation in progress</c>) or rebalances again — call
 /// <see cref="IShardRegistry.DiscoverAsync"/> to learn the state before repeating. Their attempts are limited by
@@ -117,6 +117,31 @@ public sealed class ShardsClient : IDisposable
     /// <param name="table">The table's name.</param>
     /// <exception cref="ShardException"><c>INVALID_ARGUMENT</c> when a name is not 1–64 characters of <c>[A-Za-z0-9_]</c>.</exception>
     public IShardRegistry GetRegistry(string tenant, string table) => GetGrain<IShardRegistry>(ShardName.Format(tenant, table));
+
+    /// <summary>
+    /// The record of a long operation of <paramref name="tenant"/> (<c>GET /v1/operations/{id}</c>): restore, shard, unshard
+    /// or rebalance, while it runs and after; null when the silo knows no such operation of the tenant (not started yet,
+    /// or forgotten after its retention). Pass your own <c>OperationId</c> in the request to watch an operation you start.
+    /// </summary>
+    public async Task<OperationInfo?> GetOperationAsync(string tenant, string operationId, CancellationToken cancellationToken = default)
+    {
+        ShardName.Validate(tenant, "tenant");
+        if (!OperationIds.IsValid(operationId))
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument, $"operationId must be 1-{OperationIds.MaxLength} characters of [A-Za-z0-9_-].");
+        }
+
+        try
+        {
+            var r = await _transport.GetAsync(tenant, "v1/operations/" + operationId, ClientJsonContext.Default.OperationResponse, cancellationToken).ConfigureAwait(false);
+            var error = r.Error is { } e ? new OperationError(e.Code ?? ShardErrorCode.Internal.ToWire(), e.Message ?? string.Empty) : null;
+            return new OperationInfo(r.Id, r.Kind, r.Target, r.State, r.Phase, r.Done, r.Total, r.StartedAt, r.EndedAt, error, tenant);
+        }
+        catch (ShardException ex) when (ex.Code == ShardErrorCode.NotFound)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Releases the connection pool when the client created its own (never a caller's <see cref="HttpClient"/>).</summary>
     public void Dispose()

@@ -37,13 +37,14 @@ if (builder.Configuration["Logging:LogLevel:Orleans"] is null)
 }
 
 var apiKeysConfigured = builder.Configuration.GetSection("Shards:ApiKeys").GetChildren().Any();
+var allowAnonymous = builder.Configuration.GetValue<bool>("Shards:AllowAnonymous");
 var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey];
 if (string.IsNullOrWhiteSpace(urls))
 {
     builder.WebHost.UseUrls(LoopbackGuard.DefaultUrl);
 }
 
-if (!apiKeysConfigured)
+if (!apiKeysConfigured && !allowAnonymous)
 {
     // Without API keys anyone who can connect can read and write every tenant: refuse to listen beyond loopback.
     var endpointUrls = builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Select(e => e["Url"]);
@@ -52,7 +53,7 @@ if (!apiKeysConfigured)
     {
         await Console.Error.WriteLineAsync(
             $"Refusing to start: no API keys are configured (Shards:ApiKeys), so the silo only listens on loopback, but it was asked to listen on {string.Join(", ", exposed)}. " +
-            "Configure API keys, or listen on 127.0.0.1 / [::1] / localhost.");
+            "Configure API keys, listen on 127.0.0.1 / [::1] / localhost, or set Shards:AllowAnonymous=true.");
         return 2;
     }
 }
@@ -62,7 +63,7 @@ app.UseStatusCodePages(context => ShardsStatusCodePages.WriteAsync(context.HttpC
 app.MapShardsApi();
 app.MapFallback(static (HttpContext http) => ShardsStatusCodePages.NotFound(http));
 
-if (!apiKeysConfigured)
+if (!apiKeysConfigured && !allowAnonymous)
 {
     app.Logger.LogWarning(
         "No API keys are configured (Shards:ApiKeys): requests are not authenticated, so the silo listens on loopback only ({Urls}).",

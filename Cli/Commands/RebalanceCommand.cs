@@ -5,7 +5,7 @@ namespace OrleansShards.Cli.Commands;
 
 /// <summary>
 /// <c>shards rebalance [--target-count N] [--max-skew X] [--strategy incremental|full]</c>: move rows to a new count or to
-/// even out skew, online, with a spinner while it runs; prints rows moved, the distribution before and after, and the shards.
+/// even out skew, online, with its progress while it runs; prints rows moved, the distribution before and after, and the shards.
 /// </summary>
 internal static class RebalanceCommand
 {
@@ -20,7 +20,7 @@ internal static class RebalanceCommand
         };
         strategy.AcceptOnlyFromAmong("incremental", "full");
         var command = new Command("rebalance", "Move rows to a new shard count or to even out skew, online") { targetCount, maxSkew, strategy };
-        command.SetAction(runner.ForRegistry(async (parse, registry, cancellationToken) =>
+        command.SetAction(runner.ForOperation(static (client, tenant, table) => client.GetRegistry(tenant, table), async (parse, registry, watch, cancellationToken) =>
         {
             var request = new RebalanceRequest(parse.GetValue(targetCount), parse.GetValue(maxSkew), parse.GetValue(strategy));
             if (runner.Json(parse))
@@ -30,10 +30,11 @@ internal static class RebalanceCommand
                 return;
             }
 
-            var result = await ShardingRenderer.WithSpinnerAsync(
-                runner.Context,
+            var result = await watch.RunAsync(
                 request.TargetCount is { } n ? $"Rebalancing into {n} shards ({request.Strategy})…" : $"Rebalancing ({request.Strategy})…",
-                () => registry.RebalanceAsync(request, cancellationToken)).ConfigureAwait(false);
+                "rows",
+                id => registry.RebalanceAsync(request with { OperationId = id }, cancellationToken),
+                cancellationToken).ConfigureAwait(false);
             if (result.Skipped)
             {
                 Renderer.Line(runner.Context, $"nothing to move: {Renderer.Count(result.Shards.Count, "shard")}, {ShardingRenderer.Distribution(result.Before)}");

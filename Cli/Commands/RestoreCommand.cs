@@ -1,17 +1,16 @@
 using System.CommandLine;
 using OrleansShards.Cli.Output;
-using Spectre.Console;
 
 namespace OrleansShards.Cli.Commands;
 
-/// <summary><c>shards restore &lt;bookmark&gt;</c>: restore the table to a bookmark, with a spinner while it runs.</summary>
+/// <summary><c>shards restore &lt;bookmark&gt;</c>: restore the table to a bookmark, with its progress while it runs.</summary>
 internal static class RestoreCommand
 {
     public static Command Create(CommandRunner runner)
     {
         var bookmark = new Argument<string>("bookmark") { Description = "A bookmark of this table (from `shards bookmark`)" };
         var command = new Command("restore", "Restore the table to exactly the state of a bookmark; prints an undo bookmark") { bookmark };
-        command.SetAction(runner.ForShard(async (parse, shard, cancellationToken) =>
+        command.SetAction(runner.ForOperation(static (client, tenant, table) => client.GetTable(tenant, table), async (parse, shard, watch, cancellationToken) =>
         {
             var target = parse.GetRequiredValue(bookmark);
             var json = runner.Json(parse);
@@ -23,11 +22,8 @@ internal static class RestoreCommand
                 return;
             }
 
-            await runner.Context.Console.Status()
-                .Spinner(Spinner.Known.Dots)
-                .StartAsync($"Restoring to {Markup.Escape(target)}…", async _ =>
-                    result = await shard.RestoreAsync(new RestoreRequest(target), cancellationToken).ConfigureAwait(false))
-                .ConfigureAwait(false);
+            result = await watch.RunAsync(
+                $"Restoring to {target}…", "steps", id => shard.RestoreAsync(new RestoreRequest(target, id), cancellationToken), cancellationToken).ConfigureAwait(false);
             Renderer.Line(runner.Context, $"restored to {result!.RestoredTo}");
             Renderer.Line(runner.Context, $"undo with: shards restore {result.UndoBookmark}");
         }));

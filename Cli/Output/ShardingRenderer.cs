@@ -3,20 +3,9 @@ using Spectre.Console;
 
 namespace OrleansShards.Cli.Output;
 
-/// <summary>Text and tables of the sharding commands, and the spinner shown while a long operation runs.</summary>
+/// <summary>Text and tables of the sharding commands.</summary>
 internal static class ShardingRenderer
 {
-    /// <summary>Runs <paramref name="work"/> under a spinner (a no-op animation on a non-interactive console) and returns its answer.</summary>
-    public static async Task<T> WithSpinnerAsync<T>(CliContext context, string status, Func<Task<T>> work)
-    {
-        T result = default!;
-        await context.Console.Status()
-            .Spinner(Spinner.Known.Dots)
-            .StartAsync(Markup.Escape(status), async _ => result = await work().ConfigureAwait(false))
-            .ConfigureAwait(false);
-        return result;
-    }
-
     /// <summary>A table of shards: name, index, rows; rows named in <paramref name="modified"/> are marked.</summary>
     public static void Shards(CliContext context, IReadOnlyList<ShardInfo> shards, IReadOnlyCollection<string>? modified = null)
     {

@@ -38,6 +38,7 @@ namespace OrleansShards.Client.Http;
 [JsonSerializable(typeof(ShardDiscovery))]
 [JsonSerializable(typeof(ShardQueryResult))]
 [JsonSerializable(typeof(RebalanceResult))]
+[JsonSerializable(typeof(OperationResponse))]
 internal sealed partial class ClientJsonContext : JsonSerializerContext
 {
 }

@@ -37,16 +37,21 @@ internal sealed class HttpShardRegistry : IShardRegistry
     public Task<ShardResult> ShardAsync(ShardRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var body = new ShardBody(_tenant, request.Key, request.Count, request.Strategy, request.KeyPath, request.Router);
+        var body = new ShardBody(_tenant, request.Key, request.Count, request.Strategy, request.KeyPath, request.Router, request.OperationId);
         return _transport.PostAsync(
             _tenant, _routeBase + "shard", body, ClientJsonContext.Default.ShardBody, ClientJsonContext.Default.ShardResult,
             safeToRetry: false, OperationTimeout, cancellationToken);
     }
 
-    public Task<UnshardResult> UnshardAsync(CancellationToken cancellationToken = default) =>
-        _transport.PostAsync(
-            _tenant, _routeBase + "unshard", new UnshardBody(_tenant), ClientJsonContext.Default.UnshardBody, ClientJsonContext.Default.UnshardResult,
+    public Task<UnshardResult> UnshardAsync(CancellationToken cancellationToken = default) => UnshardAsync(new UnshardRequest(), cancellationToken);
+
+    public Task<UnshardResult> UnshardAsync(UnshardRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return _transport.PostAsync(
+            _tenant, _routeBase + "unshard", new UnshardBody(_tenant, request.OperationId), ClientJsonContext.Default.UnshardBody, ClientJsonContext.Default.UnshardResult,
             safeToRetry: false, OperationTimeout, cancellationToken);
+    }
 
     public async Task<bool> IsShardedAsync(CancellationToken cancellationToken = default) =>
         (await DiscoverAsync(cancellationToken).ConfigureAwait(false)).Sharded;
@@ -80,7 +85,7 @@ internal sealed class HttpShardRegistry : IShardRegistry
     public Task<RebalanceResult> RebalanceAsync(RebalanceRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var body = new RebalanceBody(_tenant, request.TargetCount, request.MaxSkew, request.Strategy);
+        var body = new RebalanceBody(_tenant, request.TargetCount, request.MaxSkew, request.Strategy, request.OperationId);
         return _transport.PostAsync(
             _tenant, _routeBase + "rebalance", body, ClientJsonContext.Default.RebalanceBody, ClientJsonContext.Default.RebalanceResult,
             safeToRetry: false, OperationTimeout, cancellationToken);

@@ -181,7 +181,7 @@ internal sealed class HttpTableShard : ITableShard
 
         // Each restore makes a new undo bookmark: sent once.
         return _transport.PostAsync(
-            _tenant, _routeBase + "pitr/restore", new RestoreBody(_tenant, request.Bookmark), ClientJsonContext.Default.RestoreBody, ClientJsonContext.Default.RestoreResult,
+            _tenant, _routeBase + "pitr/restore", new RestoreBody(_tenant, request.Bookmark, request.OperationId), ClientJsonContext.Default.RestoreBody, ClientJsonContext.Default.RestoreResult,
             safeToRetry: false, cancellationToken);
     }
 

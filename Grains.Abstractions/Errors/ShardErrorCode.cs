@@ -46,4 +46,6 @@ public enum ShardErrorCode
     /// silo may take the shard over; retry.
     /// </summary>
     Unavailable,
+    /// <summary>Another long operation (shard, unshard, rebalance) is running on the table (409, retryable once it ends).</summary>
+    OperationInProgress,
 }

@@ -22,6 +22,7 @@ public static class ShardErrorCodes
         ShardErrorCode.IdempotencyMismatch => "IDEMPOTENCY_MISMATCH",
         ShardErrorCode.ResultTooLarge => "RESULT_TOO_LARGE",
         ShardErrorCode.Unavailable => "UNAVAILABLE",
+        ShardErrorCode.OperationInProgress => "OPERATION_IN_PROGRESS",
         _ => "INTERNAL",
     };
 
@@ -44,6 +45,7 @@ public static class ShardErrorCodes
         "IDEMPOTENCY_MISMATCH" => ShardErrorCode.IdempotencyMismatch,
         "RESULT_TOO_LARGE" => ShardErrorCode.ResultTooLarge,
         "UNAVAILABLE" => ShardErrorCode.Unavailable,
+        "OPERATION_IN_PROGRESS" => ShardErrorCode.OperationInProgress,
         _ => ShardErrorCode.Internal,
     };
 
@@ -55,7 +57,7 @@ public static class ShardErrorCodes
         ShardErrorCode.Forbidden => 403,
         ShardErrorCode.NotFound => 404,
         ShardErrorCode.Timeout => 408,
-        ShardErrorCode.ConflictUnique or ShardErrorCode.ConstraintViolation or ShardErrorCode.TxNotFound or ShardErrorCode.IdempotencyMismatch => 409,
+        ShardErrorCode.ConflictUnique or ShardErrorCode.ConstraintViolation or ShardErrorCode.TxNotFound or ShardErrorCode.IdempotencyMismatch or ShardErrorCode.OperationInProgress => 409,
         ShardErrorCode.PayloadTooLarge => 413,
         ShardErrorCode.Overloaded => 429,
         ShardErrorCode.Retryable or ShardErrorCode.Unavailable => 503,
@@ -63,7 +65,7 @@ public static class ShardErrorCodes
         _ => 500,
     };
 
-    /// <summary>True for codes a client may retry unchanged (<c>RETRYABLE</c>, <c>OVERLOADED</c>, <c>UNAVAILABLE</c>).</summary>
+    /// <summary>True for codes a client may retry unchanged (<c>RETRYABLE</c>, <c>OVERLOADED</c>, <c>UNAVAILABLE</c>, <c>OPERATION_IN_PROGRESS</c>).</summary>
     public static bool IsRetryable(this ShardErrorCode code) =>
-        code is ShardErrorCode.Retryable or ShardErrorCode.Overloaded or ShardErrorCode.Unavailable;
+        code is ShardErrorCode.Retryable or ShardErrorCode.Overloaded or ShardErrorCode.Unavailable or ShardErrorCode.OperationInProgress;
 }

@@ -34,6 +34,13 @@ public interface IShardRegistry : IGrainWithStringKey
     [Alias("UnshardAsync")]
     Task<UnshardResult> UnshardAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>As <see cref="UnshardAsync(CancellationToken)"/>, recording the operation under <see cref="UnshardRequest.OperationId"/>.</summary>
+    /// <remarks>Errors: as <see cref="UnshardAsync(CancellationToken)"/>; <c>INVALID_ARGUMENT</c> for a malformed or used operation id.</remarks>
+    [AlwaysInterleave]
+    [ResponseTimeout("01:00:00")]
+    [Alias("UnshardWithRequestAsync")]
+    Task<UnshardResult> UnshardAsync(UnshardRequest request, CancellationToken cancellationToken = default);
+
     /// <summary>True when the table is sharded now.</summary>
     [ReadOnly]
     [Alias("IsShardedAsync")]

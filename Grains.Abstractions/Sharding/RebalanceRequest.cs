@@ -10,5 +10,6 @@ namespace OrleansShards;
 /// only keys of over-full or removed shards are reassigned). <c>full</c>: recompute the layout from the data
 /// (new range split points from quantiles; every roundRobin key reassigned in turn); hash is consistent either way.
 /// </param>
+/// <param name="OperationId">The id to record the operation under (see <see cref="IOperationGrain"/>); null: a new one.</param>
 [GenerateSerializer, Immutable, Alias("orleansshards.RebalanceRequest")]
-public sealed record RebalanceRequest([Id(0)] int? TargetCount = null, [Id(1)] double? MaxSkew = null, [Id(2)] string? Strategy = "incremental");
+public sealed record RebalanceRequest([Id(0)] int? TargetCount = null, [Id(1)] double? MaxSkew = null, [Id(2)] string? Strategy = "incremental", [Id(3)] string? OperationId = null);

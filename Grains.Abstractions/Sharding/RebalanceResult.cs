@@ -13,6 +13,7 @@ namespace OrleansShards;
 /// <param name="StallMs">How long writes were held for the final switch.</param>
 /// <param name="CorrelationId">The id carried by the operation's events.</param>
 /// <param name="Skipped">True when nothing needed to move.</param>
+/// <param name="OperationId">The id of the operation's record (<c>GET /v1/operations/{id}</c>).</param>
 [GenerateSerializer, Immutable, Alias("orleansshards.RebalanceResult")]
 public sealed record RebalanceResult(
     [Id(0)] long RowsMoved,
@@ -24,4 +25,5 @@ public sealed record RebalanceResult(
     [Id(6)] long DurationMs,
     [Id(7)] long StallMs,
     [Id(8)] string CorrelationId,
-    [Id(9)] bool Skipped = false);
+    [Id(9)] bool Skipped = false,
+    [Id(10)] string? OperationId = null);

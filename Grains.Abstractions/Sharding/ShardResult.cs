@@ -10,6 +10,7 @@ namespace OrleansShards;
 /// <param name="DurationMs">Wall time of the operation.</param>
 /// <param name="StallMs">How long writes were held for the final switch.</param>
 /// <param name="CorrelationId">The id carried by the operation's events.</param>
+/// <param name="OperationId">The id of the operation's record (<c>GET /v1/operations/{id}</c>).</param>
 [GenerateSerializer, Immutable, Alias("orleansshards.ShardResult")]
 public sealed record ShardResult(
     [Id(0)] IReadOnlyList<ShardInfo> Shards,
@@ -18,4 +19,5 @@ public sealed record ShardResult(
     [Id(3)] long RowsMoved,
     [Id(4)] long DurationMs,
     [Id(5)] long StallMs,
-    [Id(6)] string CorrelationId);
+    [Id(6)] string CorrelationId,
+    [Id(7)] string? OperationId = null);

@@ -4,6 +4,7 @@ namespace OrleansShards;
 
 /// <summary>How fresh a read must be. See the README's "Consistency modes".</summary>
 [GenerateSerializer, Alias("orleansshards.Consistency")]
+[System.Text.Json.Serialization.JsonConverter(typeof(ConsistencyJsonConverter))]
 public enum Consistency
 {
     /// <summary>Served by the shard itself: always the latest committed state.</summary>

@@ -48,6 +48,23 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
         return #KEYS
         """;
 
+    // GET and, for a sliding entry (header r{slidingMs},{absoluteMs};), PEXPIRE in one round trip: two dependent round
+    // trips (with a thread-pool hop between) under one OperationTimeout timed out on a loaded machine, and let a value
+    // replaced in between get the old value's expiry.
+    private const string GetRawScript = """
+        local v = redis.call('GET', KEYS[1])
+        if not v then return false end
+        if ARGV[1] == '1' then
+          local s, a = string.match(v, '^r(%d+),(%d+);')
+          if s and tonumber(s) > 0 then
+            local ttl = math.min(tonumber(s), tonumber(a) - tonumber(ARGV[2]))
+            if ttl < 1 then ttl = 1 end
+            redis.call('PEXPIRE', KEYS[1], math.floor(ttl))
+          end
+        end
+        return v
+        """;
+
     private readonly RedisCacheOptions _options;
     private readonly TimeProvider _time;
     private readonly Lazy<Task<IConnectionMultiplexer>> _connection;

@@ -3,31 +3,16 @@ using Orleans.Concurrency;
 
 namespace OrleansShards.Grains.Cluster;
 
-/// <summary>Progress of a drain: <c>GET /v1/operations/{id}</c>.</summary>
-[GenerateSerializer, Immutable, Alias("orleansshards.DrainStatus")]
-public sealed record DrainStatus(
-    [Id(0)] string Id,
-    [Id(1)] string Kind,
-    [Id(2)] string State,
-    [Id(3)] string Phase,
-    [Id(4)] long Done,
-    [Id(5)] long Total,
-    [Id(6)] DateTimeOffset StartedAt,
-    [Id(7)] string? Error,
-    [Id(8)] string Silo);
-
 /// <summary>A drain of one silo, keyed by its operation id: moves every primary the silo holds to the other silos.</summary>
 [Alias("orleansshards.IDrainGrain")]
 public interface IDrainGrain : IGrainWithStringKey
 {
-    /// <summary>Starts draining <paramref name="silo"/> (once; later calls return the running drain's status).</summary>
+    /// <summary>
+    /// Starts draining <paramref name="silo"/> (once; later calls return the running drain's record). Progress is the
+    /// operation record of the same id (<see cref="IOperationGrain"/>, <c>GET /v1/operations/{id}</c>).
+    /// </summary>
     [Alias("StartAsync")]
-    Task<DrainStatus> StartAsync(string silo);
-
-    /// <summary>The drain's progress; <c>NOT_FOUND</c> when this id never started.</summary>
-    [AlwaysInterleave]
-    [Alias("GetAsync")]
-    Task<DrainStatus> GetAsync();
+    Task<OperationInfo> StartAsync(string silo);
 }
 
 /// <summary>
@@ -38,14 +23,16 @@ public interface IDrainGrain : IGrainWithStringKey
 [Reentrant]
 internal sealed partial class DrainGrain(IShardOwnership ownership, ClusterView cluster, IGrainFactory grains, ILogger<DrainGrain> logger) : Grain, IDrainGrain
 {
-    private DrainStatus? _status;
+    private OperationInfo? _started;
     private Task? _run;
 
-    public Task<DrainStatus> StartAsync(string silo)
+    private IOperationGrain Record => grains.GetGrain<IOperationGrain>(this.GetPrimaryKeyString());
+
+    public async Task<OperationInfo> StartAsync(string silo)
     {
-        if (_status is { } running)
+        if (_started is { } running)
         {
-            return Task.FromResult(running);
+            return running;
         }
 
         if (!ownership.IsDistributed)
@@ -63,25 +50,25 @@ internal sealed partial class DrainGrain(IShardOwnership ownership, ClusterView 
             throw new ShardException(ShardErrorCode.Unavailable, $"Silo '{silo}' is the only active silo: there is nowhere to move its shards.");
         }
 
-        _status = new DrainStatus(this.GetPrimaryKeyString(), "drain", "running", "listing", 0, 0, DateTimeOffset.UtcNow, null, silo);
+        _started = await Record.StartAsync(new OperationStart(OperationKinds.Drain, Tenant: null, Target: silo));
         this.DelayDeactivation(TimeSpan.FromHours(6));
         _run = RunAsync(silo);
-        return Task.FromResult(_status);
+        return _started;
     }
-
-    public Task<DrainStatus> GetAsync() => _status is { } status
-        ? Task.FromResult(status)
-        : throw new ShardException(ShardErrorCode.NotFound, $"No operation {this.GetPrimaryKeyString()}.");
 
     private async Task RunAsync(string silo)
     {
         var id = this.GetPrimaryKeyString();
         LogStarted(id, silo);
+        var state = OperationStates.Failed;
+        long done = 0;
+        long total = 0;
         try
         {
             await ownership.SetDrainingAsync(silo, true);
             var shards = (await ownership.ListAsync(silo)).Select(e => e.Shard).ToList();
-            _status = _status! with { Phase = "moving", Total = shards.Count };
+            total = shards.Count;
+            await Record.ReportAsync(new OperationProgress("moving", 0, total));
             var failed = new List<string>();
             foreach (var shard in shards)
             {
@@ -90,19 +77,26 @@ internal sealed partial class DrainGrain(IShardOwnership ownership, ClusterView 
                     failed.Add(shard);
                 }
 
-                _status = _status with { Done = _status.Done + 1 };
+                await Record.ReportAsync(new OperationProgress("moving", ++done, total));
             }
 
-            _status = failed.Count == 0
-                ? _status with { State = "completed", Phase = "done" }
-                : _status with { State = "failed", Phase = "done", Error = $"{failed.Count} shards did not move: {string.Join(", ", failed.Take(20))}" };
+            if (failed.Count == 0)
+            {
+                await Record.CompleteAsync(done);
+                state = OperationStates.Completed;
+            }
+            else
+            {
+                await Record.FailAsync(new OperationError(ShardErrorCode.Unavailable.ToWire(), $"{failed.Count} shards did not move: {string.Join(", ", failed.Take(20))}"));
+            }
         }
         catch (Exception ex)
         {
-            _status = _status! with { State = "failed", Error = ex.Message };
+            var code = ex is ShardException shard ? shard.Code : ShardErrorCode.Internal;
+            await Record.FailAsync(new OperationError(code.ToWire(), ex.Message));
         }
 
-        LogEnded(id, silo, _status.State, _status.Done, _status.Total);
+        LogEnded(id, silo, state, done, total);
     }
 
     private async Task<bool> TryMoveAsync(string shard, string silo)

@@ -28,6 +28,8 @@ public static class ShardingServiceCollectionExtensions
         services.TryAddSingleton<ShardingHostId>();
         services.TryAddSingleton<ShardingFaults>();
         services.TryAddSingleton<ShardMigrations>();
+        services.AddOptions<Operations.OperationOptions>();
+        services.TryAddSingleton<Operations.OperationTracker>();
         return services;
     }
 }

@@ -22,9 +22,11 @@ internal sealed class ShardMigration
     private readonly Dictionary<string, long> _lastSequence = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, Dictionary<string, SqlValue[]>>> _moved = new(StringComparer.Ordinal);
     private readonly HashSet<string> _stagesCreated = new(StringComparer.Ordinal);
+    private readonly IProgress<long>? _progress;
 
-    public ShardMigration(ShardOperation operation, TableShape shape, ShardAssigner assigner, Func<string, IShardHost> hosts, ShardingFaults? faults)
+    public ShardMigration(ShardOperation operation, TableShape shape, ShardAssigner assigner, Func<string, IShardHost> hosts, ShardingFaults? faults, IProgress<long>? progress = null)
     {
+        _progress = progress;
         Operation = operation;
         Shape = shape;
         Assigner = assigner;
@@ -46,6 +48,9 @@ internal sealed class ShardMigration
 
     /// <summary>The cleanup the switch started (removed shards deleted, base emptied, journal cleared); writes already flow.</summary>
     public Task Cleanup { get; set; } = Task.CompletedTask;
+
+    /// <summary>Rows of the sources read by the copy (reported to the progress sink after each chunk).</summary>
+    public long RowsRead { get; private set; }
 
     /// <summary>Rows written to targets by copy and catch-up (a row written twice counts twice).</summary>
     public long RowsWritten { get; private set; }
@@ -79,6 +84,9 @@ internal sealed class ShardMigration
                     {
                         break;
                     }
+
+                    RowsRead += rows.Count;
+                    _progress?.Report(RowsRead);
 
                     // Chunks are disjoint key ranges: no de-duplication needed, so rows go straight to per-target lists.
                     var perTarget = new List<SqlValue[]>?[Operation.Targets.Count];

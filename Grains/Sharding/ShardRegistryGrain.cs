@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansShards.Grains.Storage;
 using OrleansShards.Grains.Hosting;
+using OrleansShards.Grains.Operations;
 using Orleans.Concurrency;
 
 namespace OrleansShards.Grains.Sharding;
@@ -69,6 +70,13 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     public async Task<ShardResult> ShardAsync(ShardRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        using var busy = Enter();
+        var run = await StartOperationAsync(request.OperationId, OperationKinds.Shard);
+        return await TrackAsync(run, () => ShardAsync(request, run, cancellationToken));
+    }
+
+    private async Task<ShardResult> ShardAsync(ShardRequest request, OperationRun run, CancellationToken cancellationToken)
+    {
         var (key, keyPath) = ValidateKey(request.Key, request.KeyPath);
         ValidateCount(request.Count, "count");
         var strategy = request.Strategy ?? ShardStrategies.Hash;
@@ -88,7 +96,6 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             throw Invalid($"Shard table names ({longest}) would exceed {ShardName.MaxLength} characters; table names up to {ShardName.MaxLength - longest.Length + _table.Length} characters can have {request.Count} shards.");
         }
 
-        using var busy = Enter();
         var started = Stopwatch.StartNew();
         var state = await Base.GetShardingStateAsync(cancellationToken);
         RequireIdle(state);
@@ -115,14 +122,23 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         var assigner = new ShardAssigner(layout, router);
         var targets = Enumerable.Range(0, request.Count).Select(i => new MigrationTarget(ShardLayout.ShardName(_table, i), i, TargetMode.Fresh)).ToList();
         var operation = NewOperation(id, ShardOperation.KindShard, shape, [_table], targets, layout, remove: [], emptyBase: true);
-        var outcome = await RunAsync(operation, shape, assigner, cancellationToken);
+        var outcome = await RunAsync(operation, shape, assigner, run, cancellationToken);
         var shards = await CountShardsAsync(layout, cancellationToken);
-        return new ShardResult(shards, layout.ToInfo(_table), Stats(shards), outcome.RowsMoved, started.ElapsedMilliseconds, outcome.StallMs, id);
+        return new ShardResult(shards, layout.ToInfo(_table), Stats(shards), outcome.RowsMoved, started.ElapsedMilliseconds, outcome.StallMs, id, run.Id);
     }
 
-    public async Task<UnshardResult> UnshardAsync(CancellationToken cancellationToken = default)
+    public Task<UnshardResult> UnshardAsync(CancellationToken cancellationToken = default) => UnshardAsync(new UnshardRequest(), cancellationToken);
+
+    public async Task<UnshardResult> UnshardAsync(UnshardRequest request, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(request);
         using var busy = Enter();
+        var run = await StartOperationAsync(request.OperationId, OperationKinds.Unshard);
+        return await TrackAsync(run, () => UnshardAsync(run, cancellationToken));
+    }
+
+    private async Task<UnshardResult> UnshardAsync(OperationRun run, CancellationToken cancellationToken)
+    {
         var started = Stopwatch.StartNew();
         var state = await Base.GetShardingStateAsync(cancellationToken);
         RequireIdle(state);
@@ -131,9 +147,9 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         var names = layout.ShardNames(_table).ToList();
         var id = Guid.NewGuid().ToString("N");
         var operation = NewOperation(id, ShardOperation.KindUnshard, shape, names, [new MigrationTarget(_table, 0, TargetMode.Base)], null, remove: names, emptyBase: false);
-        var outcome = await RunAsync(operation, shape, new ShardAssigner(layout with { Count = 1, Strategy = ShardStrategies.Hash }, null), cancellationToken);
+        var outcome = await RunAsync(operation, shape, new ShardAssigner(layout with { Count = 1, Strategy = ShardStrategies.Hash }, null), run, cancellationToken);
         var rows = await Base.CountRowsAsync(shape.Table, cancellationToken);
-        return new UnshardResult(rows, outcome.RowsMoved, names.Count, started.ElapsedMilliseconds, outcome.StallMs, id);
+        return new UnshardResult(rows, outcome.RowsMoved, names.Count, started.ElapsedMilliseconds, outcome.StallMs, id, run.Id);
     }
 
     public async Task<bool> IsShardedAsync(CancellationToken cancellationToken = default) =>
@@ -178,6 +194,13 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     public async Task<RebalanceResult> RebalanceAsync(RebalanceRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        using var busy = Enter();
+        var run = await StartOperationAsync(request.OperationId, OperationKinds.Rebalance);
+        return await TrackAsync(run, () => RebalanceAsync(request, run, cancellationToken));
+    }
+
+    private async Task<RebalanceResult> RebalanceAsync(RebalanceRequest request, OperationRun run, CancellationToken cancellationToken)
+    {
         var mode = request.Strategy ?? "incremental";
         if (mode is not ("incremental" or "full"))
         {
@@ -194,7 +217,6 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             throw Invalid("maxSkew is a ratio max/avg and must be at least 1.");
         }
 
-        using var busy = Enter();
         var started = Stopwatch.StartNew();
         var state = await Base.GetShardingStateAsync(cancellationToken);
         RequireIdle(state);
@@ -212,7 +234,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         if ((count == layout.Count && request.MaxSkew is { } maxSkew && beforeStats.SkewRatio <= maxSkew)
             || (unchangedLayout && layout.Strategy is ShardStrategies.Hash or ShardStrategies.Custom))
         {
-            return new RebalanceResult(0, beforeStats, beforeStats, [], before, layout.ToInfo(_table), started.ElapsedMilliseconds, 0, string.Empty, Skipped: true);
+            return new RebalanceResult(0, beforeStats, beforeStats, [], before, layout.ToInfo(_table), started.ElapsedMilliseconds, 0, string.Empty, Skipped: true, OperationId: run.Id);
         }
 
         var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken);
@@ -240,7 +262,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             .ToList();
         var removed = oldNames.Skip(count).ToList();
         var operation = NewOperation(id, ShardOperation.KindRebalance, shape, oldNames, targets, newLayout, removed, emptyBase: false);
-        var migration = await RunAsync(operation, shape, assigner, cancellationToken);
+        var migration = await RunAsync(operation, shape, assigner, run, cancellationToken);
         var after = await CountShardsAsync(newLayout, cancellationToken);
         var modified = new SortedSet<string>(StringComparer.Ordinal);
         modified.UnionWith(removed);
@@ -254,7 +276,34 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         }
 
         return new RebalanceResult(migration.RowsMoved, beforeStats, Stats(after), [.. modified], after, newLayout.ToInfo(_table),
-            started.ElapsedMilliseconds, migration.StallMs, id);
+            started.ElapsedMilliseconds, migration.StallMs, id, OperationId: run.Id);
+    }
+
+    /// <summary>Creates the operation's record (<see cref="IOperationGrain"/>) and logs its start.</summary>
+    private Task<OperationRun> StartOperationAsync(string? operationId, string kind) =>
+        ServiceProvider.GetRequiredService<OperationTracker>().StartAsync(operationId, kind, _tenant, ShardName.Format(_tenant, _table));
+
+    /// <summary>Runs <paramref name="body"/> and ends the operation's record as completed or failed with its error.</summary>
+    private static async Task<T> TrackAsync<T>(OperationRun run, Func<Task<T>> body)
+    {
+        try
+        {
+            var result = await body();
+            await run.CompleteAsync();
+            return result;
+        }
+        catch (Exception ex)
+        {
+            await run.FailAsync(ex);
+            throw;
+        }
+    }
+
+    /// <summary>Rows of every part of the table in <paramref name="sources"/>: the copy's total.</summary>
+    private async Task<long> CountSourceRowsAsync(IReadOnlyList<string> sources, TableShape shape, CancellationToken cancellationToken)
+    {
+        var counts = await Task.WhenAll(sources.SelectMany(source => shape.Parts.Select(part => Host(source).CountRowsAsync(part.Name, cancellationToken))));
+        return counts.Sum();
     }
 
     private ShardOperation NewOperation(string id, string kind, TableShape shape, List<string> sources, List<MigrationTarget> targets, ShardLayout? layout, List<string> remove, bool emptyBase) =>
@@ -262,8 +311,10 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             TimeProvider.GetUtcNow().ToUnixTimeMilliseconds());
 
     /// <summary>Journal, prepare targets, copy, catch-up rounds, switch; on failure the base table rolls back.</summary>
-    private async Task<RunOutcome> RunAsync(ShardOperation operation, TableShape shape, ShardAssigner assigner, CancellationToken cancellationToken)
+    private async Task<RunOutcome> RunAsync(ShardOperation operation, TableShape shape, ShardAssigner assigner, OperationRun run, CancellationToken cancellationToken)
     {
+        var total = await CountSourceRowsAsync(operation.Sources, shape, cancellationToken);
+        await run.PhaseAsync("prepare", 0, total);
         // A new partition starts from an empty file: never over a table of the tenant's that has the same name (one
         // created before partition names were reserved).
         foreach (var target in operation.Targets.Where(t => t.Mode == TargetMode.Fresh))
@@ -275,7 +326,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             }
         }
         await Base.BeginOperationAsync(operation, cancellationToken);
-        var migration = new ShardMigration(operation, shape, assigner, Host, _faults);
+        var migration = new ShardMigration(operation, shape, assigner, Host, _faults, run);
         try
         {
             await Task.WhenAll(operation.Targets.Where(t => t.Mode == TargetMode.Fresh)
@@ -286,7 +337,9 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             }
 
             migration.Step("copy");
+            await run.PhaseAsync("copy", 0, total);
             await migration.CopyAsync(cancellationToken);
+            await run.PhaseAsync("catchup", migration.RowsRead, Math.Max(total, migration.RowsRead));
             for (var round = 0; round < MaxCatchUpRounds; round++)
             {
                 migration.Step("catchup");
@@ -297,6 +350,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
             }
             SwitchOutcome outcome;
             _migrations.Add(migration);
+            await run.PhaseAsync("switch", migration.RowsRead, Math.Max(total, migration.RowsRead));
             try
             {
                 outcome = await Base.SwitchAsync(operation.Id, cancellationToken);
@@ -430,7 +484,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     {
         if (state.Operation is { } operation)
         {
-            throw Invalid($"A {operation.Kind} operation ({operation.Id}) is in progress on this table; retry when it completes.");
+            throw new ShardException(ShardErrorCode.OperationInProgress, $"A {operation.Kind} operation ({operation.Id}) is in progress on this table; retry when it completes.");
         }
     }
 
@@ -438,7 +492,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     {
         if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
-            throw Invalid($"A sharding operation is already running on {_table}; retry when it completes.");
+            throw new ShardException(ShardErrorCode.OperationInProgress, $"A sharding operation is already running on {_table}; retry when it completes.");
         }
 
         return new BusyScope(this);

@@ -14,6 +14,7 @@ namespace OrleansShards.Grains.Storage;
 internal sealed class ShardConnection : IDisposable
 {
     private const uint PreparePersistent = 0x01;
+    private const int SqliteTooBig = 18;
     private const int StmtStatusFullscanStep = 1;
     private const int ProgressOps = 4096;
 
@@ -157,7 +158,11 @@ internal sealed class ShardConnection : IDisposable
         if (rc != SqliteResultCodes.Ok)
         {
             stmt?.Dispose();
-            throw Failure(rc);
+            var failure = Failure(rc);
+            // TOOBIG while preparing is the statement's own length (SQLITE_LIMIT_SQL_LENGTH): a bad argument, not a big body.
+            throw failure.Code == ShardErrorCode.PayloadTooLarge && failure.SqliteCode == SqliteTooBig
+                ? new ShardException(ShardErrorCode.InvalidArgument, "The statement is longer than the shard allows. (" + failure.Message + ")", failure.SqliteCode.Value, failure.SqliteExtendedCode ?? rc, failure)
+                : failure;
         }
 
         if (stmt is null || stmt.IsInvalid)

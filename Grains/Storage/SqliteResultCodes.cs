@@ -40,7 +40,7 @@ internal static class SqliteResultCodes
     /// <summary>
     /// Maps a failed result to the shard's typed error. Classification is <see cref="Native.SqliteErrors.Classify"/>
     /// (the one mapping); this adds the engine's messages: internal faults reveal nothing about the server,
-    /// a denied action is named, and "too many SQL variables" is the parameter cap (<c>PAYLOAD_TOO_LARGE</c>).
+    /// a denied action is named, and "too many SQL variables" is the parameter cap (<c>INVALID_ARGUMENT</c>: 413 is for bodies).
     /// </summary>
     public static ShardException ToException(int extended, string sqliteMessage, bool timedOut = false, string? context = null, string? deniedAction = null)
     {
@@ -48,7 +48,7 @@ internal static class SqliteResultCodes
         var interrupt = primary != Interrupt ? Native.InterruptReason.None
             : timedOut ? Native.InterruptReason.Deadline : Native.InterruptReason.Canceled;
         var code = primary == Error && sqliteMessage.StartsWith("too many SQL variables", StringComparison.Ordinal)
-            ? ShardErrorCode.PayloadTooLarge
+            ? ShardErrorCode.InvalidArgument
             : Native.SqliteErrors.Classify(primary, extended, interrupt);
 
         var message = code switch

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OrleansShards.Grains.Operations;
 using OrleansShards.Grains.Pitr;
 
 namespace OrleansShards.Grains.TableShards;
@@ -90,13 +91,23 @@ internal sealed partial class TableShardGrain
                     $"the oldest restorable bookmark is {BookmarkOf(floor)}.");
             }
 
-            if (target == current)
+            // The operation's record (GET /v1/operations/{id}) counts the restore's three steps: build, swap, announce.
+            var run = await ServiceProvider.GetRequiredService<OperationTracker>()
+                .StartAsync(request.OperationId, OperationKinds.Restore, _tenant, _shard, RestoreSteps);
+            try
             {
                 // Already the current state: nothing to swap, nothing to abort.
-                return new RestoreResult(BookmarkOf(current), BookmarkOf(current));
+                var result = target == current
+                    ? new RestoreResult(BookmarkOf(current), BookmarkOf(current))
+                    : await RestoreToAsync(target, current, run);
+                await run.CompleteAsync();
+                return result with { OperationId = run.Id };
             }
-
-            return await RestoreToAsync(target, current);
+            catch (Exception ex)
+            {
+                await run.FailAsync(ex);
+                throw;
+            }
         }
         catch (ShardException ex) when (CountError(ex))
         {
@@ -104,8 +115,11 @@ internal sealed partial class TableShardGrain
         }
     }
 
-    private async Task<RestoreResult> RestoreToAsync(long target, long current)
+    private const int RestoreSteps = 3;
+
+    private async Task<RestoreResult> RestoreToAsync(long target, long current, OperationRun run)
     {
+        await run.PhaseAsync("prepare", 0, RestoreSteps);
         var started = Stopwatch.GetTimestamp();
         var newSequence = current + 1;
         var atMs = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
@@ -128,6 +142,7 @@ internal sealed partial class TableShardGrain
         }
 
         Exception? swapError = null;
+        await run.PhaseAsync("swap", 1, RestoreSteps);
         try
         {
             restore.Swap(newSequence, target);
@@ -148,6 +163,7 @@ internal sealed partial class TableShardGrain
             throw new ShardException(ShardErrorCode.Internal, "The restore could not be swapped in; the shard is unchanged: " + swapError?.Message, swapError);
         }
 
+        await run.PhaseAsync("announce", 2, RestoreSteps);
         await _writer.AnnounceRestoreAsync(target, atMs);
         LogRestored(_shard, target, newSequence, restore.BaseSnapshot, restore.EntriesReplayed, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return new RestoreResult(BookmarkOf(target), BookmarkOf(current));

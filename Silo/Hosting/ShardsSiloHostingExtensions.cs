@@ -131,10 +131,17 @@ public static class ShardsSiloHostingExtensions
         }
 
         services.AddOptions<OrleansShards.Grains.Pitr.PitrOptions>().Bind(section.GetSection("Pitr"));
+        services.AddOptions<OrleansShards.Grains.Operations.OperationOptions>().Bind(section.GetSection("Operations"));
 
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ShardsJsonContext.Default));
         services.TryAddSingleton<ApiKeyAuthenticator>();
         services.TryAddSingleton<ShardsRequestLimiter>();
+        services.AddOptions<TenantLimitOptions>().Bind(configuration.GetSection(TenantLimitOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TenantLimitOptions>, TenantLimitOptionsValidator>());
+        services.TryAddSingleton<TenantRequestLimiter>();
+        services.TryAddSingleton<TenantStorageQuota>();
+        services.TryAddSingleton<AnonymousAccessGuard>();
+        services.AddHostedService(static sp => sp.GetRequiredService<AnonymousAccessGuard>());
         services.TryAddSingleton<ShardRequestContext>();
         services.TryAddSingleton<HealthCheck>();
         services.AddShardsTelemetry(configuration);
@@ -162,6 +169,7 @@ public static class ShardsSiloHostingExtensions
         TableEndpoints.Map(tables, api);
         ShardingEndpoints.Map(tables, api);
         ClusterEndpoints.Map(v1, tables, api);
+        OperationEndpoints.Map(v1, api);
         v1.MapFallback("{**path}", api.Handle(static (http, _, _) =>
             Task.FromException<IResult>(new ShardException(ShardErrorCode.NotFound, $"No route {http.Request.Method} {http.Request.Path}."))));
 

@@ -54,6 +54,13 @@ public sealed class ShardsSiloOptions
     /// </summary>
     public bool Dashboard { get; set; } = true;
 
+    /// <summary>
+    /// Serve the HTTP API without API keys on addresses other than loopback. Default false: without keys, a silo or
+    /// co-hosted app that listens beyond loopback fails its start (and a request arriving on such an address answers
+    /// <c>UNAUTHENTICATED</c>); when true, it starts and logs a warning naming the addresses.
+    /// </summary>
+    public bool AllowAnonymous { get; set; }
+
     /// <summary>The effective shard size limit in bytes.</summary>
     public long EffectiveMaxShardSizeBytes =>
         MaxShardSizeBytes ?? (long)Math.Min(long.MaxValue, MaxShardSizeGb * 1024 * 1024 * 1024);

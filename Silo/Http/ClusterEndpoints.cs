@@ -10,7 +10,6 @@ internal static class ClusterEndpoints
     {
         v1.MapGet("/cluster", api.Handle(ClusterAsync));
         v1.MapPost("/cluster/drain", api.Handle(DrainAsync));
-        v1.MapGet("/operations/{id}", api.Handle(OperationAsync));
         tables.MapGet("/placement", api.Handle(PlacementAsync));
     }
 
@@ -26,23 +25,9 @@ internal static class ClusterEndpoints
     {
         var body = await ctx.ReadOperatorBodyAsync(http, ShardsJsonContext.Default.DrainBody);
         var silo = ShardRequestContext.Required(body.Silo, "silo");
-        var id = "drain-" + Guid.NewGuid().ToString("N")[..16];
-        var status = await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IDrainGrain>(id).StartAsync(silo);
-        return TypedResults.Json(new DrainResponse(status.Id, status.State), ShardsJsonContext.Default.DrainResponse, statusCode: StatusCodes.Status202Accepted);
-    }
-
-    /// <summary>The progress of a long operation.</summary>
-    private static async Task<IResult> OperationAsync(HttpContext http, string table, ShardRequestContext ctx)
-    {
-        ctx.AuthenticateOperator(http);
-        var id = http.Request.RouteValues["id"] as string ?? "";
-        if (!id.StartsWith("drain-", StringComparison.Ordinal) || id.Length > 64)
-        {
-            throw new ShardException(ShardErrorCode.NotFound, $"No operation {id}.");
-        }
-
-        var status = await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IDrainGrain>(id).GetAsync();
-        return TypedResults.Json(status, ShardsJsonContext.Default.DrainStatus);
+        var id = OperationIds.New();
+        var started = await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IDrainGrain>(id).StartAsync(silo);
+        return TypedResults.Json(new DrainResponse(started.Id, started.State), ShardsJsonContext.Default.DrainResponse, statusCode: StatusCodes.Status202Accepted);
     }
 
     /// <summary>Every silo by name (its newest generation), with its status and the number of primaries it holds.</summary>

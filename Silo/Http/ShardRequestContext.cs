@@ -10,7 +10,12 @@ namespace OrleansShards.Silo.Http;
 /// What every <c>/v1/tables/{table}</c> handler needs: reading the body, deciding the tenant,
 /// checking the API key, and the grain reference of <c>tenant:table</c>.
 /// </summary>
-internal sealed class ShardRequestContext(IGrainFactory grains, ApiKeyAuthenticator apiKeys, IOptions<ShardsSiloOptions> options)
+internal sealed class ShardRequestContext(
+    IGrainFactory grains,
+    ApiKeyAuthenticator apiKeys,
+    IOptions<ShardsSiloOptions> options,
+    TenantRequestLimiter tenantLimits,
+    TenantStorageQuota quota)
 {
     public const string TenantHeader = "X-Tenant-Id";
     public const string TenantQueryParameter = "tenantId";
@@ -31,15 +36,63 @@ internal sealed class ShardRequestContext(IGrainFactory grains, ApiKeyAuthentica
 
     /// <summary>
     /// Resolves the tenant (body/query value and <c>X-Tenant-Id</c>; if both are given they must be equal),
-    /// validates tenant and table names, checks the API key belongs to the tenant, and returns the shard.
+    /// validates tenant and table names, checks the API key belongs to the tenant, takes a permit of the tenant's
+    /// request limits (<c>OVERLOADED</c> otherwise), and returns the shard.
     /// </summary>
-    public ITableShard GetShard(HttpContext http, string table, string? requestTenant)
+    /// <param name="http">The request.</param>
+    /// <param name="table">The route's table.</param>
+    /// <param name="requestTenant">The body's or query string's <c>tenantId</c>.</param>
+    /// <param name="query">A SQL query: counted against the tenant's query limit too.</param>
+    public ITableShard GetShard(HttpContext http, string table, string? requestTenant, bool query = false) =>
+        grains.GetGrain<ITableShard>(Admit(http, table, requestTenant, query));
+
+    /// <summary>
+    /// As <see cref="GetShard"/> for a write of <paramref name="statements"/>: also refuses it with <c>CAPACITY_EXCEEDED</c>
+    /// when the tenant is over its storage quota and a statement may grow it.
+    /// </summary>
+    public ITableShard GetShardForWrite(HttpContext http, string table, string? requestTenant, params IEnumerable<string?> statements)
+    {
+        var key = Admit(http, table, requestTenant);
+        quota.EnsureWritable(ShardName.Parse(key).Tenant, statements);
+        return grains.GetGrain<ITableShard>(key);
+    }
+
+    /// <summary>
+    /// The tenant of a request that names no table (<c>/v1/operations/{id}</c>): <c>X-Tenant-Id</c> or <c>tenantId</c> in the
+    /// query string, authorized and admitted like a table's; null when none is sent and API keys are off.
+    /// </summary>
+    public string? GetTenantForQueryString(HttpContext http)
+    {
+        if (apiKeys.Enabled)
+        {
+            apiKeys.Authenticate(http.Request.Headers.Authorization);
+        }
+
+        var requestTenant = Single(http.Request.Query, TenantQueryParameter);
+        if (!apiKeys.Enabled && string.IsNullOrEmpty(requestTenant) && http.Request.Headers[TenantHeader].Count == 0)
+        {
+            return null;
+        }
+
+        var tenant = ResolveTenant(http, requestTenant);
+        apiKeys.Authorize(http.Request.Headers.Authorization, tenant);
+        tenantLimits.Enter(http, tenant);
+        return tenant;
+    }
+
+    /// <summary>The grain of operation <paramref name="id"/>; <c>NOT_FOUND</c> for an id that cannot exist.</summary>
+    public IOperationGrain GetOperation(string id) =>
+        OperationIds.IsValid(id) ? grains.GetGrain<IOperationGrain>(id) : throw new ShardException(ShardErrorCode.NotFound, $"No operation {id}.");
+
+    /// <summary>The checks every <c>/v1/tables</c> request passes; returns the grain key <c>tenant:table</c>.</summary>
+    private string Admit(HttpContext http, string table, string? requestTenant, bool query = false)
     {
         var tenant = ResolveTenant(http, requestTenant);
         var key = ShardName.Format(tenant, table);
         ShardName.RejectPartitionName(table);
         apiKeys.Authorize(http.Request.Headers.Authorization, tenant);
-        return grains.GetGrain<ITableShard>(key);
+        tenantLimits.Enter(http, tenant, query);
+        return key;
     }
 
     /// <summary>For routes about the cluster rather than a tenant (<c>/v1/cluster</c>, drains): an operator key, when keys are configured.</summary>
@@ -65,14 +118,8 @@ internal sealed class ShardRequestContext(IGrainFactory grains, ApiKeyAuthentica
     }
 
     /// <summary>As <see cref="GetShard"/>, for the table's shard registry (the sharding routes).</summary>
-    public IShardRegistry GetRegistry(HttpContext http, string table, string? requestTenant)
-    {
-        var tenant = ResolveTenant(http, requestTenant);
-        var key = ShardName.Format(tenant, table);
-        ShardName.RejectPartitionName(table);
-        apiKeys.Authorize(http.Request.Headers.Authorization, tenant);
-        return grains.GetGrain<IShardRegistry>(key);
-    }
+    public IShardRegistry GetRegistry(HttpContext http, string table, string? requestTenant, bool query = false) =>
+        grains.GetGrain<IShardRegistry>(Admit(http, table, requestTenant, query));
 
     /// <summary>As <see cref="GetShardForQueryString"/>, for the table's shard registry.</summary>
     public IShardRegistry GetRegistryForQueryString(HttpContext http, string table)
@@ -157,6 +204,11 @@ internal sealed class ShardRequestContext(IGrainFactory grains, ApiKeyAuthentica
             ? ms
             : throw Invalid($"{name} must be a non-negative integer.");
     }
+
+    /// <summary>A body's millisecond member: refused when negative, as <see cref="ParseMilliseconds"/> refuses it in a query string.</summary>
+    public static T? NonNegative<T>(T? value, string name)
+        where T : struct, System.Numerics.INumber<T> =>
+        value is { } v && T.IsNegative(v) ? throw Invalid($"{name} must be a non-negative integer.") : value;
 
     /// <summary>Throws <c>INVALID_ARGUMENT</c> naming a missing member.</summary>
     public static string Required(string? value, string member) =>

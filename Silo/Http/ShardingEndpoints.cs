@@ -22,7 +22,7 @@ internal static class ShardingEndpoints
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.ShardBody);
         var registry = ctx.GetRegistry(http, table, body.TenantId);
-        var request = new ShardRequest(body.Key, body.Count ?? 0, body.Strategy ?? ShardStrategies.Hash, body.KeyPath, body.Router);
+        var request = new ShardRequest(body.Key, body.Count ?? 0, body.Strategy ?? ShardStrategies.Hash, body.KeyPath, body.Router, body.OperationId);
         var result = await registry.ShardAsync(request, http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.ShardResult);
     }
@@ -34,7 +34,7 @@ internal static class ShardingEndpoints
             ? new UnshardBody()
             : await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.UnshardBody);
         var registry = ctx.GetRegistry(http, table, body.TenantId);
-        var result = await registry.UnshardAsync(http.RequestAborted);
+        var result = await registry.UnshardAsync(new UnshardRequest(body.OperationId), http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.UnshardResult);
     }
 
@@ -48,12 +48,12 @@ internal static class ShardingEndpoints
     private static async Task<IResult> QueryShardsAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.ShardQueryBody);
-        var registry = ctx.GetRegistry(http, table, body.TenantId);
+        var registry = ctx.GetRegistry(http, table, body.TenantId, query: true);
         var request = new ShardQueryRequest(
             Required(body.Query, "query"),
             body.Params,
             body.Aggregation ?? ShardAggregations.Concat,
-            body.TimeoutMs ?? body.Timeout,
+            NonNegative(body.TimeoutMs, "timeoutMs") ?? NonNegative(body.Timeout, "timeout"),
             body.ContinueOnError ?? false);
         var result = await registry.QueryShardsAsync(request, http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.ShardQueryResult);
@@ -63,7 +63,7 @@ internal static class ShardingEndpoints
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.RebalanceBody);
         var registry = ctx.GetRegistry(http, table, body.TenantId);
-        var result = await registry.RebalanceAsync(new RebalanceRequest(body.TargetCount, body.MaxSkew, body.Strategy ?? "incremental"), http.RequestAborted);
+        var result = await registry.RebalanceAsync(new RebalanceRequest(body.TargetCount, body.MaxSkew, body.Strategy ?? "incremental", body.OperationId), http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.RebalanceResult);
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using OrleansShards.Silo.Diagnostics;
+using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Silo.Http;
 
@@ -24,13 +25,18 @@ internal sealed partial class ShardsApi(IServiceProvider services)
     {
         // Resolved at the first request, not when the routes are mapped: the options behind them are validated when
         // the host starts, and a bad option must fail the start, not the mapping.
-        var (limiter, context, logger, metrics) = _services ??= new Services(
+        var (limiter, context, guard, logger, metrics) = _services ??= new Services(
             services.GetRequiredService<ShardsRequestLimiter>(),
             services.GetRequiredService<ShardRequestContext>(),
+            services.GetRequiredService<AnonymousAccessGuard>(),
             services.GetRequiredService<ILogger<ShardsApi>>(),
             services.GetRequiredService<SiloMetrics>());
         IResult result;
-        if (!limiter.TryAcquire())
+        if (guard.Refuses(http))
+        {
+            result = ShardsErrors.ToResult(ShardErrorCode.Unauthenticated, AnonymousAccessGuard.RefusalMessage);
+        }
+        else if (!limiter.TryAcquire())
         {
             metrics.Rejected(ShardErrorCode.Overloaded);
             result = ShardsErrors.ToResult(ShardErrorCode.Overloaded, "The silo is serving its maximum number of requests; retry later.");
@@ -72,5 +78,5 @@ internal sealed partial class ShardsApi(IServiceProvider services)
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Method} {Path} aborted by the client ({Exception})")]
     private static partial void LogAborted(ILogger logger, string method, string path, string exception);
 
-    private sealed record Services(ShardsRequestLimiter Limiter, ShardRequestContext Context, ILogger Logger, SiloMetrics Metrics);
+    private sealed record Services(ShardsRequestLimiter Limiter, ShardRequestContext Context, AnonymousAccessGuard Guard, ILogger Logger, SiloMetrics Metrics);
 }

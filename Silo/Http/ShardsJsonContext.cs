@@ -8,7 +8,8 @@ namespace OrleansShards.Silo.Http;
 /// Source-generated JSON of every HTTP body and answer (camelCase web defaults). <see cref="SqlValue"/>
 /// uses its own converter: exact 64-bit integers and <c>{"$blob":"base64"}</c> blobs.
 /// </summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
+// Numbers are numbers: the web defaults would read "2" as 2, which the query-string parsers refuse.
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow, NumberHandling = JsonNumberHandling.Strict)]
 [JsonSerializable(typeof(QueryBody))]
 [JsonSerializable(typeof(MutationBody))]
 [JsonSerializable(typeof(BatchBody))]
@@ -35,7 +36,6 @@ namespace OrleansShards.Silo.Http;
 [JsonSerializable(typeof(ClusterResponse))]
 [JsonSerializable(typeof(DrainBody))]
 [JsonSerializable(typeof(DrainResponse))]
-[JsonSerializable(typeof(OrleansShards.Grains.Cluster.DrainStatus))]
 [JsonSerializable(typeof(ShardBody))]
 [JsonSerializable(typeof(UnshardBody))]
 [JsonSerializable(typeof(ShardQueryBody))]
@@ -45,6 +45,7 @@ namespace OrleansShards.Silo.Http;
 [JsonSerializable(typeof(ShardDiscovery))]
 [JsonSerializable(typeof(ShardQueryResult))]
 [JsonSerializable(typeof(RebalanceResult))]
+[JsonSerializable(typeof(OperationResponse))]
 internal sealed partial class ShardsJsonContext : JsonSerializerContext
 {
 }

@@ -47,12 +47,12 @@ internal static class TableEndpoints
     private static async Task<IResult> QueryAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.QueryBody);
-        var shard = ctx.GetShard(http, table, body.TenantId);
+        var shard = ctx.GetShard(http, table, body.TenantId, query: true);
         var request = new QueryRequest(
             Required(body.Query, "query"),
             body.Params,
             ParseConsistency(body.Consistency),
-            body.MaxStalenessMs,
+            NonNegative(body.MaxStalenessMs, "maxStalenessMs"),
             body.MinBookmark,
             body.ShardKey);
         var result = await shard.QueryAsync(request, http.RequestAborted);
@@ -62,7 +62,7 @@ internal static class TableEndpoints
     private static async Task<IResult> MutationAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.MutationBody);
-        var shard = ctx.GetShard(http, table, body.TenantId);
+        var shard = ctx.GetShardForWrite(http, table, body.TenantId, body.Query);
         var request = new MutationRequest(Required(body.Query, "query"), body.Params, body.TransactionId, body.IdempotencyKey, body.ShardKey);
         var result = await shard.MutateAsync(request, http.RequestAborted);
         return result.Queued
@@ -73,7 +73,7 @@ internal static class TableEndpoints
     private static async Task<IResult> BatchAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.BatchBody);
-        var shard = ctx.GetShard(http, table, body.TenantId);
+        var shard = ctx.GetShardForWrite(http, table, body.TenantId, body.Statements?.Select(s => s?.Query) ?? []);
         if (body.Statements is not { Count: > 0 } statements)
         {
             throw Invalid("statements must hold at least one statement.");
@@ -93,7 +93,7 @@ internal static class TableEndpoints
     private static async Task<IResult> DdlAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.DdlBody);
-        var shard = ctx.GetShard(http, table, body.TenantId);
+        var shard = ctx.GetShardForWrite(http, table, body.TenantId, body.Query);
         var result = await shard.DdlAsync(new DdlRequest(Required(body.Query, "query")), http.RequestAborted);
         return TypedResults.Json(new DdlResponse(result.Ok, result.Bookmark), ShardsJsonContext.Default.DdlResponse);
     }
@@ -138,7 +138,7 @@ internal static class TableEndpoints
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.RestoreBody);
         var shard = ctx.GetShard(http, table, body.TenantId);
-        var result = await shard.RestoreAsync(new RestoreRequest(Required(body.Bookmark, "bookmark")), http.RequestAborted);
+        var result = await shard.RestoreAsync(new RestoreRequest(Required(body.Bookmark, "bookmark"), body.OperationId), http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.RestoreResult);
     }
 

@@ -76,4 +76,25 @@ public sealed class CoHostedAppTests : IClassFixture<CoHostedAppTests.CoHostedFa
         Assert.Equal(HttpStatusCode.BadRequest, badTenant.StatusCode);
         Assert.Equal("INVALID_ARGUMENT", JsonDocument.Parse(await badTenant.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
     }
+
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("POST")]
+    public async Task Own_endpoints_answer_typed_errors_when_the_tenant_name_is_invalid(string method)
+    {
+        // Issue 15 item 12: a%2Fb reached the grain factory as "a/b" and the app answered a bare 500.
+        using var http = _factory.CreateClient();
+        using var request = new HttpRequestMessage(new HttpMethod(method), "/tenants/a%2Fb/notes");
+        if (method == "POST")
+        {
+            request.Content = JsonContent.Create(new { text = "x" });
+        }
+
+        using var response = await http.SendAsync(request);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("INVALID_ARGUMENT", error.GetProperty("code").GetString());
+        Assert.False(error.GetProperty("retryable").GetBoolean());
+    }
 }

@@ -20,6 +20,7 @@ namespace OrleansShards.Tests.Docs;
 public sealed class ReadmeTests
 {
     private const string Marker = "<!-- readme-test";
+    private const string CliMarker = "<!-- readme-cli-test";
 
     // Wraps curl (nothing else): runs the real curl, prints its answer as usual, and logs the answer for the assertions.
     private const string Preamble = """
@@ -46,13 +47,13 @@ public sealed class ReadmeTests
         throw new InvalidOperationException("OrleansShards.sln not found above " + AppContext.BaseDirectory);
     }
 
-    internal static IReadOnlyList<string> MarkedBashBlocks(string markdown)
+    internal static IReadOnlyList<string> MarkedBashBlocks(string markdown, string marker = Marker)
     {
         var blocks = new List<string>();
         var lines = markdown.Split('\n');
         for (var i = 0; i < lines.Length; i++)
         {
-            if (!lines[i].TrimStart().StartsWith(Marker, StringComparison.Ordinal))
+            if (!lines[i].TrimStart().StartsWith(marker, StringComparison.Ordinal))
             {
                 continue;
             }
@@ -119,6 +120,43 @@ public sealed class ReadmeTests
         }
     }
 
+    /// <summary>
+    /// Issue 15 item 12: the README's sharding CLI examples (shard, discover, query-shards, rebalance, unshard) work on a
+    /// fresh silo in the order given. <c>shards</c> is the built CLI, as the README's alias makes it.
+    /// </summary>
+    [Fact]
+    public async Task Marked_cli_blocks_run_as_written_in_order_against_a_fresh_silo()
+    {
+        var root = RepositoryRoot();
+        var blocks = MarkedBashBlocks(await File.ReadAllTextAsync(Path.Combine(root, "README.md")), CliMarker);
+        Assert.NotEmpty(blocks);
+
+        using var data = new TempDirectory("readme-cli");
+        var url = $"http://127.0.0.1:{FreeLoopbackPort()}";
+        using var silo = StartSilo(url, data.Path);
+        try
+        {
+            await WaitForHealthAsync(url, silo);
+            var cli = typeof(OrleansShards.Cli.ShardsCli).Assembly.Location;
+            var preamble = "set -euo pipefail\nshards() { dotnet \"$SHARDS_CLI\" \"$@\"; }\n";
+            foreach (var block in blocks)
+            {
+                var (exit, stdout, stderr) = await RunBashAsync(
+                    preamble + block, root, new() { ["SHARDS_URL"] = url, ["SHARDS_TENANT"] = "acme", ["SHARDS_CLI"] = cli });
+                Assert.True(exit == 0, $"bash exited {exit}\nstdout:\n{stdout}\nstderr:\n{stderr}");
+                Assert.Empty(stderr);
+                Assert.Contains("sharded into 8 shards by customer (hash): 300 rows moved", stdout, StringComparison.Ordinal);
+                Assert.Contains("sharded into 4 shards by metadata → organization.id", stdout, StringComparison.Ordinal);
+                Assert.Contains("merged 9 shards back: 300 rows in the table", stdout, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            silo.Kill(entireProcessTree: true);
+            await silo.WaitForExitAsync();
+        }
+    }
+
     [Fact]
     public async Task Configuration_reference_names_every_option()
     {
@@ -148,6 +186,11 @@ public sealed class ReadmeTests
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(url);
         start.Environment["Shards__DataDirectory"] = Path.Combine(dataDirectory, "data");
+        foreach (var (key, value) in FreePorts.SiloSettings())
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         start.Environment.Remove("ASPNETCORE_URLS");
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the silo");
@@ -207,7 +250,7 @@ public sealed class ReadmeTests
         var stderr = bash.StandardError.ReadToEndAsync();
         await bash.StandardInput.WriteAsync(script);
         bash.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         await bash.WaitForExitAsync(timeout.Token);
         return (bash.ExitCode, await stdout, await stderr);
     }

@@ -477,4 +477,20 @@ public sealed class ShardRegistryGrainTests
 
         public Task OnErrorAsync(Exception ex) => Task.CompletedTask;
     }
+
+    [Fact]
+    public async Task ShardAsync_raises_retryable_OPERATION_IN_PROGRESS_when_another_operation_holds_the_table()
+    {
+        // Issue 15 item 11: "a sharding operation is already running" is a 409 conflict to retry, not a bad argument.
+        await using var host = await ShardTestHost.StartAsync();
+        await CreateItemsAsync(host, 50);
+        host.Faults().OnStep = step => throw new SimulatedCrashException(step); // abandons the first operation at "copy"
+        await Assert.ThrowsAnyAsync<Exception>(() => host.Registry("items").ShardAsync(new ShardRequest("org", 2)));
+        host.Faults().OnStep = null;
+
+        var busy = await Assert.ThrowsAsync<ShardException>(() => host.Registry("items").ShardAsync(new ShardRequest("org", 2)));
+
+        Assert.Equal(ShardErrorCode.OperationInProgress, busy.Code);
+        Assert.True(busy.Retryable);
+    }
 }

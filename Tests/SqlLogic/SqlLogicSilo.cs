@@ -6,7 +6,8 @@ namespace OrleansShards.Tests.SqlLogic;
 /// <summary>
 /// The real silo (Program on a TestServer, its own temp data directory) for sqllogictest scripts. Statements get the
 /// time SQLite would (the corpus's slowest query takes a fraction of a second, not 500 ms under a loaded machine);
-/// commits are not fsynced (<c>Synchronous=NORMAL</c>), which changes durability on power loss, never an answer.
+/// commits are not fsynced (<c>Synchronous=NORMAL</c>), which changes durability on power loss, never an answer; the
+/// per-tenant request rate is not limited.
 /// </summary>
 public sealed class SqlLogicSilo : SiloFactory
 {
@@ -19,6 +20,9 @@ public sealed class SqlLogicSilo : SiloFactory
     {
         Settings["Shards:TableShard:StatementTimeout"] = "00:02:00";
         Settings["Shards:TableShard:Synchronous"] = "NORMAL";
+
+        // A script is one tenant sending thousands of statements back to back: answers are measured here, not limits.
+        Settings["Shards:Limits:RequestsPerWindow"] = "0";
     }
 
     /// <summary>Runs the script <paramref name="script"/> (relative to <paramref name="root"/>) in a fresh tenant.</summary>

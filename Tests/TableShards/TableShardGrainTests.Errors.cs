@@ -79,12 +79,13 @@ public sealed partial class TableShardGrainTests
         var hugeValue = new string('v', 3 * 1024 * 1024);
         var manyParameters = "SELECT " + string.Join(", ", Enumerable.Repeat("?", 101));
 
-        await ShardAssert.FailsWith(ShardErrorCode.PayloadTooLarge, () => shard.QueryAsync(new QueryRequest(longStatement)));
+        // Statement length and parameter count are arguments, not bodies (issue 15 item 11): INVALID_ARGUMENT.
+        await ShardAssert.FailsWith(ShardErrorCode.InvalidArgument, () => shard.QueryAsync(new QueryRequest(longStatement)));
         await ShardAssert.FailsWith(ShardErrorCode.PayloadTooLarge,
             () => shard.MutateAsync(new MutationRequest("INSERT INTO items(name, qty) VALUES (?, 1)", [hugeValue])));
         await ShardAssert.FailsWith(ShardErrorCode.PayloadTooLarge,
             () => shard.MutateAsync(new MutationRequest("INSERT INTO items(name, qty) VALUES (?, 1)", [new byte[3 * 1024 * 1024]])));
-        await ShardAssert.FailsWith(ShardErrorCode.PayloadTooLarge,
+        await ShardAssert.FailsWith(ShardErrorCode.InvalidArgument,
             () => shard.QueryAsync(new QueryRequest(manyParameters, [.. Enumerable.Range(0, 101).Select(i => (SqlValue)i)])));
         Assert.Equal(0, await ShardAssert.CountAsync(shard));
     }

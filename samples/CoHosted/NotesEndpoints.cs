@@ -20,17 +20,22 @@ public static class NotesEndpoints
     /// <param name="Text">The note.</param>
     public sealed record NewNote(string Text);
 
-    /// <summary>Maps <c>POST /tenants/{tenant}/notes</c> and <c>GET /tenants/{tenant}/notes</c>.</summary>
+    /// <summary>
+    /// Maps <c>POST /tenants/{tenant}/notes</c> and <c>GET /tenants/{tenant}/notes</c>. A <see cref="ShardException"/> (a bad
+    /// tenant name such as <c>a%2Fb</c>, a full shard, …) answers the same typed error the shard API does:
+    /// <c>{error:{code, message, retryable}}</c> with the code's status, never a bare 500.
+    /// </summary>
     public static IEndpointRouteBuilder MapNotes(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/tenants/{tenant}/notes", async (string tenant, NewNote note, IGrainFactory grains, CancellationToken cancellationToken) =>
+        var notes = app.MapGroup("/tenants/{tenant}/notes").AddEndpointFilter(TypedErrorsAsync);
+        notes.MapPost(string.Empty, async (string tenant, NewNote note, IGrainFactory grains, CancellationToken cancellationToken) =>
         {
             var shard = await NotesAsync(grains, tenant, cancellationToken);
             var result = await shard.MutateAsync(new MutationRequest("INSERT INTO notes (text) VALUES (?)", [note.Text]), cancellationToken);
             return Results.Created($"/tenants/{tenant}/notes/{result.LastInsertRowId}", new Note(result.LastInsertRowId, note.Text));
         });
 
-        app.MapGet("/tenants/{tenant}/notes", async (string tenant, IGrainFactory grains, CancellationToken cancellationToken) =>
+        notes.MapGet(string.Empty, async (string tenant, IGrainFactory grains, CancellationToken cancellationToken) =>
         {
             var shard = await NotesAsync(grains, tenant, cancellationToken);
             var result = await shard.QueryAsync(new QueryRequest("SELECT id, text FROM notes ORDER BY id"), cancellationToken);
@@ -38,6 +43,18 @@ public static class NotesEndpoints
         });
 
         return app;
+    }
+
+    private static async ValueTask<object?> TypedErrorsAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context);
+        }
+        catch (ShardException e)
+        {
+            return Results.Json(new { error = new { code = e.Code.ToWire(), message = e.Message, retryable = e.Retryable } }, statusCode: e.Code.ToHttpStatus());
+        }
     }
 
     private static async Task<ITableShard> NotesAsync(IGrainFactory grains, string tenant, CancellationToken cancellationToken)

@@ -33,7 +33,7 @@ internal sealed record TransactionBody(string TenantId, string Operation, string
 
 internal sealed record BookmarkBody(string TenantId, long? At);
 
-internal sealed record RestoreBody(string TenantId, string Bookmark);
+internal sealed record RestoreBody(string TenantId, string Bookmark, string? OperationId = null);
 
 internal sealed record WarmBody(string TenantId, IReadOnlyList<SqlValue>? PrimaryKeys, IReadOnlyList<ColumnLookup>? Lookups, bool HotKeys);
 

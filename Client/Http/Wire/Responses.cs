@@ -20,3 +20,16 @@ internal sealed record TransactionResponse(
     IReadOnlyList<StatementResult>? Results,
     string? Bookmark,
     bool RolledBack);
+
+/// <summary><c>GET /v1/operations/{id}</c>: <c>{id, kind, target, state, phase, done, total, startedAt, endedAt?, error?}</c>.</summary>
+internal sealed record OperationResponse(
+    string Id,
+    string Kind,
+    string Target,
+    string State,
+    string Phase,
+    long Done,
+    long Total,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? EndedAt,
+    ErrorDetail? Error);

@@ -46,7 +46,7 @@ internal sealed record TransactionBody(
 internal sealed record BookmarkBody(string? TenantId = null, long? At = null);
 
 /// <summary>Body of <c>POST /v1/tables/{table}/pitr/restore</c>.</summary>
-internal sealed record RestoreBody(string? TenantId = null, string? Bookmark = null);
+internal sealed record RestoreBody(string? TenantId = null, string? Bookmark = null, string? OperationId = null);
 
 /// <summary>Body of <c>POST /v1/tables/{table}/cache/warm</c>.</summary>
 internal sealed record WarmBody(string? TenantId = null, IReadOnlyList<SqlValue>? PrimaryKeys = null, IReadOnlyList<ColumnLookup>? Lookups = null, bool HotKeys = false);

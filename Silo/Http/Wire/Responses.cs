@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace OrleansShards.Silo.Http.Wire;
 
 // Answers whose wire shape differs from the grain's result record.
@@ -37,3 +39,19 @@ internal sealed record ClusterSiloResponse(string Name, string Address, string S
 
 /// <summary>Answer of <c>POST /v1/cluster/drain</c>: the operation to follow at <c>/v1/operations/{id}</c>.</summary>
 internal sealed record DrainResponse(string OperationId, string State);
+
+/// <summary>
+/// <c>GET /v1/operations/{id}</c>: <c>{id, kind, target, state, phase, done, total, startedAt, endedAt?, error?}</c>; the error
+/// has the shape of an API error (<c>{code, message, retryable}</c>).
+/// </summary>
+internal sealed record OperationResponse(
+    string Id,
+    string Kind,
+    string Target,
+    string State,
+    string Phase,
+    long Done,
+    long Total,
+    DateTimeOffset StartedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? EndedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ErrorDetail? Error);

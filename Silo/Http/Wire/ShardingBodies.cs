@@ -10,10 +10,11 @@ internal sealed record ShardBody(
     int? Count = null,
     string? Strategy = null,
     string? KeyPath = null,
-    string? Router = null);
+    string? Router = null,
+    string? OperationId = null);
 
 /// <summary>Body of <c>POST /v1/tables/{table}/unshard</c> (the tenant may come from the header instead).</summary>
-internal sealed record UnshardBody(string? TenantId = null);
+internal sealed record UnshardBody(string? TenantId = null, string? OperationId = null);
 
 /// <summary>Body of <c>POST /v1/tables/{table}/shards/query</c>; <c>timeout</c> is an alias of <c>timeoutMs</c>.</summary>
 internal sealed record ShardQueryBody(
@@ -30,4 +31,5 @@ internal sealed record RebalanceBody(
     string? TenantId = null,
     int? TargetCount = null,
     double? MaxSkew = null,
-    string? Strategy = null);
+    string? Strategy = null,
+    string? OperationId = null);

@@ -1,0 +1,91 @@
+using Microsoft.Extensions.DependencyInjection;
+using OrleansShards.Grains.Sharding;
+using OrleansShards.Tests.Infrastructure;
+using static OrleansShards.Tests.Sharding.ShardingTestData;
+
+namespace OrleansShards.Tests.Operations;
+
+/// <summary>
+/// Issue 15 item 8: restore, shard, unshard and rebalance get an operation id whose record (an Orleans grain, readable
+/// from any silo) tells kind, state, phase and progress while the operation runs and after it ended.
+/// </summary>
+public sealed class OperationGrainTests
+{
+    [Fact]
+    public async Task Record_goes_from_running_to_completed_and_ignores_reports_after_the_end()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        var grain = host.Grains.GetGrain<IOperationGrain>("op-lifecycle");
+
+        var started = await grain.StartAsync(new OperationStart(OperationKinds.Shard, "acme", "acme:items", 10));
+        await grain.ReportAsync(new OperationProgress("copy", 4, 10));
+        var running = await grain.GetAsync();
+        var completed = await grain.CompleteAsync();
+        await grain.ReportAsync(new OperationProgress("copy", 5, 10));
+        var after = await grain.GetAsync();
+
+        Assert.Equal(OperationStates.Running, started.State);
+        Assert.Equal(("copy", 4L, 10L, OperationStates.Running), (running!.Phase, running.Done, running.Total, running.State));
+        Assert.Equal(OperationStates.Completed, completed.State);
+        Assert.NotNull(completed.EndedAt);
+        Assert.Equal(completed, after);
+        var reused = await Assert.ThrowsAsync<ShardException>(() => grain.StartAsync(new OperationStart(OperationKinds.Shard, "acme", "acme:items")));
+        Assert.Equal(ShardErrorCode.InvalidArgument, reused.Code);
+        Assert.Null(await host.Grains.GetGrain<IOperationGrain>("never-started").GetAsync());
+    }
+
+    [Fact]
+    public async Task ShardAsync_reports_copy_progress_while_running_and_the_answer_names_the_completed_record()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        await CreateItemsAsync(host, 1000);
+        OperationInfo? duringCatchUp = null;
+        host.Faults().OnStep = step =>
+        {
+            if (step == "catchup" && duringCatchUp is null)
+            {
+                // The hook runs inside the registry's turn; the record lives in another grain.
+                duringCatchUp = host.Grains.GetGrain<IOperationGrain>("shard-progress").GetAsync().GetAwaiter().GetResult();
+            }
+        };
+
+        var result = await host.Registry("items").ShardAsync(new ShardRequest("org", 3, OperationId: "shard-progress"));
+        host.Faults().OnStep = null;
+        var record = await host.Grains.GetGrain<IOperationGrain>(result.OperationId!).GetAsync();
+
+        Assert.Equal("shard-progress", result.OperationId);
+        Assert.NotNull(duringCatchUp);
+        Assert.Equal((OperationStates.Running, "catchup", 1000L, 1000L), (duringCatchUp!.State, duringCatchUp.Phase, duringCatchUp.Done, duringCatchUp.Total));
+        Assert.Equal((OperationKinds.Shard, "acme:items", OperationStates.Completed, 1000L, 1000L), (record!.Kind, record.Target, record.State, record.Done, record.Total));
+        Assert.Equal("acme", record.Tenant);
+    }
+
+    [Fact]
+    public async Task Failed_operations_keep_their_error_and_unshard_rebalance_restore_get_ids()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        await CreateItemsAsync(host, 200);
+        var notes = host.Shard(Tenant, "notes");
+        await notes.DdlAsync(new DdlRequest("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)"));
+        await notes.MutateAsync(new MutationRequest("INSERT INTO notes (text) VALUES ('kept')"));
+        var bookmark = (await notes.GetBookmarkAsync(new BookmarkRequest())).Bookmark;
+
+        var notSharded = await Assert.ThrowsAsync<ShardException>(() => host.Registry("items").UnshardAsync(new UnshardRequest("unshard-fails")));
+        var failed = await host.Grains.GetGrain<IOperationGrain>("unshard-fails").GetAsync();
+        await host.Registry("items").ShardAsync(new ShardRequest("org", 2));
+        var rebalance = await host.Registry("items").RebalanceAsync(new RebalanceRequest(TargetCount: 3));
+        var unshard = await host.Registry("items").UnshardAsync(new UnshardRequest());
+        await notes.MutateAsync(new MutationRequest("INSERT INTO notes (text) VALUES ('undone')"));
+        var restore = await notes.RestoreAsync(new RestoreRequest(bookmark, "restore-op"));
+        var restored = await host.Grains.GetGrain<IOperationGrain>("restore-op").GetAsync();
+
+        Assert.Equal((OperationStates.Failed, "INVALID_ARGUMENT"), (failed!.State, failed.Error!.Code));
+        Assert.Equal(notSharded.Message, failed.Error.Message);
+        Assert.Equal(OperationKinds.Rebalance, (await host.Grains.GetGrain<IOperationGrain>(rebalance.OperationId!).GetAsync())!.Kind);
+        Assert.Equal(OperationKinds.Unshard, (await host.Grains.GetGrain<IOperationGrain>(unshard.OperationId!).GetAsync())!.Kind);
+        Assert.Equal("restore-op", restore.OperationId);
+        Assert.Equal((OperationKinds.Restore, OperationStates.Completed, 3L, 3L), (restored!.Kind, restored.State, restored.Done, restored.Total));
+        var malformed = await Assert.ThrowsAsync<ShardException>(() => notes.RestoreAsync(new RestoreRequest(bookmark, "not/valid")));
+        Assert.Equal(ShardErrorCode.InvalidArgument, malformed.Code);
+    }
+}

@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using OrleansShards.Silo.Http;
+using OrleansShards.Tests.Infrastructure;
+
+namespace OrleansShards.Tests.Silo;
+
+/// <summary>A silo whose tenants may run one request at a time (no rate limit).</summary>
+public sealed class OneRequestPerTenantSilo : SiloFactory
+{
+    public OneRequestPerTenantSilo()
+    {
+        Settings["Shards:Limits:MaxConcurrentRequestsPerTenant"] = "1";
+        Settings["Shards:Limits:RequestsPerWindow"] = "0";
+    }
+}
+
+/// <summary>A silo whose tenants may start 3 requests, then 1 per hour (a bucket the test never sees refilled).</summary>
+public sealed class RateLimitedSilo : SiloFactory
+{
+    public RateLimitedSilo()
+    {
+        Settings["Shards:Limits:MaxConcurrentRequestsPerTenant"] = "0";
+        Settings["Shards:Limits:RequestsPerWindow"] = "1";
+        Settings["Shards:Limits:RequestBurst"] = "3";
+        Settings["Shards:Limits:RequestRateWindow"] = "01:00:00";
+    }
+}
+
+/// <summary>A silo whose tenants may store 1 byte, measured at every write.</summary>
+public sealed class TinyQuotaSilo : SiloFactory
+{
+    public TinyQuotaSilo()
+    {
+        Settings["Shards:Limits:MaxTenantStorageBytes"] = "1";
+        Settings["Shards:Limits:StorageUsageRefresh"] = "00:00:00";
+    }
+}
+
+/// <summary>
+/// Per-tenant limits (issue 15 item 5): one tenant's requests over its concurrency or rate limit answer OVERLOADED
+/// with Retry-After while other tenants are served; a tenant over its storage quota cannot grow it.
+/// </summary>
+public sealed class TenantLimitsTests(OneRequestPerTenantSilo oneAtATime, RateLimitedSilo rateLimited, TinyQuotaSilo tinyQuota)
+    : IClassFixture<OneRequestPerTenantSilo>, IClassFixture<RateLimitedSilo>, IClassFixture<TinyQuotaSilo>
+{
+    private const string Select = """{"query":"SELECT count(*) FROM items"}""";
+    private const string CreateItems = """{"query":"CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY)"}""";
+
+    [Fact]
+    public async Task Requests_answer_OVERLOADED_with_Retry_After_when_the_tenant_uses_all_its_slots_and_other_tenants_are_served()
+    {
+        var busy = oneAtATime.CreateTenantClient("busy");
+        var other = oneAtATime.CreateTenantClient("other");
+        var limiter = oneAtATime.Services.GetRequiredService<TenantRequestLimiter>();
+        await busy.PostOkAsync("/v1/tables/items/ddl", CreateItems);
+        await other.PostOkAsync("/v1/tables/items/ddl", CreateItems);
+
+        using (var slot = limiter.Acquire("busy"))
+        {
+            Assert.True(slot.IsAcquired);
+            using var refused = await busy.PostRawAsync("/v1/tables/items/query", Select);
+            await SiloHttp.AssertErrorAsync(refused, "OVERLOADED", 429);
+            Assert.Equal("1", refused.Headers.GetValues("Retry-After").Single());
+            await other.PostOkAsync("/v1/tables/items/query", Select);
+        }
+
+        await busy.PostOkAsync("/v1/tables/items/query", Select);
+        Assert.Equal(0, limiter.InFlight("busy"));
+    }
+
+    [Fact]
+    public async Task Requests_answer_OVERLOADED_with_Retry_After_when_the_tenant_spent_its_request_rate()
+    {
+        var spender = rateLimited.CreateTenantClient("spender");
+        var other = rateLimited.CreateTenantClient("saver");
+        await spender.PostOkAsync("/v1/tables/items/ddl", CreateItems);
+        await other.PostOkAsync("/v1/tables/items/ddl", CreateItems);
+        for (var i = 0; i < 2; i++)
+        {
+            await spender.PostOkAsync("/v1/tables/items/query", Select);
+        }
+
+        using var refused = await spender.PostRawAsync("/v1/tables/items/query", Select);
+        await SiloHttp.AssertErrorAsync(refused, "OVERLOADED", 429);
+        var retryAfter = long.Parse(refused.Headers.GetValues("Retry-After").Single(), CultureInfo.InvariantCulture);
+        Assert.InRange(retryAfter, 60, 3600); // the next token comes with the next hourly window
+        await other.PostOkAsync("/v1/tables/items/query", Select);
+    }
+
+    [Fact]
+    public async Task Writes_answer_CAPACITY_EXCEEDED_when_the_tenant_is_over_its_storage_quota_and_reads_and_deletes_still_work()
+    {
+        var full = tinyQuota.CreateTenantClient("hoarder");
+        await full.PostOkAsync("/v1/tables/a/ddl", """{"query":"CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT)"}""");
+
+        await full.PostErrorAsync("/v1/tables/a/mutation", """{"query":"INSERT INTO a (v) VALUES ('x')"}""", "CAPACITY_EXCEEDED", 507);
+        await full.PostErrorAsync("/v1/tables/b/ddl", """{"query":"CREATE TABLE b (id INTEGER PRIMARY KEY)"}""", "CAPACITY_EXCEEDED", 507);
+        await full.PostErrorAsync("/v1/tables/a/batch", """{"statements":[{"query":"DELETE FROM a"},{"query":"INSERT INTO a (v) VALUES ('y')"}]}""", "CAPACITY_EXCEEDED", 507);
+        await full.PostOkAsync("/v1/tables/a/mutation", """{"query":"DELETE FROM a"}""");
+        await full.PostOkAsync("/v1/tables/a/query", """{"query":"SELECT count(*) FROM a"}""");
+
+        // The quota is per tenant: another tenant writes.
+        await tinyQuota.CreateTenantClient("frugal").PostOkAsync("/v1/tables/a/ddl", """{"query":"CREATE TABLE a (id INTEGER PRIMARY KEY)"}""");
+    }
+
+    [Theory]
+    [InlineData("DELETE FROM t", true)]
+    [InlineData("  drop table t", true)]
+    [InlineData("INSERT INTO t VALUES (1)", false)]
+    [InlineData("UPDATE t SET v = 1", false)]
+    [InlineData(null, false)]
+    public void FreesSpace_is_true_only_for_DELETE_and_DROP(string? sql, bool frees) =>
+        Assert.Equal(frees, TenantStorageQuota.FreesSpace(sql));
+}
+
+/// <summary>A Kestrel silo whose tenants may run two queries at once, with a 3 s statement timeout.</summary>
+public sealed class TwoRequestsPerTenantKestrelSilo : KestrelSilo
+{
+    public TwoRequestsPerTenantKestrelSilo()
+    {
+        Settings["Shards:Limits:MaxConcurrentQueriesPerTenant"] = "2";
+        Settings["Shards:TableShard:StatementTimeout"] = "00:00:03";
+    }
+}
+
+/// <summary>The per-tenant concurrency limit under a bounded flood over loopback HTTP (issue 15 item 5).</summary>
+public sealed class TenantFloodTests(TwoRequestsPerTenantKestrelSilo silo) : IClassFixture<TwoRequestsPerTenantKestrelSilo>
+{
+    [Fact]
+    public async Task Flooding_tenant_is_refused_beyond_its_limit_while_another_tenant_reads()
+    {
+        using var http = new HttpClient { BaseAddress = silo.Url, Timeout = TimeSpan.FromSeconds(30) };
+        var limiter = silo.Services.GetRequiredService<TenantRequestLimiter>();
+        await SendAsync(http, "victim", "/v1/tables/kv/ddl", """{"query":"CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT)"}""", HttpStatusCode.OK);
+        await SendAsync(http, "victim", "/v1/tables/kv/mutation", """{"query":"INSERT INTO kv VALUES (1, 'one')"}""", HttpStatusCode.OK);
+
+        await SendAsync(http, "flooder", "/v1/tables/big/ddl", """{"query":"CREATE TABLE big (id INTEGER PRIMARY KEY)"}""", HttpStatusCode.OK);
+
+        // Two endless queries of the flooder hold its two slots until the statement timeout ends them.
+        const string Endless = """{"query":"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"}""";
+        var heavy = Enumerable.Range(0, 2).Select(_ => SendAsync(http, "flooder", "/v1/tables/big/query", Endless, HttpStatusCode.RequestTimeout)).ToList();
+        await Eventually.TrueAsync(() => limiter.InFlight("flooder") == 2, "the flooder's two heavy queries run", TimeSpan.FromSeconds(10));
+
+        var refused = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => SendAsync(http, "flooder", "/v1/tables/big/query", Endless, HttpStatusCode.TooManyRequests)));
+        Assert.All(refused, r => Assert.Contains("OVERLOADED", r, StringComparison.Ordinal));
+
+        // Only queries are held to the query limit: the flooder's writes are served.
+        await SendAsync(http, "flooder", "/v1/tables/big/mutation", """{"query":"INSERT INTO big VALUES (1)"}""", HttpStatusCode.OK);
+        for (var i = 0; i < 20; i++)
+        {
+            var row = await SendAsync(http, "victim", "/v1/tables/kv/rows/1", null, HttpStatusCode.OK);
+            Assert.Contains("one", row, StringComparison.Ordinal);
+        }
+
+        await Task.WhenAll(heavy);
+        Assert.Equal(0, limiter.InFlight("flooder"));
+    }
+
+    private static async Task<string> SendAsync(HttpClient http, string tenant, string path, string? json, HttpStatusCode expected)
+    {
+        using var request = new HttpRequestMessage(json is null ? HttpMethod.Get : HttpMethod.Post, path);
+        request.Headers.Add("X-Tenant-Id", tenant);
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+        }
+
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(expected == response.StatusCode, $"{tenant} {path}: expected {(int)expected}, got {(int)response.StatusCode}: {text}");
+        if (expected == HttpStatusCode.TooManyRequests)
+        {
+            Assert.True(response.Headers.Contains("Retry-After"), "429 without Retry-After");
+        }
+
+        return text;
+    }
+}
