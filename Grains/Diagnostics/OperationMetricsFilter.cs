@@ -9,21 +9,23 @@ namespace OrleansShards.Grains.Diagnostics;
 /// Times the long operations where they run — <see cref="ITableShard.RestoreAsync"/> and
 /// <see cref="IShardRegistry.ShardAsync"/>, <see cref="IShardRegistry.UnshardAsync"/>,
 /// <see cref="IShardRegistry.RebalanceAsync"/> — into <see cref="ShardMetrics.OperationDuration"/>, tagged with
-/// <c>operation</c>, <c>outcome</c> and <c>tenant</c>. Every other grain call passes through with one dictionary look-up.
+/// <c>operation</c>, <c>outcome</c> and <c>tenant</c>. Every other grain call passes through after a type and name comparison.
 /// </summary>
 internal sealed class OperationMetricsFilter(ShardMetrics metrics) : IIncomingGrainCallFilter
 {
-    private static readonly Dictionary<MethodInfo, string> Operations = new()
+    /// <summary>The operation a grain method runs (every overload counts), or null.</summary>
+    private static string? OperationOf(MethodInfo method) => (method.DeclaringType, method.Name) switch
     {
-        [typeof(ITableShard).GetMethod(nameof(ITableShard.RestoreAsync))!] = "restore",
-        [typeof(IShardRegistry).GetMethod(nameof(IShardRegistry.ShardAsync))!] = "shard",
-        [typeof(IShardRegistry).GetMethod(nameof(IShardRegistry.UnshardAsync))!] = "unshard",
-        [typeof(IShardRegistry).GetMethod(nameof(IShardRegistry.RebalanceAsync))!] = "rebalance",
+        (var t, nameof(ITableShard.RestoreAsync)) when t == typeof(ITableShard) => "restore",
+        (var t, nameof(IShardRegistry.ShardAsync)) when t == typeof(IShardRegistry) => "shard",
+        (var t, nameof(IShardRegistry.UnshardAsync)) when t == typeof(IShardRegistry) => "unshard",
+        (var t, nameof(IShardRegistry.RebalanceAsync)) when t == typeof(IShardRegistry) => "rebalance",
+        _ => null,
     };
 
     public async Task Invoke(IIncomingGrainCallContext context)
     {
-        if (context.InterfaceMethod is not { } method || !Operations.TryGetValue(method, out var operation))
+        if (context.InterfaceMethod is not { } method || OperationOf(method) is not { } operation)
         {
             await context.Invoke();
             return;
