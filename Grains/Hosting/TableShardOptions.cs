@@ -46,6 +46,14 @@ public sealed class TableShardOptions
     /// <summary>Longest one statement may run before it is interrupted with <c>TIMEOUT</c>. Default 30 s.</summary>
     public TimeSpan StatementTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Longest a tenant write (a mutation, a batch or a transaction's COMMIT, as a whole) may run on the shard's
+    /// writer before it is interrupted with <c>TIMEOUT</c>: while it runs no other write of the shard can commit, so
+    /// it is shorter than <see cref="StatementTimeout"/> (the lower of the two applies). DDL and the engine's own
+    /// writes keep <see cref="StatementTimeout"/>. Default 5 s.
+    /// </summary>
+    public TimeSpan WriteStatementTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Most mutations coalesced into one SQLite transaction (group commit). Default 256.</summary>
     public int MaxGroupCommitSize { get; set; } = 256;
 

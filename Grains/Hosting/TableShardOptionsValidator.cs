@@ -21,6 +21,7 @@ internal sealed class TableShardOptionsValidator : IValidateOptions<TableShardOp
         Positive(options.TransactionTimeout, nameof(options.TransactionTimeout));
         Positive(options.IdempotencyWindow, nameof(options.IdempotencyWindow));
         Positive(options.StatementTimeout, nameof(options.StatementTimeout));
+        Positive(options.WriteStatementTimeout, nameof(options.WriteStatementTimeout));
         if (options.MaxResultRows < 1)
         {
             failures.Add($"TableShardOptions.MaxResultRows must be at least 1 (was {options.MaxResultRows}).");

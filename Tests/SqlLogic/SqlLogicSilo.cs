@@ -18,6 +18,7 @@ public sealed class SqlLogicSilo : SiloFactory
     public SqlLogicSilo()
     {
         Settings["Shards:TableShard:StatementTimeout"] = "00:02:00";
+        Settings["Shards:TableShard:WriteStatementTimeout"] = "00:02:00";
         Settings["Shards:TableShard:Synchronous"] = "NORMAL";
     }
 
