@@ -15,6 +15,18 @@ public sealed class TableShardOptions
     /// <summary>Reader connections serving <c>[ReadOnly]</c> queries concurrently. Default 4.</summary>
     public int ReaderPoolSize { get; set; } = 4;
 
+    /// <summary>
+    /// How long a reader connection may stay idle before it is closed (readers are opened on first need). Default 30 s.
+    /// </summary>
+    public TimeSpan ReaderIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Most file descriptors the silo's open shards may hold together (a shard's writer 3, each reader 2). Past it the
+    /// least recently used idle shards are closed first; when none can be, the open answers <c>OVERLOADED</c>
+    /// (retryable). Default 0: three quarters of the process's descriptor limit (<c>ulimit -n</c>).
+    /// </summary>
+    public int MaxOpenFiles { get; set; }
+
     /// <summary>Prepared statements kept per connection (the plan cache). Default 128.</summary>
     public int PlanCacheSize { get; set; } = 128;
 

@@ -27,6 +27,7 @@ public static class TableShardsServiceCollectionExtensions
         PitrServiceCollectionExtensions.AddPitrOptions(services);
         services.AddMetrics();
         services.TryAddSingleton<ShardCapacityRegistry>();
+        services.TryAddSingleton<Storage.ShardFileBudget>();
         services.TryAddSingleton<ShardMetrics>();
         services.TryAddShardClock();
         services.AddTableSharding();

@@ -27,4 +27,5 @@ internal sealed record TransactionCommitResponse(string TransactionId, IReadOnly
 internal sealed record TransactionRollbackResponse(string TransactionId, bool RolledBack);
 
 /// <summary><c>GET /health</c>: status <c>ok</c> or <c>degraded</c>, whether the data directory is writable, live shards.</summary>
-internal sealed record HealthResponse(string Status, bool DataDirectoryWritable, int? ActiveShards, int? Activations);
+internal sealed record HealthResponse(
+    string Status, bool DataDirectoryWritable, int? ActiveShards, int? Activations, long? OpenShardFiles = null, long? ShardFileBudget = null, bool FilesExhausted = false);
