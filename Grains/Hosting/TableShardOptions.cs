@@ -23,7 +23,8 @@ public sealed class TableShardOptions
     /// <summary>
     /// Most file descriptors the silo's open shards may hold together (a shard's writer 3, each reader 2). Past it the
     /// least recently used idle shards are closed first; when none can be, the open answers <c>OVERLOADED</c>
-    /// (retryable). Default 0: three quarters of the process's descriptor limit (<c>ulimit -n</c>).
+    /// (retryable). Default 0: three quarters of what the process's descriptor limit (<c>ulimit -n</c>) leaves once the
+    /// silo has started (the runtime itself holds a few hundred).
     /// </summary>
     public int MaxOpenFiles { get; set; }
 

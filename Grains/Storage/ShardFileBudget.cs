@@ -30,11 +30,11 @@ public sealed class ShardFileBudget
     private long _exhaustedAt = long.MinValue;
     private long _evictions;
 
-    /// <summary>Creates the budget; <see cref="TableShardOptions.MaxOpenFiles"/> 0 is three quarters of the process's descriptor limit.</summary>
+    /// <summary>Creates the budget; <see cref="TableShardOptions.MaxOpenFiles"/> 0 is three quarters of the descriptors the process has left.</summary>
     public ShardFileBudget(IOptions<TableShardOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Limit = options.Value.MaxOpenFiles > 0 ? options.Value.MaxOpenFiles : Automatic(ProcessFileLimit());
+        Limit = options.Value.MaxOpenFiles > 0 ? options.Value.MaxOpenFiles : Automatic(ProcessFileLimit(), ProcessOpenFiles());
     }
 
     /// <summary>Most descriptors open shards may hold together.</summary>
@@ -76,6 +76,15 @@ public sealed class ShardFileBudget
     {
         ArgumentNullException.ThrowIfNull(exception);
         return exception.HResult is 23 or 24 || exception.Message.Contains("Too many open files", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>The shards holding files now, least recently used first.</summary>
+    internal IReadOnlyList<string> OpenShardNames()
+    {
+        lock (_lock)
+        {
+            return [.. _leases.Values.OrderBy(l => l.LastUsed).Select(l => l.Shard)];
+        }
     }
 
     /// <summary>Registers an opening shard; <paramref name="close"/> asks it to close (deactivate) to make room.</summary>
@@ -171,8 +180,24 @@ public sealed class ShardFileBudget
         }
     }
 
-    /// <summary>Three quarters of the descriptor limit (the rest is the runtime's, sockets' and the silo's own files), at least 64.</summary>
-    internal static long Automatic(long processLimit) => Math.Max(64, processLimit / 4 * 3);
+    /// <summary>
+    /// Three quarters of the descriptors the process has left (the limit less those open when the silo starts: the
+    /// runtime holds a few hundred for its assemblies); the rest stays for sockets and the silo's own files. At least 16.
+    /// </summary>
+    internal static long Automatic(long processLimit, long openNow) => Math.Max(16, (processLimit - openNow) / 4 * 3);
+
+    /// <summary>Descriptors open in this process now (Linux: <c>/proc/self/fd</c>); 0 where they cannot be counted.</summary>
+    internal static long ProcessOpenFiles()
+    {
+        try
+        {
+            return Directory.Exists("/proc/self/fd") ? Directory.EnumerateFileSystemEntries("/proc/self/fd").LongCount() : 0;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
 
     /// <summary>The soft <c>RLIMIT_NOFILE</c> of this process (Linux: <c>/proc/self/limits</c>); 4096 where it cannot be read, 1,000,000 when unlimited.</summary>
     internal static long ProcessFileLimit()
