@@ -66,7 +66,7 @@ internal static class SqliteErrors
                 ? "The statement was canceled before it finished."
                 : "The statement ran past its time limit.",
             ShardErrorCode.Internal => $"Internal storage error (SQLite {primary}/{extended}).",
-            ShardErrorCode.Overloaded => "The shard cannot open its files now (the silo is out of file descriptors); retry shortly.",
+            ShardErrorCode.Overloaded => "The shard cannot open its files now (the silo may be out of file descriptors); retry shortly.",
             _ when primary == SQLITE_AUTH => deniedAction is null ? "not authorized" : "not authorized: " + deniedAction,
             _ => exception.Message,
         };
