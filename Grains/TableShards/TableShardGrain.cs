@@ -64,6 +64,9 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     /// <summary>True once the files are open and the shard's timers and reminder run.</summary>
     private bool _open;
 
+    /// <summary>True when this activation created the shard's file (for a DDL): a DDL that fails before any commit removes it again.</summary>
+    private bool _createdByOpen;
+
     public TableShardGrain(
         IOptions<TableShardOptions> options,
         IOptions<PitrOptions> pitrOptions,
@@ -111,6 +114,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         try
         {
             _lease.Reserve(ShardFileBudget.WriterFiles);
+            _createdByOpen = !ShardExists();
             Directory.CreateDirectory(_paths.TenantDirectory);
             OpenStorage();
             LoadSharding();

@@ -88,6 +88,36 @@ public sealed class AbsentTableTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_silo.DataDirectory, "ghost2")), "a sharding probe of an absent table created files");
     }
 
+    [Fact]
+    public async Task A_failed_ddl_on_an_absent_table_leaves_no_file_behind()
+    {
+        var client = _silo.CreateTenantClient("ghost3");
+        for (var i = 0; i < 3; i++)
+        {
+            await client.PostErrorAsync("/v1/tables/bad/ddl", """{"query":"CREATE TABLE bad (id INTEGER PRIMARY KEY"}""", "SQL_ERROR", 400);
+            var tenant = Path.Combine(_silo.DataDirectory, "ghost3");
+            Assert.True(!Directory.Exists(tenant) || Directory.GetFileSystemEntries(tenant).Length == 0,
+                "a failed DDL left " + string.Join(", ", Directory.Exists(tenant) ? Directory.GetFileSystemEntries(tenant) : []));
+        }
+
+        // The table can still be created (a call reaching the discarded activation before it is gone answers RETRYABLE).
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            using var response = await client.PostRawAsync("/v1/tables/bad/ddl", """{"query":"CREATE TABLE bad (id INTEGER PRIMARY KEY)"}""");
+            if (response.IsSuccessStatusCode)
+            {
+                break;
+            }
+
+            await SiloHttp.AssertErrorAsync(response, "RETRYABLE", 503);
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "the table could not be created after a failed DDL");
+            await Task.Delay(20);
+        }
+
+        await client.GetOkAsync("/v1/tables/bad/stats");
+    }
+
     private static async Task AssertNotFoundAsync(HttpResponseMessage response)
     {
         using (response)
