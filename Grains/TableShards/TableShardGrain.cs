@@ -111,6 +111,9 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         // The writer's files count against the silo's budget from now until deactivation; least recently used idle
         // shards close to make room, or the open is refused (OVERLOADED) before any file is touched.
         _lease = _files.Open(_shard, () => _transactions.IsEmpty && _operation is null, CloseForBudget);
+
+        // Busy while opening: a shard being opened is never the one closed to make room.
+        _lease.Enter();
         try
         {
             _lease.Reserve(ShardFileBudget.WriterFiles);
@@ -128,6 +131,10 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
             // gone (it is never reopened: its cache loop is stopped); the next activation starts afresh.
             await AbandonOpenAsync();
             throw;
+        }
+        finally
+        {
+            _lease.Exit();
         }
 
         StartCapacityTimer();
