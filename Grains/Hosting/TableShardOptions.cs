@@ -15,6 +15,19 @@ public sealed class TableShardOptions
     /// <summary>Reader connections serving <c>[ReadOnly]</c> queries concurrently. Default 4.</summary>
     public int ReaderPoolSize { get; set; } = 4;
 
+    /// <summary>
+    /// How long a reader connection may stay idle before it is closed (readers are opened on first need). Default 30 s.
+    /// </summary>
+    public TimeSpan ReaderIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Most file descriptors the silo's open shards may hold together (a shard's writer 3, each reader 2). Past it the
+    /// least recently used idle shards are closed first; when none can be, the open answers <c>OVERLOADED</c>
+    /// (retryable). Default 0: three quarters of what the process's descriptor limit (<c>ulimit -n</c>) leaves once the
+    /// silo has started (the runtime itself holds a few hundred).
+    /// </summary>
+    public int MaxOpenFiles { get; set; }
+
     /// <summary>Prepared statements kept per connection (the plan cache). Default 128.</summary>
     public int PlanCacheSize { get; set; } = 128;
 
@@ -45,6 +58,14 @@ public sealed class TableShardOptions
 
     /// <summary>Longest one statement may run before it is interrupted with <c>TIMEOUT</c>. Default 30 s.</summary>
     public TimeSpan StatementTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Longest a tenant write (a mutation, a batch or a transaction's COMMIT, as a whole) may run on the shard's
+    /// writer before it is interrupted with <c>TIMEOUT</c>: while it runs no other write of the shard can commit, so
+    /// it is shorter than <see cref="StatementTimeout"/> (the lower of the two applies). DDL and the engine's own
+    /// writes keep <see cref="StatementTimeout"/>. Default 5 s.
+    /// </summary>
+    public TimeSpan WriteStatementTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Most mutations coalesced into one SQLite transaction (group commit). Default 256.</summary>
     public int MaxGroupCommitSize { get; set; } = 256;

@@ -21,6 +21,12 @@ internal sealed class TableShardOptionsValidator : IValidateOptions<TableShardOp
         Positive(options.TransactionTimeout, nameof(options.TransactionTimeout));
         Positive(options.IdempotencyWindow, nameof(options.IdempotencyWindow));
         Positive(options.StatementTimeout, nameof(options.StatementTimeout));
+        Positive(options.WriteStatementTimeout, nameof(options.WriteStatementTimeout));
+        Positive(options.ReaderIdleTimeout, nameof(options.ReaderIdleTimeout));
+        if (options.MaxOpenFiles is < 0 or (> 0 and < 16))
+        {
+            failures.Add($"TableShardOptions.MaxOpenFiles must be 0 (automatic) or at least 16 (was {options.MaxOpenFiles}).");
+        }
         if (options.MaxResultRows < 1)
         {
             failures.Add($"TableShardOptions.MaxResultRows must be at least 1 (was {options.MaxResultRows}).");

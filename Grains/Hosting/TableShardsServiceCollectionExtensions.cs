@@ -29,6 +29,7 @@ public static class TableShardsServiceCollectionExtensions
         PitrServiceCollectionExtensions.AddPitrOptions(services);
         services.AddMetrics();
         services.TryAddSingleton<ShardCapacityRegistry>();
+        services.TryAddSingleton<Storage.ShardFileBudget>();
         services.TryAddSingleton<ShardMetrics>();
         services.AddOptions<ShardMetricsOptions>();
         if (!services.Any(d => d.ImplementationType == typeof(OperationMetricsFilter)))

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using OrleansShards.Grains.Storage;
 
 namespace OrleansShards.Grains.Sharding;
 
@@ -17,7 +18,13 @@ internal static class ShardQueryExecutor
 {
     private const int DefaultTimeoutMs = 30_000;
 
-    public static async Task<ShardQueryResult> RunAsync(IGrainFactory grains, IReadOnlyList<string> shardKeys, ShardQueryRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="request"/> on every shard. Rows that are passed on (<c>concat</c>, <c>merge</c>) are held to the
+    /// result cap (<paramref name="maxRows"/>, <paramref name="maxBytes"/>) as the shards answer: past it the query is
+    /// <c>RESULT_TOO_LARGE</c> at once (whatever <c>continueOnError</c> says) and the other shards' reads are canceled.
+    /// </summary>
+    public static async Task<ShardQueryResult> RunAsync(
+        IGrainFactory grains, IReadOnlyList<string> shardKeys, ShardQueryRequest request, int maxRows, long maxBytes, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.Query))
         {
@@ -39,7 +46,14 @@ internal static class ShardQueryExecutor
             _ => inner,
         };
         var watch = Stopwatch.StartNew();
-        var parts = await Task.WhenAll(shardKeys.Select((key, index) => RunOneAsync(grains.GetGrain<ITableShard>(key), key, index, sql, request, timeout, cancellationToken))).ConfigureAwait(false);
+        var cap = aggregation is ShardAggregations.Concat or ShardAggregations.Merge ? new ResultCap(maxRows, maxBytes) : null;
+        using var tooLarge = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var parts = await Task.WhenAll(shardKeys.Select((key, index) => RunOneAsync(grains.GetGrain<ITableShard>(key), key, index, sql, request, timeout, cap, tooLarge, cancellationToken))).ConfigureAwait(false);
+        if (cap is not null && tooLarge.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw ResultCap.TooLarge(maxRows, maxBytes);
+        }
+
         if (!request.ContinueOnError && parts.FirstOrDefault(p => p.Error is not null) is { } failed)
         {
             throw failed.Error!;
@@ -92,16 +106,28 @@ internal static class ShardQueryExecutor
         return new ShardQueryResult(aggregation, columns, rows, value, shardResults.Sum(s => s.ItemCount), shardResults, watch.Elapsed.TotalMilliseconds);
     }
 
-    private static async Task<Part> RunOneAsync(ITableShard shard, string key, int index, string sql, ShardQueryRequest request, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task<Part> RunOneAsync(
+        ITableShard shard, string key, int index, string sql, ShardQueryRequest request, TimeSpan timeout, ResultCap? cap, CancellationTokenSource tooLarge, CancellationToken cancellationToken)
     {
         var name = ShardName.Parse(key).Table;
         var watch = Stopwatch.StartNew();
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(tooLarge.Token);
         limit.CancelAfter(timeout);
         try
         {
-            var result = await shard.QueryAsync(new QueryRequest(sql, request.Params), limit.Token).WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            var result = await shard.QueryAsync(new QueryRequest(sql, request.Params), limit.Token).WaitAsync(timeout, tooLarge.Token).ConfigureAwait(false);
+            if (cap is not null && !cap.TryAdd(result.Rows))
+            {
+                // The combined answer passed the cap: the other shards stop, the query answers RESULT_TOO_LARGE.
+                await tooLarge.CancelAsync().ConfigureAwait(false);
+                return new Part(name, index, null, new ShardException(ShardErrorCode.ResultTooLarge, "The combined result passed the cap."), watch.Elapsed.TotalMilliseconds);
+            }
+
             return new Part(name, index, result, null, watch.Elapsed.TotalMilliseconds);
+        }
+        catch (Exception ex) when (tooLarge.IsCancellationRequested && !cancellationToken.IsCancellationRequested && ex is TimeoutException or OperationCanceledException or ShardException)
+        {
+            return new Part(name, index, null, new ShardException(ShardErrorCode.ResultTooLarge, "canceled: the combined result passed the cap"), watch.Elapsed.TotalMilliseconds);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is TimeoutException or OperationCanceledException)
         {

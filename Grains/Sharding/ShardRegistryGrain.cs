@@ -188,7 +188,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         var state = await Base.GetShardingStateAsync(cancellationToken);
         var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded; use query.");
         var names = layout.ShardNames(_table).Select(n => ShardName.Format(_tenant, n)).ToList();
-        return await ShardQueryExecutor.RunAsync(_grains, names, request, cancellationToken);
+        return await ShardQueryExecutor.RunAsync(_grains, names, request, _options.MaxResultRows, _options.MaxResultBytes, cancellationToken);
     }
 
     public async Task<RebalanceResult> RebalanceAsync(RebalanceRequest request, CancellationToken cancellationToken = default)

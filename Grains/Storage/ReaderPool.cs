@@ -1,38 +1,49 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 
 namespace OrleansShards.Grains.Storage;
 
 /// <summary>
 /// A small pool of read-only connections serving concurrent reads. At most <c>size</c> connections
-/// exist; a reader waits (asynchronously) when all are in use. Each has its own plan cache.
+/// exist; a reader waits (asynchronously) when all are in use. Each has its own plan cache. Connections are
+/// opened on first need and closed once idle (<see cref="CloseIdle(TimeSpan)"/>), so an idle shard holds only its writer's files.
 /// </summary>
 internal sealed class ReaderPool : IDisposable
 {
-    private readonly ConcurrentBag<ShardConnection> _idle = [];
-    private readonly ConcurrentBag<ShardConnection> _all = [];
+    private readonly ConcurrentStack<(ShardConnection Connection, long ReturnedAt)> _idle = [];
+    private readonly ConcurrentDictionary<ShardConnection, byte> _all = [];
     private readonly SemaphoreSlim _slots;
     private readonly Func<ShardConnection> _open;
+    private readonly Action<ShardConnection>? _closed;
     private volatile bool _disposed;
 
-    public ReaderPool(int size, Func<ShardConnection> open)
+    /// <summary>Creates the pool; <paramref name="closed"/> is told about every connection it closes.</summary>
+    public ReaderPool(int size, Func<ShardConnection> open, Action<ShardConnection>? closed = null)
     {
         _slots = new SemaphoreSlim(size, size);
         _open = open;
+        _closed = closed;
     }
 
-    public long PlanCacheHits => _all.Sum(c => c.PlanCache.Hits);
+    public long PlanCacheHits => _all.Keys.Sum(c => c.PlanCache.Hits);
 
-    public long PlanCacheMisses => _all.Sum(c => c.PlanCache.Misses);
+    public long PlanCacheMisses => _all.Keys.Sum(c => c.PlanCache.Misses);
+
+    /// <summary>Reader connections open now (idle or in use).</summary>
+    public int OpenCount => _all.Count;
 
     public async ValueTask<ShardConnection> RentAsync(CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_idle.TryTake(out var connection))
+
+        // The most recently returned first: the others stay idle long enough to be closed.
+        if (_idle.TryPop(out var idle))
         {
-            return connection;
+            return idle.Connection;
         }
 
+        ShardConnection connection;
         try
         {
             connection = _open();
@@ -43,7 +54,7 @@ internal sealed class ReaderPool : IDisposable
             throw;
         }
 
-        _all.Add(connection);
+        _all[connection] = 0;
         return connection;
     }
 
@@ -52,11 +63,11 @@ internal sealed class ReaderPool : IDisposable
         connection.ClearDeadline();
         if (_disposed)
         {
-            connection.Dispose();
+            Close(connection);
         }
         else
         {
-            _idle.Add(connection);
+            _idle.Push((connection, Stopwatch.GetTimestamp()));
         }
 
         _slots.Release();
@@ -65,26 +76,52 @@ internal sealed class ReaderPool : IDisposable
     /// <summary>Drops every prepared statement (after a schema change or restore).</summary>
     public void ClearPlanCaches()
     {
-        foreach (var connection in _idle)
+        foreach (var (connection, _) in _idle)
         {
             connection.PlanCache.Clear();
         }
     }
 
-    /// <summary>Closes idle connections; in-use ones close when returned. Callers hold an exclusive turn, so none are in use.</summary>
-    public void CloseIdle()
+    /// <summary>Closes the connections idle for at least <paramref name="idleFor"/>; the others stay. Safe beside reads.</summary>
+    public int CloseIdle(TimeSpan idleFor)
     {
-        while (_idle.TryTake(out var connection))
+        var kept = new List<(ShardConnection, long)>();
+        var closed = 0;
+        while (_idle.TryPop(out var entry))
         {
-            connection.Dispose();
+            if (Stopwatch.GetElapsedTime(entry.ReturnedAt) >= idleFor)
+            {
+                Close(entry.Connection);
+                closed++;
+            }
+            else
+            {
+                kept.Add(entry);
+            }
         }
 
-        _all.Clear();
+        // Back in their order (oldest at the bottom of the stack).
+        for (var i = kept.Count - 1; i >= 0; i--)
+        {
+            _idle.Push(kept[i]);
+        }
+
+        return closed;
     }
+
+    /// <summary>Closes every idle connection; in-use ones close when returned.</summary>
+    public void CloseIdle() => CloseIdle(TimeSpan.Zero);
 
     public void Dispose()
     {
         _disposed = true;
         CloseIdle();
+    }
+
+    private void Close(ShardConnection connection)
+    {
+        _all.TryRemove(connection, out _);
+        connection.Dispose();
+        _closed?.Invoke(connection);
     }
 }

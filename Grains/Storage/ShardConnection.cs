@@ -34,7 +34,17 @@ internal sealed class ShardConnection : IDisposable
             Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
         }.ToString());
-        _connection.Open();
+        try
+        {
+            _connection.Open();
+        }
+        catch (SqliteException ex)
+        {
+            // CANTOPEN (out of file descriptors) is OVERLOADED, retryable; never a bare SqliteException to the caller.
+            _connection.Dispose();
+            throw Native.SqliteErrors.ToShardException(ex);
+        }
+
         Db = _connection.Handle!;
         raw.sqlite3_extended_result_codes(Db, 1);
         PlanCache = new PlanCache(planCacheSize);
@@ -224,9 +234,7 @@ internal sealed class ShardConnection : IDisposable
                         resultBytes += RowBytes(handle, columnCount);
                         if ((rows.Count >= MaxResultRows || resultBytes > MaxResultBytes) && _mode is SqlMode.TenantRead or SqlMode.TenantWrite)
                         {
-                            throw new ShardException(
-                                ShardErrorCode.ResultTooLarge,
-                                $"The result exceeds {MaxResultRows} rows or {MaxResultBytes} bytes; narrow the query (WHERE, LIMIT) or page through it.");
+                            throw ResultCap.TooLarge(MaxResultRows, MaxResultBytes);
                         }
 
                         rows.Add(ReadRow(handle, columnCount));

@@ -21,6 +21,7 @@ internal static class SqliteResultCodes
     public const int IoErr = 10;
     public const int Corrupt = 11;
     public const int Full = 13;
+    public const int CantOpen = 14;
     public const int Schema = 17;
     public const int TooBig = 18;
     public const int Constraint = 19;
@@ -56,6 +57,7 @@ internal static class SqliteResultCodes
             ShardErrorCode.Timeout when interrupt == Native.InterruptReason.Canceled => "The statement was canceled before it finished.",
             ShardErrorCode.Timeout => "The statement ran past its time limit and was interrupted.",
             ShardErrorCode.Retryable => "The shard is busy; retry. (" + sqliteMessage + ")",
+            ShardErrorCode.Overloaded => "The shard cannot open its files now (the silo may be out of file descriptors); retry shortly.",
             ShardErrorCode.CapacityExceeded => "The shard reached its size limit; writes that need more space are refused. (" + sqliteMessage + ")",
             ShardErrorCode.PayloadTooLarge => "A statement or value is larger than the shard allows. (" + sqliteMessage + ")",
             ShardErrorCode.Internal => $"Internal storage error (SQLite {primary}/{extended}).",

@@ -33,9 +33,10 @@ internal sealed partial class TableShardGrain
             // moves every later read to a new key, so a cached result is never older than the data.
             var sequence = _writer.Sequence;
             var key = CacheKeys.Query(_tenant, _table, sequence, CacheKeys.Hash(request.Query, request.Params));
-            if (await TryCacheAsync(key, consistency, request.MaxStalenessMs, minSequence, versioned: true, cancellationToken) is { } hit)
+            if (await TryCacheAsync(key, consistency, request.MaxStalenessMs, minSequence, versioned: true, cancellationToken) is { } hit
+                && WithinResultCap(hit.Entry) is { } cached)
             {
-                return FromCache(hit.Entry, hit.ServedBy, hit.AgeMs);
+                return FromCache(cached, hit.Entry, hit.ServedBy, hit.AgeMs);
             }
 
             _cache.Metrics.Miss(_shard);
@@ -90,14 +91,15 @@ internal sealed partial class TableShardGrain
             else
             {
                 _hot.Touch(key, new RowLookup(column, value));
-                if (await TryCacheAsync(key, consistency, request.MaxStalenessMs, minSequence, versioned: false, cancellationToken) is { } hit)
+                if (await TryCacheAsync(key, consistency, request.MaxStalenessMs, minSequence, versioned: false, cancellationToken) is { } hit
+                    && WithinResultCap(hit.Entry) is { } cached)
                 {
                     if (hit.ServedBy == ServedByCacheStale && consistency == Consistency.Cached)
                     {
                         StartRefresh([new RowLookup(column, value)]);
                     }
 
-                    result = FromCache(hit.Entry, hit.ServedBy, hit.AgeMs);
+                    result = FromCache(cached, hit.Entry, hit.ServedBy, hit.AgeMs);
                 }
                 else
                 {
@@ -122,8 +124,19 @@ internal sealed partial class TableShardGrain
         }
     }
 
+    /// <summary>
+    /// The rows of a cache entry when they are within the result cap; null when the entry holds more than a statement may
+    /// return now (written by a silo with a larger cap, or before the cap was lowered): the read then goes to the shard,
+    /// which answers as its own cap says.
+    /// </summary>
+    private (string[] Columns, List<SqlValue[]> Rows)? WithinResultCap(CacheEntry entry)
+    {
+        var decoded = CachedRows.Decode(entry.Value);
+        return new ResultCap(_options.MaxResultRows, _options.MaxResultBytes).TryAdd(decoded.Rows) ? decoded : null;
+    }
+
     /// <summary>An answer from a cache entry; counts the hit.</summary>
-    private QueryResult FromCache(CacheEntry entry, string servedBy, long ageMs)
+    private QueryResult FromCache((string[] Columns, List<SqlValue[]> Rows) cached, CacheEntry entry, string servedBy, long ageMs)
     {
         if (servedBy == ServedByCache)
         {
@@ -134,7 +147,7 @@ internal sealed partial class TableShardGrain
             _cache.Metrics.StaleHit(_shard);
         }
 
-        var (columns, rows) = CachedRows.Decode(entry.Value);
+        var (columns, rows) = cached;
         return new QueryResult(columns, rows, 0, new QueryMeta(servedBy, ageMs, BookmarkOf(entry.Sequence)));
     }
 

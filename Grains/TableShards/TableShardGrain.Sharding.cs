@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OrleansShards.Grains.Hosting;
 using OrleansShards.Grains.Sharding;
 using OrleansShards.Grains.Storage;
 
@@ -131,10 +132,43 @@ internal sealed partial class TableShardGrain : IShardHost
         return await FanOutQueryAsync(layout, forwarded, cancellationToken);
     }
 
-    /// <summary>A read without shard key: every shard in parallel, rows concatenated in shard order.</summary>
+    /// <summary>
+    /// A read without shard key: every shard in parallel, rows concatenated in shard order. The combined answer is held
+    /// to the same cap as one statement's (<see cref="TableShardOptions.MaxResultRows"/>, <see cref="TableShardOptions.MaxResultBytes"/>),
+    /// counted as the shards answer: past it the read is <c>RESULT_TOO_LARGE</c> at once and the other shards' reads are canceled.
+    /// </summary>
     private async Task<QueryResult> FanOutQueryAsync(ShardLayout layout, QueryRequest request, CancellationToken cancellationToken)
     {
-        var results = await Task.WhenAll(ShardRefs(layout).Select(s => s.QueryAsync(request, cancellationToken)));
+        var cap = new ResultCap(_options.MaxResultRows, _options.MaxResultBytes);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var pending = ShardRefs(layout).Select(s => s.QueryAsync(request, stop.Token)).ToArray();
+        var results = new QueryResult[pending.Length];
+        var remaining = pending.ToList();
+        while (remaining.Count > 0)
+        {
+            var done = await Task.WhenAny(remaining);
+            remaining.Remove(done);
+            QueryResult result;
+            try
+            {
+                result = await done;
+            }
+            catch
+            {
+                ObserveFaults(remaining);
+                throw;
+            }
+
+            if (!cap.TryAdd(result.Rows))
+            {
+                await stop.CancelAsync();
+                ObserveFaults(remaining);
+                throw ResultCap.TooLarge(_options.MaxResultRows, _options.MaxResultBytes);
+            }
+
+            results[Array.IndexOf(pending, done)] = result;
+        }
+
         var rows = new List<SqlValue[]>();
         long rowsRead = 0;
         IReadOnlyList<string> columns = [];
@@ -150,6 +184,15 @@ internal sealed partial class TableShardGrain : IShardHost
         }
 
         return new QueryResult(columns, rows, rowsRead, new QueryMeta("shards", 0, null));
+    }
+
+    /// <summary>Reads given up on still finish (canceled or not); their faults are observed, not rethrown.</summary>
+    private static void ObserveFaults(IEnumerable<Task> abandoned)
+    {
+        foreach (var task in abandoned)
+        {
+            _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
     }
 
     private async Task<MutationResult> RouteMutationAsync(ShardLayout layout, MutationRequest request, CancellationToken cancellationToken)

@@ -81,10 +81,32 @@ internal sealed partial class TableShardGrain
             await _pitr.AfterDdlAsync(request.Query, outcome.Sequence, _writer.LoggedBytes);
             return new DdlResult(true, BookmarkOf(outcome.Sequence));
         }
+        catch (ShardException) when (_createdByOpen && _writer.Sequence == 0 && !IsSharded)
+        {
+            // The DDL that was to create the table failed: the table still does not exist, and nothing stays behind.
+            await DiscardCreatedAsync();
+            throw;
+        }
         catch (ShardException ex) when (CountError(ex))
         {
             throw;
         }
+    }
+
+    /// <summary>
+    /// Removes the file this activation created for a DDL that failed (no commit was made): the cache loop stops, the
+    /// files, the size entry and the reminder go, and the activation with them. Calls that reach it meanwhile answer
+    /// <c>RETRYABLE</c> (the next activation answers as the files say).
+    /// </summary>
+    private async Task DiscardCreatedAsync()
+    {
+        _capacityTimer?.Dispose();
+        _idleTimer?.Dispose();
+        await CloseCacheAsync();
+        await DestroyAsync();
+        _open = false;
+        _opening = Task.FromException(new ShardException(ShardErrorCode.Retryable, $"Table {_table} was not created; retry."));
+        _ = _opening.Exception;
     }
 
     private async Task<WriteOutcome> WriteAsync(WriteWork work)

@@ -35,6 +35,9 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     private readonly PitrOptions _pitrOptions;
     private readonly ShardMetrics _metrics;
     private readonly ShardCapacityRegistry _capacity;
+    private readonly ShardFileBudget _files;
+    private ShardFileBudget.Lease? _lease;
+    private IGrainTimer? _idleTimer;
     private readonly ILogger<TableShardGrain> _logger;
     private readonly ConcurrentDictionary<string, InteractiveTransaction> _transactions = new(StringComparer.Ordinal);
 
@@ -56,9 +59,16 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     private readonly IGrainFactory _grains;
     private readonly TurnGate _turns = new();
 
-    /// <summary>True once the file is open and this activation is the shard's primary.</summary>
-    private bool _opened;
     private IGrainTimer? _capacityTimer;
+
+    /// <summary>The opening of the files, started by the first call that needs them; null while not open.</summary>
+    private Task? _opening;
+
+    /// <summary>True once the files are open and the shard's timers and reminder run.</summary>
+    private bool _open;
+
+    /// <summary>True when this activation created the shard's file (for a DDL): a DDL that fails before any commit removes it again.</summary>
+    private bool _createdByOpen;
 
     public TableShardGrain(
         IOptions<TableShardOptions> options,
@@ -66,6 +76,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         ShardMetrics metrics,
         ShardCapacityRegistry capacity,
         ShardCacheServices cache,
+        ShardFileBudget files,
         [FromKeyedServices(ShardClock.ServiceKey)] TimeProvider clock,
         IGrainFactory grains,
         ILogger<TableShardGrain> logger)
@@ -80,37 +91,177 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         _pitrOptions = pitrOptions.Value;
         _metrics = metrics;
         _capacity = capacity;
+        _files = files;
         _logger = logger;
     }
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // Nothing is opened or registered here: the first call that needs the files opens them (see OpenForCallAsync),
+        // so a call on a table that does not exist leaves no file, reminder or metric series behind.
         _shard = this.GetPrimaryKeyString();
         (_tenant, _table) = ShardName.Parse(_shard);
-        _activatedAtMs = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         _paths = new ShardPaths(_options.DataDirectory, _tenant, _table);
+
+        // In cluster mode, an activation on a silo the ownership map does not name goes at once (TableShardGrain.Cluster).
+        await MayOpenAsync();
+    }
+
+    /// <summary>Opens the shard's files and starts what an open shard runs (the first call that needs them).</summary>
+    private async Task OpenAsync()
+    {
+        _activatedAtMs = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
         _pitr = new PitrCoordinator(_pitrOptions, _paths, TimeProvider, _logger);
-        if (!await MayOpenAsync())
+
+        // The writer's files count against the silo's budget from now until deactivation; least recently used idle
+        // shards close to make room, or the open is refused (OVERLOADED) before any file is touched.
+        _lease = _files.Open(_shard, () => _transactions.IsEmpty && _operation is null, CloseForBudget);
+
+        // Busy while opening: a shard being opened is never the one closed to make room.
+        _lease.Enter();
+        try
         {
-            return;
+            _lease.Reserve(ShardFileBudget.WriterFiles);
+            _createdByOpen = !ShardExists();
+            Directory.CreateDirectory(_paths.TenantDirectory);
+            OpenStorage();
+            if (!await AcquireAsync())
+            {
+                // Another silo holds the shard (TableShardGrain.Cluster): this activation refuses and goes.
+                ThrowIfRefusing();
+            }
+
+            LoadSharding();
+            OpenCache();
+            await ResumeShardOperationAsync();
+            await EnsureCapacityReminderAsync();
+        }
+        catch
+        {
+            // Half open: close what was opened. This activation answers every call with the same error until it is
+            // gone (it is never reopened: its cache loop is stopped); the next activation starts afresh.
+            await AbandonOpenAsync();
+            throw;
+        }
+        finally
+        {
+            _lease.Exit();
         }
 
-        Directory.CreateDirectory(_paths.TenantDirectory);
-        OpenStorage();
-        if (!await AcquireAsync())
-        {
-            await CloseStorageAsync();
-            _capacity.Remove(_shard);
-            return;
-        }
-
-        _opened = true;
-        LoadSharding();
-        OpenCache();
-        await ResumeShardOperationAsync();
-        await EnsureCapacityReminderAsync();
         StartCapacityTimer();
+        StartReaderIdleTimer();
+        _open = true;
         LogActivated(_shard, _writer.Sequence, _sizeBytes);
+    }
+
+    /// <summary>
+    /// Before a call of the shard's interfaces: opens the files when they exist or the call creates them (DDL, the
+    /// engine's sharding writes). A call on a table that does not exist is answered here without creating anything —
+    /// <c>NOT_FOUND</c>, or the empty answer of a sharding probe — and the activation is let go. Returns false when the
+    /// call was answered.
+    /// </summary>
+    private async ValueTask<bool> OpenForCallAsync(IIncomingGrainCallContext context)
+    {
+        if (_opening is null)
+        {
+            if (!CreatesShard(context.InterfaceMethod) && !ShardExists())
+            {
+                DeactivateOnIdle();
+                switch (context.InterfaceMethod.Name)
+                {
+                    case nameof(Sharding.IShardHost.GetShardingStateAsync):
+                        context.Result = new Sharding.ShardingState(null, null);
+                        return false;
+                    case nameof(Sharding.IShardHost.DestroyAsync):
+                        return false;
+                    case nameof(IRemindable.ReceiveReminder):
+                        // A reminder of a shard whose files are gone (deleted by hand): it has nothing to maintain.
+                        if (await this.GetReminder(CapacityReminder) is { } orphan)
+                        {
+                            await this.UnregisterReminder(orphan);
+                        }
+
+                        return false;
+                    default:
+                        throw new ShardException(ShardErrorCode.NotFound, $"Table {_table} does not exist; create it with ddl.");
+                }
+            }
+
+            _opening = OpenAsync();
+        }
+
+        try
+        {
+            await _opening;
+        }
+        catch (Exception ex)
+        {
+            throw OpenFailure(ex);
+        }
+
+        return true;
+    }
+
+    private async Task AbandonOpenAsync()
+    {
+        DeactivateOnIdle();
+        try
+        {
+            await CloseCacheAsync();
+            await CloseStorageAsync();
+        }
+        catch (Exception ex)
+        {
+            LogAbandonFailed(ex, _shard);
+        }
+
+        _writer = null!;
+        _readers = null!;
+        _writerConnection = null!;
+        _lease?.Dispose();
+    }
+
+    /// <summary>Asked by the file budget (on another thread) to make room: this idle activation deactivates.</summary>
+    private void CloseForBudget() => GrainContext.Deactivate(
+        new DeactivationReason(DeactivationReasonCode.ApplicationRequested, "Closed to keep the silo's open files within its budget (least recently used idle shard)."),
+        CancellationToken.None);
+
+    /// <summary>Whether the shard's file exists (or a restore interrupted by a crash is to be finished).</summary>
+    private bool ShardExists() => File.Exists(_paths.Database) || File.Exists(ShardRestore.MarkerPath(_paths));
+
+    /// <summary>Calls that may create the shard's file: DDL, and the engine's calls that build a shard while sharding.</summary>
+    private static bool CreatesShard(System.Reflection.MethodInfo method) =>
+        method.DeclaringType == typeof(Sharding.IShardHost)
+            ? method.Name is not (nameof(Sharding.IShardHost.GetShardingStateAsync) or nameof(Sharding.IShardHost.DescribeAsync) or nameof(Sharding.IShardHost.DestroyAsync))
+            : method.DeclaringType == typeof(ITableShard) && method.Name == nameof(ITableShard.DdlAsync);
+
+    /// <summary>
+    /// What a caller sees when the files cannot be opened: the process out of file descriptors is <c>OVERLOADED</c>
+    /// (retryable: descriptors free up as idle shards close), typed errors stay as they are.
+    /// </summary>
+    private Exception OpenFailure(Exception ex)
+    {
+        if (ex is IOException io && ShardFileBudget.IsTooManyOpenFiles(io))
+        {
+            _files.ReportExhausted();
+            return new ShardException(ShardErrorCode.Overloaded, "The silo cannot open more files now; retry shortly.", ex);
+        }
+
+        if (ex is ShardException shard)
+        {
+            CountExhausted(shard);
+        }
+
+        return ex;
+    }
+
+    /// <summary>A file SQLite could not open (CANTOPEN: out of descriptors) makes <c>/health</c> report degraded.</summary>
+    private void CountExhausted(ShardException error)
+    {
+        if (error.SqliteCode == SqliteResultCodes.CantOpen)
+        {
+            _files.ReportExhausted();
+        }
     }
 
     /// <summary>The shards' clock (a fake one in tests); Orleans keeps its own.</summary>
@@ -131,40 +282,54 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         }
 
         ThrowIfRefusing();
-        var shared = TurnKinds.IsShared(context.InterfaceMethod);
-        await _turns.EnterAsync(shared, CancellationToken.None);
+        if (!_open && !await OpenForCallAsync(context))
+        {
+            return;
+        }
+
+        var lease = _lease!;
+        lease.Enter();
         try
         {
-            // Again once the turn is ours: the exclusive turn we waited for may have moved the shard away.
-            ThrowIfRefusing();
-            await context.Invoke();
+            var shared = TurnKinds.IsShared(context.InterfaceMethod);
+            await _turns.EnterAsync(shared, CancellationToken.None);
+            try
+            {
+                // Again once the turn is ours: the exclusive turn we waited for may have moved the shard away.
+                ThrowIfRefusing();
+                await context.Invoke();
+            }
+            finally
+            {
+                _turns.Exit(shared);
+            }
         }
         finally
         {
-            _turns.Exit(shared);
+            lease.Exit();
         }
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (!_opened)
-        {
-            // Not this silo's shard (see TableShardGrain.Cluster): nothing was opened.
-            return;
-        }
-
         _capacityTimer?.Dispose();
-        await CloseCacheAsync();
-        if (!_destroyed)
+        _idleTimer?.Dispose();
+        if (_open)
         {
-            await CloseStorageAsync();
+            await CloseCacheAsync();
+            if (!_destroyed)
+            {
+                await CloseStorageAsync();
+            }
         }
 
-        if (_movedTo is not null && _opened)
+        if (_movedTo is not null && _open)
         {
             // Moved to another silo (TableShardGrain.Move): this copy is retired.
             DeleteFiles();
         }
+
+        _lease?.Dispose();
 
         _capacity.Remove(_shard);
         _transactions.Clear();
@@ -198,6 +363,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         catch
         {
             _writerConnection.Dispose();
+            _writerConnection = null!;
             throw;
         }
 
@@ -212,12 +378,26 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
             new PreupdateChangeCapture(),
             [new FenceObserver(this), new CapacityObserver(this), new CacheObserver(this)]);
         _pitr.Open(_writerConnection, _writer.Sequence);
-        _readers = new ReaderPool(_options.ReaderPoolSize, () =>
-        {
-            var reader = new ShardConnection(_paths.Database, readOnly: true, _options.PlanCacheSize);
-            ConfigureConnection(reader);
-            return reader;
-        });
+        var lease = _lease!;
+        _readers = new ReaderPool(
+            _options.ReaderPoolSize,
+            () =>
+            {
+                // Opened on first need, within the silo's file budget; closed when idle (StartReaderIdleTimer).
+                lease.Reserve(ShardFileBudget.ReaderFiles);
+                try
+                {
+                    var reader = new ShardConnection(_paths.Database, readOnly: true, _options.PlanCacheSize);
+                    ConfigureConnection(reader);
+                    return reader;
+                }
+                catch
+                {
+                    lease.Release(ShardFileBudget.ReaderFiles);
+                    throw;
+                }
+            },
+            _ => lease.Release(ShardFileBudget.ReaderFiles));
         MeasureCapacity(_writerConnection);
         AttachCache();
         if (_epoch != 0)
@@ -266,6 +446,22 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
                 {
                     _turns.Exit(shared: false);
                 }
+            },
+            new GrainTimerCreationOptions(period, period) { KeepAlive = false, Interleave = true });
+    }
+
+    /// <summary>
+    /// While the shard is active, closes reader connections idle for <see cref="TableShardOptions.ReaderIdleTimeout"/>.
+    /// The timer does not keep the activation alive.
+    /// </summary>
+    private void StartReaderIdleTimer()
+    {
+        var period = _options.ReaderIdleTimeout;
+        _idleTimer = this.RegisterGrainTimer(
+            () =>
+            {
+                _readers?.CloseIdle(period);
+                return Task.CompletedTask;
             },
             new GrainTimerCreationOptions(period, period) { KeepAlive = false, Interleave = true });
     }
@@ -332,6 +528,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     /// <summary>Counts an error by code; always false so it can sit in an exception filter without catching.</summary>
     private bool CountError(ShardException error)
     {
+        CountExhausted(error);
         var tags = ShardMetrics.ShardTag(_shard);
         tags.Add("code", error.Code.ToWire());
         _metrics.Errors.Add(1, tags);
@@ -340,6 +537,9 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard} finished a restore interrupted by a crash")]
     private partial void LogRestoreRecovered(string shard);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard} could not close what it opened before its opening failed")]
+    private partial void LogAbandonFailed(Exception exception, string shard);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Shard {Shard} activated at sequence {Sequence}, {Size} bytes")]
     private partial void LogActivated(string shard, long sequence, long size);

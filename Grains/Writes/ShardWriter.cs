@@ -19,6 +19,9 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     private readonly Channel<WriteWork> _queue = Channel.CreateUnbounded<WriteWork>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ShardConnection _connection;
     private readonly TableShardOptions _options;
+
+    /// <summary>The deadline of a tenant write: the lower of the write and the statement timeout.</summary>
+    private readonly TimeSpan _writeTimeout;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Task _loop;
@@ -55,6 +58,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         Capture = capture;
         _observers = observers ?? [];
         _options = options;
+        _writeTimeout = options.WriteStatementTimeout < options.StatementTimeout ? options.WriteStatementTimeout : options.StatementTimeout;
         _time = time;
         _logger = logger;
         Sequence = ChangeLog.CurrentSequence(connection);
@@ -470,7 +474,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             try
             {
                 var usedBefore = CapacityExceeded ? UsedPages() : -1;
-                _connection.SetDeadline(_options.StatementTimeout);
+                _connection.SetDeadline(work.Kind is WriteKind.Mutation or WriteKind.Atomic ? _writeTimeout : _options.StatementTimeout);
                 try
                 {
                     Execute(work);

@@ -28,7 +28,9 @@ internal sealed class RandomWorkload(ITableShard shard, int seed, string table)
 
     public async Task SetupAsync()
     {
-        await RecordAsync();
+        // Before the first DDL the table does not exist (reads answer NOT_FOUND); its state at commit 0 is the empty one.
+        Sequence = 0;
+        States[0] = ShardContent.Empty();
         await Ddl($"CREATE TABLE {table}(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, qty INTEGER, price REAL, data BLOB)");
         await Ddl("CREATE TABLE notes(body TEXT, n INTEGER)");
         await Ddl("CREATE TABLE audit(id INTEGER PRIMARY KEY, item_id INTEGER, qty INTEGER)");

@@ -40,6 +40,14 @@ internal static class ShardContent
         return dump.ToString();
     }
 
+    /// <summary>The dump of a shard before its first commit (nothing can be read from it: the table does not exist yet).</summary>
+    public static string Empty()
+    {
+        var dump = new StringBuilder();
+        Append(dump, "schema", []);
+        return dump.ToString();
+    }
+
     private static string Hash(string dump) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(dump)));
 
     private static void Append(StringBuilder dump, string title, IReadOnlyList<SqlValue[]> rows)

@@ -12,6 +12,7 @@ public sealed class ShardsRequestLimiterTests(LimitedSiloFixture silo) : IClassF
         var client = silo.CreateTenantClient("busy");
         _ = client; // the host starts with the first client
         var limiter = silo.Services.GetRequiredService<ShardsRequestLimiter>();
+        await client.PostOkAsync("/v1/tables/items/ddl", """{"query":"CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY)"}""");
 
         // The fixture allows one request at a time: take that slot as an in-flight request would.
         Assert.True(limiter.TryAcquire());

@@ -128,6 +128,7 @@ public sealed class ShardsSiloHostingExtensionsTests
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         using var client = new HttpClient { BaseAddress = new Uri(address) };
         client.DefaultRequestHeaders.Add("X-Tenant-Id", "k");
+        await client.PostOkAsync("/v1/tables/items/ddl", """{"query":"CREATE TABLE items (id INTEGER PRIMARY KEY)"}""");
         var big = "{\"query\":\"SELECT ?\",\"params\":[\"" + new string('x', 4096) + "\"]}";
 
         using var withLength = await client.PostAsync("/v1/tables/items/query", new StringContent(big, Encoding.UTF8, "application/json"));

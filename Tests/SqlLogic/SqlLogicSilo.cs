@@ -19,6 +19,7 @@ public sealed class SqlLogicSilo : SiloFactory
     public SqlLogicSilo()
     {
         Settings["Shards:TableShard:StatementTimeout"] = "00:02:00";
+        Settings["Shards:TableShard:WriteStatementTimeout"] = "00:02:00";
         Settings["Shards:TableShard:Synchronous"] = "NORMAL";
 
         // A script is one tenant sending thousands of statements back to back: answers are measured here, not limits.
@@ -32,6 +33,14 @@ public sealed class SqlLogicSilo : SiloFactory
         using var client = CreateTenantClient(tenant);
         client.Timeout = TimeSpan.FromMinutes(5);
         var text = await File.ReadAllTextAsync(Path.Combine(root, script), cancellationToken);
+
+        // A table exists only after DDL: a script may query before it creates anything (SELECT 1 IN ()), so the
+        // script's shard is created first, with no schema object left behind.
+        using var created = await client.PostAsync(
+            $"/v1/tables/{Table}/ddl",
+            new StringContent("""{"query":"CREATE TABLE slt_created(x); DROP TABLE slt_created"}""", System.Text.Encoding.UTF8, "application/json"),
+            cancellationToken);
+        created.EnsureSuccessStatusCode();
         return await SqlLogicRunner.RunAsync(script, text, new SqlLogicHttpEngine(client, Table), cancellationToken);
     }
 }

@@ -6,7 +6,7 @@ namespace OrleansShards.Grains.Storage.Native;
 /// Maps SQLite result codes to the API's <see cref="ShardErrorCode"/>, in one place:
 /// BUSY/LOCKED → Retryable; CONSTRAINT_UNIQUE, CONSTRAINT_PRIMARYKEY, CONSTRAINT_ROWID →
 /// ConflictUnique; other CONSTRAINT → ConstraintViolation; FULL → CapacityExceeded;
-/// TOOBIG → PayloadTooLarge; INTERRUPT → Timeout when <see cref="ProgressDeadline"/> fired
+/// TOOBIG → PayloadTooLarge; CANTOPEN (the process out of file descriptors) → Overloaded, retryable; INTERRUPT → Timeout when <see cref="ProgressDeadline"/> fired
 /// (deadline or cancellation), otherwise Internal; AUTH, ERROR, RANGE, MISMATCH → SqlError;
 /// anything else (I/O, corruption, misuse, …) → Internal, with a message that reveals nothing
 /// about the server.
@@ -18,6 +18,7 @@ internal static class SqliteErrors
     private const int SQLITE_LOCKED = 6;
     private const int SQLITE_INTERRUPT = 9;
     private const int SQLITE_FULL = 13;
+    private const int SQLITE_CANTOPEN = 14;
     private const int SQLITE_TOOBIG = 18;
     private const int SQLITE_CONSTRAINT = 19;
     private const int SQLITE_MISMATCH = 20;
@@ -39,6 +40,7 @@ internal static class SqliteErrors
                 ? ShardErrorCode.ConflictUnique
                 : ShardErrorCode.ConstraintViolation,
             SQLITE_FULL => ShardErrorCode.CapacityExceeded,
+            SQLITE_CANTOPEN => ShardErrorCode.Overloaded,
             SQLITE_TOOBIG => ShardErrorCode.PayloadTooLarge,
             SQLITE_INTERRUPT => interrupt == InterruptReason.None ? ShardErrorCode.Internal : ShardErrorCode.Timeout,
             SQLITE_AUTH or SQLITE_ERROR or SQLITE_RANGE or SQLITE_MISMATCH => ShardErrorCode.SqlError,
@@ -64,6 +66,7 @@ internal static class SqliteErrors
                 ? "The statement was canceled before it finished."
                 : "The statement ran past its time limit.",
             ShardErrorCode.Internal => $"Internal storage error (SQLite {primary}/{extended}).",
+            ShardErrorCode.Overloaded => "The shard cannot open its files now (the silo may be out of file descriptors); retry shortly.",
             _ when primary == SQLITE_AUTH => deniedAction is null ? "not authorized" : "not authorized: " + deniedAction,
             _ => exception.Message,
         };

@@ -29,7 +29,8 @@ internal sealed record TransactionCommitResponse(string TransactionId, IReadOnly
 internal sealed record TransactionRollbackResponse(string TransactionId, bool RolledBack);
 
 /// <summary><c>GET /health</c>: status <c>ok</c> or <c>degraded</c>, whether the data directory is writable, live shards.</summary>
-internal sealed record HealthResponse(string Status, bool DataDirectoryWritable, int? ActiveShards, int? Activations);
+internal sealed record HealthResponse(
+    string Status, bool DataDirectoryWritable, int? ActiveShards, int? Activations, long? OpenShardFiles = null, long? ShardFileBudget = null, bool FilesExhausted = false);
 
 /// <summary><c>GET /v1/cluster</c>.</summary>
 internal sealed record ClusterResponse(string Self, bool Clustered, IReadOnlyList<ClusterSiloResponse> Silos);

@@ -96,14 +96,16 @@ public sealed class SqliteErrorsTests : IDisposable
     }
 
     [Fact]
-    public void ToShardException_maps_CANTOPEN_to_Internal_without_server_details()
+    public void ToShardException_maps_CANTOPEN_to_Overloaded_without_server_details()
     {
         using var connection = new SqliteConnection("Data Source=" + _db.PathOf("missing-dir/x.db") + ";Mode=ReadOnly;Pooling=False");
 
         var error = Assert.Throws<SqliteException>(connection.Open);
         var mapped = SqliteErrors.ToShardException(error);
 
-        Assert.Equal(ShardErrorCode.Internal, mapped.Code);
+        // A file that cannot be opened (out of descriptors, issue 15 item 4) is retryable, never INTERNAL.
+        Assert.Equal(ShardErrorCode.Overloaded, mapped.Code);
+        Assert.True(mapped.Retryable);
         Assert.DoesNotContain("missing-dir", mapped.Message, StringComparison.Ordinal);
     }
 

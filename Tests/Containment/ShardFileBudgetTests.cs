@@ -1,0 +1,79 @@
+using Microsoft.Extensions.DependencyInjection;
+using OrleansShards.Grains.Storage;
+using OrleansShards.Tests.Infrastructure;
+using OrleansShards.Tests.TableShards;
+
+namespace OrleansShards.Tests.Containment;
+
+/// <summary>Issue 15 item 4: the silo's budget of shard files — least recently used idle shards close first, busy ones never.</summary>
+public sealed class ShardFileBudgetTests
+{
+    [Fact]
+    public async Task Opening_past_the_budget_closes_the_least_recently_used_idle_shards()
+    {
+        // 16 descriptors: five writers (3 each), or four shards with a reader each.
+        await using var host = await ShardTestHost.StartAsync(o => o.MaxOpenFiles = 16);
+        var budget = host.Services.GetRequiredService<ShardFileBudget>();
+        Assert.Equal(16, budget.Limit);
+        for (var i = 0; i < 12; i++)
+        {
+            var shard = host.Shard("budget", "t" + i);
+            await shard.DdlAsync(new DdlRequest($"CREATE TABLE t{i}(id INTEGER PRIMARY KEY)"));
+            await shard.MutateAsync(new MutationRequest($"INSERT INTO t{i}(id) VALUES (1)"));
+            Assert.Equal(1, await ShardAssert.CountAsync(shard, "t" + i));
+        }
+
+        // The newest stay, the oldest went; every table still answers (opened again on use).
+        await Eventually.TrueAsync(() => budget.OpenFiles <= budget.Limit, "the budget to be kept");
+        var open = budget.OpenShardNames();
+        Assert.Contains("budget:t11", open);
+        Assert.DoesNotContain("budget:t0", open);
+        Assert.True(budget.Evictions > 0);
+        Assert.Equal(1, await ShardAssert.CountAsync(host.Shard("budget", "t0"), "t0"));
+        Assert.Contains("budget:t0", budget.OpenShardNames());
+    }
+
+    [Fact]
+    public async Task Opening_answers_overloaded_when_no_shard_can_close()
+    {
+        await using var host = await ShardTestHost.StartAsync(o => o.MaxOpenFiles = 16);
+        var transactions = new List<(ITableShard Shard, string Id)>();
+        for (var i = 0; i < 5; i++)
+        {
+            var shard = host.Shard("pinned", "t" + i);
+            await shard.DdlAsync(new DdlRequest($"CREATE TABLE t{i}(id INTEGER PRIMARY KEY)"));
+
+            // An open interactive transaction lives in its activation: the shard cannot close.
+            var begun = await shard.TransactionAsync(new TransactionRequest(TransactionOperation.Begin));
+            transactions.Add((shard, begun.TransactionId!));
+        }
+
+        var sixth = host.Shard("pinned", "t5");
+        var refused = await ShardAssert.FailsWith(ShardErrorCode.Overloaded,
+            () => sixth.DdlAsync(new DdlRequest("CREATE TABLE t5(id INTEGER PRIMARY KEY)")));
+        Assert.True(refused.Retryable);
+        Assert.True(host.Services.GetRequiredService<ShardFileBudget>().IsExhausted);
+
+        foreach (var (shard, id) in transactions)
+        {
+            await shard.TransactionAsync(new TransactionRequest(TransactionOperation.Rollback, id));
+        }
+
+        // Retried once the others can close, it is served (the refused activation is gone; a new one opens).
+        await Eventually.TrueAsync(() => TryDdl(host.Shard("pinned", "t5")), "the sixth shard to open", TimeSpan.FromSeconds(20));
+        Assert.Equal(0, await ShardAssert.CountAsync(host.Shard("pinned", "t5"), "t5"));
+    }
+
+    private static bool TryDdl(ITableShard shard)
+    {
+        try
+        {
+            shard.DdlAsync(new DdlRequest("CREATE TABLE IF NOT EXISTS t5(id INTEGER PRIMARY KEY)")).GetAwaiter().GetResult();
+            return true;
+        }
+        catch (ShardException e) when (e.Code == ShardErrorCode.Overloaded)
+        {
+            return false;
+        }
+    }
+}
