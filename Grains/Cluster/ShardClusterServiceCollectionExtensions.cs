@@ -9,6 +9,13 @@ namespace OrleansShards.Grains.Cluster;
 public static class ShardClusterServiceCollectionExtensions
 {
     /// <summary>
+    /// In cluster mode: resends calls refused by a shard that just moved (<see cref="ShardMovedException"/>). Only
+    /// there: every outgoing grain call passes through it.
+    /// </summary>
+    public static IServiceCollection AddShardMovedRetry(this IServiceCollection services) =>
+        services.AddSingleton<IOutgoingGrainCallFilter, ShardMovedRetryFilter>();
+
+    /// <summary>
     /// Adds <see cref="ShardClusterOptions"/>, the ownership map (Redis in cluster mode, this silo alone otherwise),
     /// the <see cref="ShardPlacement"/> director and the <see cref="ClusterView"/>.
     /// </summary>
@@ -25,7 +32,6 @@ public static class ShardClusterServiceCollectionExtensions
         {
             services.AddPlacementDirector<ShardPlacement, ShardPlacementDirector>();
             services.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
-            services.AddSingleton<IOutgoingGrainCallFilter, ShardMovedRetryFilter>();
             services.AddHostedService<ClusterStartup>();
         }
 

@@ -15,7 +15,7 @@ public sealed class ShardMovedException : ShardException
 }
 
 /// <summary>Resends a call refused with <see cref="ShardMovedException"/> (at most twice): the shard's new primary serves it.</summary>
-internal sealed class ShardMovedRetryFilter : IOutgoingGrainCallFilter
+public sealed class ShardMovedRetryFilter : IOutgoingGrainCallFilter
 {
     private const int Resends = 2;
 
@@ -25,7 +25,8 @@ internal sealed class ShardMovedRetryFilter : IOutgoingGrainCallFilter
         {
             try
             {
-                await context.Invoke();
+                // Not on the caller's scheduler: a caller blocking its grain turn on the call must not wait for this.
+                await context.Invoke().ConfigureAwait(false);
                 return;
             }
             catch (ShardMovedException) when (attempt < Resends)

@@ -29,20 +29,6 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     private readonly Action _commit;
 
     /// <summary>
-    /// Held by whoever runs a group on the connection: the loop, or a caller committing its own work on its thread
-    /// (<see cref="TryRunOnCallerThread"/>). Kept through a commit's <see cref="ICommitObserver.Acknowledged"/> step.
-    /// </summary>
-    private readonly SemaphoreSlim _turn = new(1, 1);
-
-    private volatile bool _closed;
-
-    /// <summary>
-    /// Whether other work waits for a pool thread, in which case a caller does not block its thread on a commit (see
-    /// <see cref="TryRunOnCallerThread"/>). Replaceable so tests can decide it.
-    /// </summary>
-    internal Func<bool> OthersWaitForThreads { get; set; } = static () => ThreadPool.PendingWorkItemCount > 0;
-
-    /// <summary>
     /// Creates the writer of <paramref name="connection"/>. <paramref name="capture"/> records each transaction's
     /// changeset for the change log; <paramref name="observers"/> are told about commits, in this order.
     /// </summary>
@@ -126,18 +112,9 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     public long RowsWritten { get; private set; }
 
 
-    /// <summary>
-    /// Queues <paramref name="work"/>; its task completes once the work is committed (or failed). Inside a
-    /// <see cref="CallerRuns"/> scope, a mutation or batch that finds the writer idle is committed on the
-    /// caller's thread instead (the task is then usually complete on return).
-    /// </summary>
+    /// <summary>Queues <paramref name="work"/>; its task completes once the work is committed (or failed).</summary>
     public Task<WriteOutcome> EnqueueAsync(WriteWork work)
     {
-        if (CallerRuns.IsActive && work.Kind is WriteKind.Mutation or WriteKind.Atomic && TryRunOnCallerThread(work))
-        {
-            return work.Task;
-        }
-
         if (!_queue.Writer.TryWrite(work))
         {
             throw new ShardException(ShardErrorCode.Retryable, "The shard is closing; retry.");
@@ -204,12 +181,8 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _closed = true;
         _queue.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
-
-        // A work committing on its caller's thread (or its follow-up) finishes first; the turn is never given back.
-        await _turn.WaitAsync().ConfigureAwait(false);
     }
 
     private async Task LoopAsync()
@@ -235,90 +208,20 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 }
             }
 
-            await _turn.WaitAsync().ConfigureAwait(false);
-            try
+            // The group list is reused for the next group only after this one finished.
+            if (await RunGroupAsync(group).ConfigureAwait(false) is { } committed)
             {
-                // The group list is reused for the next group only after this one finished.
-                if (await RunGroupAsync(group).ConfigureAwait(false) is { } committed)
-                {
-                    // Off this thread first: the continuations of the works just acknowledged were queued to
-                    // this thread's local queue, so they run next, here, instead of waiting for an idle thread
-                    // to steal them while the commit's follow-up work runs.
-                    await Task.Yield();
-                    RunAcknowledged(committed);
-                }
-            }
-            finally
-            {
-                _turn.Release();
+                // Off this thread first: the continuations of the works just acknowledged were queued to
+                // this thread's local queue, so they run next, here, instead of waiting for an idle thread
+                // to steal them while the commit's follow-up work runs.
+                await Task.Yield();
+                RunAcknowledged(committed);
             }
         }
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> on the caller's thread when the writer is idle, nothing is queued and no other
-    /// work waits for a pool thread (see <see cref="CallerRuns"/>): it commits alone, and its task is complete
-    /// when this returns true, unless a busy retry had to wait. The commit's follow-up work (<see cref="ICommitObserver.Acknowledged"/>)
-    /// goes to the thread pool, still ahead of the next transaction.
-    /// </summary>
-    private bool TryRunOnCallerThread(WriteWork work)
-    {
-        // Anything queued goes first, in order (and a queued group may take this work along). And only when no other
-        // work is waiting for a pool thread: under load (other requests not yet read, say) this thread hands the write
-        // off and goes on, so that those writes get queued too and can share a commit, instead of each request
-        // blocking its thread for a commit of its own.
-        if (_queue.Reader.TryPeek(out _) || OthersWaitForThreads() || !_turn.Wait(0))
-        {
-            return false;
-        }
-
-        if (_closed || _queue.Reader.TryPeek(out _))
-        {
-            _turn.Release();
-            return false;
-        }
-
-        _ = RunOnCallerThreadAsync(work);
-        return true;
-    }
-
-    private async Task RunOnCallerThreadAsync(WriteWork work)
-    {
-        CommittedGroup? committed = null;
-        try
-        {
-            committed = await RunGroupAsync([work]).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (committed is not null)
-            {
-                // Not on the caller's thread (its request is answered first), and still holding the turn: the
-                // follow-up work of a commit runs before the next transaction starts.
-                ThreadPool.UnsafeQueueUserWorkItem(
-                    static state =>
-                    {
-                        try
-                        {
-                            state.Writer.RunAcknowledged(state.Committed);
-                        }
-                        finally
-                        {
-                            state.Writer._turn.Release();
-                        }
-                    },
-                    (Writer: this, Committed: committed),
-                    preferLocal: false);
-            }
-            else
-            {
-                _turn.Release();
-            }
-        }
-    }
-
-    /// <summary>
-    /// Runs one group while holding the turn: a maintenance work, or transactions until every work is committed or
+    /// Runs one group on the writer loop: a maintenance work, or transactions until every work is committed or
     /// failed. Returns the commit whose <see cref="ICommitObserver.Acknowledged"/> step is due, if any. Never throws: a fault fails
     /// the group's works.
     /// </summary>

@@ -171,6 +171,7 @@ internal static class ShardsClusterHosting
             o.ReplicationFactor = cluster.ReplicationFactor;
         });
         silo.AddShards();
+        silo.Services.AddShardMovedRetry();
         silo.AddRedisStreams(ShardsSiloHostingExtensions.RedisStreamProvider, o => o.Configuration = cluster.Redis!);
         silo.Services.AddOptions<ShardCacheOptions>().Configure(o => o.StreamProvider = ShardsSiloHostingExtensions.RedisStreamProvider);
     }
