@@ -115,13 +115,13 @@ public sealed class TenantLimitsTests(OneRequestPerTenantSilo oneAtATime, RateLi
         Assert.Equal(frees, TenantStorageQuota.FreesSpace(sql));
 }
 
-/// <summary>A Kestrel silo whose tenants may run two queries at once, with a 3 s statement timeout.</summary>
+/// <summary>A Kestrel silo whose tenants may run two queries at once; statements run up to a minute (the test cancels its endless ones).</summary>
 public sealed class TwoRequestsPerTenantKestrelSilo : KestrelSilo
 {
     public TwoRequestsPerTenantKestrelSilo()
     {
         Settings["Shards:Limits:MaxConcurrentQueriesPerTenant"] = "2";
-        Settings["Shards:TableShard:StatementTimeout"] = "00:00:03";
+        Settings["Shards:TableShard:StatementTimeout"] = "00:01:00";
     }
 }
 
@@ -138,9 +138,11 @@ public sealed class TenantFloodTests(TwoRequestsPerTenantKestrelSilo silo) : ICl
 
         await SendAsync(http, "flooder", "/v1/tables/big/ddl", """{"query":"CREATE TABLE big (id INTEGER PRIMARY KEY)"}""", HttpStatusCode.OK);
 
-        // Two endless queries of the flooder hold its two slots until the statement timeout ends them.
+        // Two endless queries of the flooder hold its two slots until the test gives up on them (a statement timeout
+        // short enough to end them here could end them before the flood is sent on a loaded machine).
         const string Endless = """{"query":"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"}""";
-        var heavy = Enumerable.Range(0, 2).Select(_ => SendAsync(http, "flooder", "/v1/tables/big/query", Endless, HttpStatusCode.RequestTimeout)).ToList();
+        using var giveUp = new CancellationTokenSource();
+        var heavy = Enumerable.Range(0, 2).Select(_ => SendAsync(http, "flooder", "/v1/tables/big/query", Endless, HttpStatusCode.RequestTimeout, giveUp.Token)).ToList();
         await Eventually.TrueAsync(() => limiter.InFlight("flooder") == 2, "the flooder's two heavy queries run", TimeSpan.FromSeconds(10));
 
         var refused = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => SendAsync(http, "flooder", "/v1/tables/big/query", Endless, HttpStatusCode.TooManyRequests)));
@@ -154,11 +156,18 @@ public sealed class TenantFloodTests(TwoRequestsPerTenantKestrelSilo silo) : ICl
             Assert.Contains("one", row, StringComparison.Ordinal);
         }
 
-        await Task.WhenAll(heavy);
-        Assert.Equal(0, limiter.InFlight("flooder"));
+        // A client that hangs up frees its slot: the request is aborted and the statement interrupted.
+        await giveUp.CancelAsync();
+        foreach (var query in heavy)
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => query);
+        }
+
+        await Eventually.TrueAsync(() => limiter.InFlight("flooder") == 0, "the abandoned queries release their slots", TimeSpan.FromSeconds(10));
+        await SendAsync(http, "flooder", "/v1/tables/big/query", """{"query":"SELECT count(*) FROM big"}""", HttpStatusCode.OK);
     }
 
-    private static async Task<string> SendAsync(HttpClient http, string tenant, string path, string? json, HttpStatusCode expected)
+    private static async Task<string> SendAsync(HttpClient http, string tenant, string path, string? json, HttpStatusCode expected, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(json is null ? HttpMethod.Get : HttpMethod.Post, path);
         request.Headers.Add("X-Tenant-Id", tenant);
@@ -167,8 +176,8 @@ public sealed class TenantFloodTests(TwoRequestsPerTenantKestrelSilo silo) : ICl
             request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
         }
 
-        using var response = await http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
+        using var response = await http.SendAsync(request, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
         Assert.True(expected == response.StatusCode, $"{tenant} {path}: expected {(int)expected}, got {(int)response.StatusCode}: {text}");
         if (expected == HttpStatusCode.TooManyRequests)
         {
