@@ -26,6 +26,19 @@ internal interface IShardOwnership
     /// </summary>
     Task<ShardOwner?> TransferAsync(string shard, string from, string to, long epoch, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Sets the shard's replicas to <paramref name="replicas"/> if the map still names <paramref name="primary"/> at
+    /// <paramref name="epoch"/>. Null when the entry had changed.
+    /// </summary>
+    Task<ShardOwner?> SetReplicasAsync(string shard, string primary, long epoch, IReadOnlyList<string> replicas, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Fails the shard over from the dead primary <paramref name="from"/> to its replica <paramref name="to"/> if the
+    /// map still names <paramref name="from"/> at <paramref name="epoch"/>: the epoch rises by one (the epoch every live
+    /// copy was fenced at) and the replicas become <paramref name="replicas"/>. Null when the entry had changed.
+    /// </summary>
+    Task<ShardOwner?> FailoverAsync(string shard, string from, long epoch, string to, IReadOnlyList<string> replicas, CancellationToken cancellationToken = default);
+
     /// <summary>Removes the shard's entry if the map still names <paramref name="silo"/> at <paramref name="epoch"/> (its files were deleted).</summary>
     Task ReleaseAsync(string shard, string silo, long epoch, CancellationToken cancellationToken = default);
 

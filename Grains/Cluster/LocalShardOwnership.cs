@@ -16,15 +16,32 @@ internal sealed class LocalShardOwnership : IShardOwnership
         Task.FromResult(_owners.AddOrUpdate(
             shard,
             static (_, state) => new ShardOwner(state.silo, state.minEpoch + 1),
-            static (_, existing, state) => new ShardOwner(state.silo, Math.Max(existing.Epoch, state.minEpoch) + 1),
+            static (_, existing, state) => existing with { Primary = state.silo, Epoch = Math.Max(existing.Epoch, state.minEpoch) + 1 },
             (silo, minEpoch)));
 
     public Task<ShardOwner?> TransferAsync(string shard, string from, string to, long epoch, CancellationToken cancellationToken = default)
     {
         if (_owners.TryGetValue(shard, out var owner) && owner.Primary == from && owner.Epoch == epoch)
         {
-            var moved = new ShardOwner(to, epoch + 1);
+            var moved = new ShardOwner(to, epoch + 1, string.Join(',', owner.Replicas.Where(r => r != to)));
             return Task.FromResult<ShardOwner?>(_owners.TryUpdate(shard, moved, owner) ? moved : null);
+        }
+
+        return Task.FromResult<ShardOwner?>(null);
+    }
+
+    public Task<ShardOwner?> SetReplicasAsync(string shard, string primary, long epoch, IReadOnlyList<string> replicas, CancellationToken cancellationToken = default) =>
+        Replace(shard, primary, epoch, owner => owner with { ReplicaList = string.Join(',', replicas) });
+
+    public Task<ShardOwner?> FailoverAsync(string shard, string from, long epoch, string to, IReadOnlyList<string> replicas, CancellationToken cancellationToken = default) =>
+        Replace(shard, from, epoch, _ => new ShardOwner(to, epoch + 1, string.Join(',', replicas)));
+
+    private Task<ShardOwner?> Replace(string shard, string primary, long epoch, Func<ShardOwner, ShardOwner> change)
+    {
+        if (_owners.TryGetValue(shard, out var owner) && owner.Primary == primary && owner.Epoch == epoch)
+        {
+            var changed = change(owner);
+            return Task.FromResult<ShardOwner?>(_owners.TryUpdate(shard, changed, owner) ? changed : null);
         }
 
         return Task.FromResult<ShardOwner?>(null);
@@ -32,7 +49,11 @@ internal sealed class LocalShardOwnership : IShardOwnership
 
     public Task ReleaseAsync(string shard, string silo, long epoch, CancellationToken cancellationToken = default)
     {
-        _owners.TryRemove(new KeyValuePair<string, ShardOwner>(shard, new ShardOwner(silo, epoch)));
+        if (_owners.TryGetValue(shard, out var owner) && owner.Primary == silo && owner.Epoch == epoch)
+        {
+            _owners.TryRemove(new KeyValuePair<string, ShardOwner>(shard, owner));
+        }
+
         return Task.CompletedTask;
     }
 

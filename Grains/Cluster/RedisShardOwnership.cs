@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace OrleansShards.Grains.Cluster;
 
 /// <summary>
-/// The ownership map in Redis: hash <c>{ServiceId}/shards</c> (shard → <c>primary|epoch</c>) and hash
+/// The ownership map in Redis: hash <c>{ServiceId}/shards</c> (shard → <c>primary|epoch|replica,…</c>) and hash
 /// <c>{ServiceId}/primaries</c> (silo name → number of primaries, for placing new shards). Every change is one Lua
 /// script, so it is a compare-and-set: two silos can never both become a shard's primary at the same epoch.
 /// When Redis cannot be reached, calls fail with <c>UNAVAILABLE</c>: activations already open keep serving, no
@@ -13,38 +13,82 @@ namespace OrleansShards.Grains.Cluster;
 /// </summary>
 internal sealed class RedisShardOwnership : IShardOwnership, IAsyncDisposable
 {
+    // Entries are "primary|epoch" or "primary|epoch|replica,replica"; every script parses them the same way.
+    private const string Parse = """
+        local function parse(v)
+          local p, e, r = string.match(v, '^([^|]*)|(%d+)|?(.*)$')
+          return p, tonumber(e), r
+        end
+        local function entry(p, e, r)
+          if r == nil or r == '' then return p .. '|' .. e end
+          return p .. '|' .. e .. '|' .. r
+        end
+        """;
+
     // KEYS: shards hash, counts hash. ARGV: shard, silo, minEpoch.
-    private const string ClaimScript = """
+    private const string ClaimScript = Parse + "\n" + """
         local v = redis.call('HGET', KEYS[1], ARGV[1])
         local e = 0
+        local r = ''
         if v then
-          local bar = string.find(v, '|', 1, true)
-          if string.sub(v, 1, bar - 1) ~= ARGV[2] then return v end
-          e = tonumber(string.sub(v, bar + 1))
+          local p
+          p, e, r = parse(v)
+          if p ~= ARGV[2] then return v end
         else
           redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
         end
         local m = tonumber(ARGV[3])
         if m > e then e = m end
-        local nv = ARGV[2] .. '|' .. (e + 1)
+        local nv = entry(ARGV[2], e + 1, r)
         redis.call('HSET', KEYS[1], ARGV[1], nv)
         return nv
         """;
 
-    // KEYS: shards hash, counts hash. ARGV: shard, from, to, epoch.
-    private const string TransferScript = """
+    // KEYS: shards hash, counts hash. ARGV: shard, from, to, epoch. The target leaves the replicas.
+    private const string TransferScript = Parse + "\n" + """
         local v = redis.call('HGET', KEYS[1], ARGV[1])
-        if v ~= ARGV[2] .. '|' .. ARGV[4] then return false end
-        local nv = ARGV[3] .. '|' .. (tonumber(ARGV[4]) + 1)
+        if not v then return false end
+        local p, e, r = parse(v)
+        if p ~= ARGV[2] or e ~= tonumber(ARGV[4]) then return false end
+        local kept = {}
+        for x in string.gmatch(r, '[^,]+') do if x ~= ARGV[3] then table.insert(kept, x) end end
+        local nv = entry(ARGV[3], e + 1, table.concat(kept, ','))
         redis.call('HSET', KEYS[1], ARGV[1], nv)
         redis.call('HINCRBY', KEYS[2], ARGV[2], -1)
         redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
         return nv
         """;
 
+    // KEYS: shards hash. ARGV: shard, primary, epoch, replicas.
+    private const string SetReplicasScript = Parse + "\n" + """
+        local v = redis.call('HGET', KEYS[1], ARGV[1])
+        if not v then return false end
+        local p, e, r = parse(v)
+        if p ~= ARGV[2] or e ~= tonumber(ARGV[3]) then return false end
+        local nv = entry(p, e, ARGV[4])
+        redis.call('HSET', KEYS[1], ARGV[1], nv)
+        return nv
+        """;
+
+    // KEYS: shards hash, counts hash. ARGV: shard, from, epoch, to, replicas.
+    private const string FailoverScript = Parse + "\n" + """
+        local v = redis.call('HGET', KEYS[1], ARGV[1])
+        if not v then return false end
+        local p, e, r = parse(v)
+        if p ~= ARGV[2] or e ~= tonumber(ARGV[3]) then return false end
+        local nv = entry(ARGV[4], e + 1, ARGV[5])
+        redis.call('HSET', KEYS[1], ARGV[1], nv)
+        redis.call('HINCRBY', KEYS[2], ARGV[2], -1)
+        redis.call('HINCRBY', KEYS[2], ARGV[4], 1)
+        return nv
+        """;
+
     // KEYS: shards hash, counts hash. ARGV: shard, silo, epoch.
-    private const string ReleaseScript = """
-        if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] .. '|' .. ARGV[3] then return 0 end
+    private const string ReleaseScript = Parse + "\n" + """
+        local v = redis.call('HGET', KEYS[1], ARGV[1])
+        if not v then return 0 end
+        local p, e, r = parse(v)
+        if p ~= ARGV[2] or e ~= tonumber(ARGV[3]) then return 0 end
         redis.call('HDEL', KEYS[1], ARGV[1])
         redis.call('HINCRBY', KEYS[2], ARGV[2], -1)
         return 1
@@ -82,6 +126,18 @@ internal sealed class RedisShardOwnership : IShardOwnership, IAsyncDisposable
     public async Task<ShardOwner?> TransferAsync(string shard, string from, string to, long epoch, CancellationToken cancellationToken = default)
     {
         var result = await RunAsync(db => db.ScriptEvaluateAsync(TransferScript, [_shards, _counts], [shard, from, to, epoch])).ConfigureAwait(false);
+        return result.IsNull ? null : ShardOwner.Decode((string)result!);
+    }
+
+    public async Task<ShardOwner?> SetReplicasAsync(string shard, string primary, long epoch, IReadOnlyList<string> replicas, CancellationToken cancellationToken = default)
+    {
+        var result = await RunAsync(db => db.ScriptEvaluateAsync(SetReplicasScript, [_shards], [shard, primary, epoch, string.Join(',', replicas)])).ConfigureAwait(false);
+        return result.IsNull ? null : ShardOwner.Decode((string)result!);
+    }
+
+    public async Task<ShardOwner?> FailoverAsync(string shard, string from, long epoch, string to, IReadOnlyList<string> replicas, CancellationToken cancellationToken = default)
+    {
+        var result = await RunAsync(db => db.ScriptEvaluateAsync(FailoverScript, [_shards, _counts], [shard, from, epoch, to, string.Join(',', replicas)])).ConfigureAwait(false);
         return result.IsNull ? null : ShardOwner.Decode((string)result!);
     }
 

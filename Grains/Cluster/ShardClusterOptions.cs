@@ -39,10 +39,16 @@ public sealed class ShardClusterOptions
     public string? AdvertisedAddress { get; set; }
 
     /// <summary>
-    /// Copies of every shard, the primary included, capped at the number of silos. Default 3. Replication is not
-    /// built yet: every shard has its primary only, whatever this says (see docs/cluster.md).
+    /// Copies of every shard, the primary included, capped at the number of active silos when the shard is opened.
+    /// A write is acknowledged once a majority of the copies hold it. Default 3; 1 turns replication off.
     /// </summary>
     public int ReplicationFactor { get; set; } = 3;
+
+    /// <summary>
+    /// How long a commit waits for a majority of the shard's copies (and a promotion for the replicas' answers) before
+    /// the write answers <c>UNAVAILABLE</c>. Default 5 s.
+    /// </summary>
+    public TimeSpan ReplicationTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>True when <see cref="Redis"/> is set.</summary>
     public bool Enabled => !string.IsNullOrWhiteSpace(Redis);

@@ -51,8 +51,15 @@ internal sealed partial class ShardPlacementDirector(
         {
             if (await ownership.GetAsync(shard) is { } owner)
             {
-                // Its primary's silo when that one is up; otherwise here, where the activation answers UNAVAILABLE.
-                return cluster.ActiveSilo(owner.Primary) is { } primary && compatible.Contains(primary) ? primary : context.LocalSilo;
+                // Its primary's silo when that one is up; else a live replica's, where the activation promotes itself;
+                // else here, where the activation answers UNAVAILABLE.
+                if (cluster.ActiveSilo(owner.Primary) is { } primary && compatible.Contains(primary))
+                {
+                    return primary;
+                }
+
+                var replica = owner.Replicas.Select(cluster.ActiveSilo).FirstOrDefault(r => r is not null && compatible.Contains(r));
+                return replica ?? context.LocalSilo;
             }
 
             // A new shard: the active silo with the fewest primaries (ties broken at random, so that a burst of new

@@ -124,7 +124,7 @@ internal sealed partial class SiloAgentGrain(IOptions<TableShardOptions> options
     private partial void LogInstalled(string moveId, int files);
 }
 
-/// <summary>Places a grain keyed by a silo name on the active silo of that name.</summary>
+/// <summary>Places a grain keyed by a silo name (or <c>{silo}/…</c>) on the active silo of that name.</summary>
 [Serializable, GenerateSerializer, Immutable, SuppressReferenceTracking, Alias("orleansshards.SiloNamePlacement")]
 public sealed class SiloNamePlacement : PlacementStrategy
 {
@@ -147,7 +147,10 @@ internal sealed class SiloNamePlacementDirector(ClusterView cluster) : IPlacemen
 {
     public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
-        var name = target.GrainIdentity.Key.ToString()!;
+        // The key is the silo's name, or "{silo}/{rest}" for a grain of that silo about something (a shard's replica).
+        var key = target.GrainIdentity.Key.ToString()!;
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        var name = slash < 0 ? key : key[..slash];
         return Task.FromResult(cluster.ActiveSilo(name) ?? context.LocalSilo);
     }
 }

@@ -130,7 +130,7 @@ internal sealed class ShardStateBuilder(SnapshotStore snapshots)
         }
     }
 
-    private static void ReplayDdl(ShardConnection target, string sql, byte[]? logged, long seq)
+    internal static void ReplayDdl(ShardConnection target, string sql, byte[]? logged, long seq)
     {
         // As on the writer: foreign keys enforced (DROP TABLE deletes through them), triggers fire.
         target.Execute("PRAGMA foreign_keys = ON");
@@ -179,7 +179,7 @@ internal sealed class ShardStateBuilder(SnapshotStore snapshots)
         target.Execute("COMMIT");
     }
 
-    private static void ApplyExactly(ShardConnection target, byte[] changeset, long seq)
+    internal static void ApplyExactly(ShardConnection target, byte[] changeset, long seq)
     {
         if (changeset.Length == 0)
         {
@@ -203,7 +203,7 @@ internal sealed class ShardStateBuilder(SnapshotStore snapshots)
         }
     }
 
-    private static void SetTriggers(ShardConnection connection, bool enabled)
+    internal static void SetTriggers(ShardConnection connection, bool enabled)
     {
         var rc = raw.sqlite3_db_config(connection.Db, SqliteDbConfigEnableTrigger, enabled ? 1 : 0, out _);
         if (rc != SqliteResultCodes.Ok)

@@ -6,7 +6,7 @@ namespace OrleansShards.Grains.Storage;
 /// </summary>
 internal static class ShardSchema
 {
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
 
     /// <summary>Migrations by target version; each runs inside one transaction with the version bump.</summary>
     private static readonly string[] Migrations =
@@ -44,6 +44,11 @@ internal static class ShardSchema
         DROP INDEX IF EXISTS _changes_at;
         INSERT OR REPLACE INTO _meta(key, value)
             SELECT 'commit:seq', max(coalesce((SELECT value FROM _meta WHERE key = 'commit:seq'), 0), coalesce((SELECT max(seq) FROM _changes), 0));
+        """,
+        // v4: the epoch of the primary that wrote each entry (0 embedded and before replication). Two copies whose
+        // logs hold the same (seq, epoch) hold the same entries up to seq: a replica catches up from its tail.
+        """
+        ALTER TABLE _changes ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
         """,
     ];
 

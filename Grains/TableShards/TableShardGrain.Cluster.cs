@@ -52,6 +52,12 @@ internal sealed partial class TableShardGrain
             return true;
         }
 
+        // The primary's silo is down and this one holds a replica: take the shard over (TableShardGrain.Replication).
+        if (cluster.ActiveSilo(owner.Primary) is null && owner.Replicas.Any(cluster.IsSelf) && await TryPromoteAsync(owner, cluster))
+        {
+            return true;
+        }
+
         Refuse(owner.Primary);
         return false;
     }
@@ -78,6 +84,14 @@ internal sealed partial class TableShardGrain
         StampEpoch(owner.Epoch, reopened: false);
         _epoch = owner.Epoch;
         LogAcquired(_shard, owner.Epoch);
+        await SetUpReplicationAsync(owner);
+        if (_promoted)
+        {
+            // Commits the old primary acknowledged may never have published their invalidations: the whole table's
+            // cached entries go, as after a restore.
+            await _writer.AnnounceRestoreAsync(_writer.Sequence, TimeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+        }
+
         return true;
     }
 
@@ -142,6 +156,11 @@ internal sealed partial class TableShardGrain
     /// <summary>In the call filter, before a call runs: throws UNAVAILABLE when this activation must not serve.</summary>
     private void ThrowIfRefusing()
     {
+        if (_quorumLost is { } lost)
+        {
+            throw new ShardException(ShardErrorCode.Unavailable, lost);
+        }
+
         if (_fenced)
         {
             this.DeactivateOnIdle();
@@ -171,7 +190,8 @@ internal sealed partial class TableShardGrain
         ThrowIfRefusing();
         var owner = await Ownership.GetAsync(_shard, cancellationToken);
         var self = Cluster?.SelfName ?? Environment.MachineName;
-        return new ShardPlacementInfo(owner?.Primary ?? self, [], owner?.Epoch ?? _epoch);
+        var replicas = _replicator?.Applied() ?? owner?.Replicas.Select(r => new ReplicaInfo(r, -1)).ToList() ?? [];
+        return new ShardPlacementInfo(owner?.Primary ?? self, replicas, owner?.Epoch ?? _epoch);
     }
 
     /// <summary>At the start of every write transaction, holding the write lock: the file must still carry this activation's epoch.</summary>

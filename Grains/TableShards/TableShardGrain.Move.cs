@@ -41,6 +41,12 @@ internal sealed partial class TableShardGrain : IShardMove
         var started = Stopwatch.GetTimestamp();
         var moveId = Guid.NewGuid().ToString("N")[..12];
         var agent = _grains.GetGrain<ISiloAgent>(targetSilo);
+        if (_replicator?.Replicas.Contains(targetSilo) == true)
+        {
+            // The target holds a replica at the very path the moved file takes: it lets go of the file first.
+            await _grains.GetGrain<Replication.IShardReplica>(Replication.ShardReplicaGrain.KeyOf(targetSilo, _shard)).ReleaseAsync();
+        }
+
         AbortTransactions();
 
         // A consistent copy of the file: no write runs during this exclusive turn, the writer is idle.

@@ -404,6 +404,13 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         {
             // Reopened after the file was replaced (restore, partition reset): the copy's epoch may be older.
             StampEpoch(_epoch, reopened: true);
+            _writer.Epoch = _epoch;
+            if (_replicator is { } replicator)
+            {
+                // The replicas hold the old file: each is brought up to the new one (seeded) before its next batch.
+                replicator.Resync();
+                _writer.Replication = replicator;
+            }
         }
     }
 

@@ -19,4 +19,10 @@ internal sealed record CommittedGroup(long Sequence, long AtUnixMs, byte[]? Chan
     /// without it the writer skips that step (and the thread hop before it).
     /// </summary>
     public bool HasAcknowledgedWork { get; set; }
+
+    /// <summary>The epoch of the primary that wrote the commit (its change-log row carries it).</summary>
+    public long Epoch { get; init; }
+
+    /// <summary>The idempotency rows the commit stored (replicas store them too, so retries stay exactly-once after a failover).</summary>
+    public IReadOnlyList<Replication.ReplicatedKey>? IdempotencyRows { get; init; }
 }

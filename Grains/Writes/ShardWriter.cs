@@ -66,6 +66,15 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// <summary>The sequence of the newest commit.</summary>
     public long Sequence { get; private set; }
 
+    /// <summary>The epoch written into each change-log row: the primary's (0 embedded). Set before any work is queued.</summary>
+    public long Epoch { get; set; }
+
+    /// <summary>
+    /// The output gate of a replicated shard: after COMMIT, the works of a commit are acknowledged only once it
+    /// returned (a majority of the shard's copies hold the commit); when it throws, they fail with its error.
+    /// </summary>
+    public IReplicationGate? Replication { get; set; }
+
     /// <summary>Captures each transaction's changeset for the change log.</summary>
     public IChangeCapture? Capture { get; }
 
@@ -426,6 +435,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         var nowMs = Math.Max(_time.GetUtcNow().ToUnixTimeMilliseconds(), _lastAtMs);
         var sequence = Sequence;
         byte[]? changeset = null;
+        List<Replication.ReplicatedKey>? idempotencyRows = null;
         long usedPages;
         try
         {
@@ -437,8 +447,8 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             {
                 sequence++;
                 _connection.ExecuteInternal(
-                    "INSERT INTO _changes(seq, at_ms, kind, changeset, ddl) VALUES (?, ?, ?, ?, ?)",
-                    sequence, nowMs, ddl is null ? 0 : 1, changeset, ddl);
+                    "INSERT INTO _changes(seq, at_ms, kind, changeset, ddl, epoch) VALUES (?, ?, ?, ?, ?, ?)",
+                    sequence, nowMs, ddl is null ? 0 : 1, changeset, ddl, Epoch);
 
                 // No per-commit '_meta commit:seq' update: the sequence is max(seq) of this row at open (ChangeLog.CurrentSequence).
                 if (OutboxPayloadOf(new CommitContext(_connection, sequence, nowMs, changeset, ddl)) is { } payload)
@@ -452,9 +462,14 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 var stored = (work.Error is null ? new StoredOutcome(work.Results, sequence) : ToStored(work.Error, sequence)) with { RequestHash = work.RequestHash };
                 if (work.Error is null || IsDeterministic(work.Error))
                 {
+                    var outcome = JsonSerializer.Serialize(stored, GrainsJsonContext.Default.StoredOutcome);
                     _connection.ExecuteInternal(
                         "INSERT OR REPLACE INTO _idempotency(key, at_ms, outcome) VALUES (?, ?, ?)",
-                        work.IdempotencyKey!, nowMs, JsonSerializer.Serialize(stored, GrainsJsonContext.Default.StoredOutcome));
+                        work.IdempotencyKey!, nowMs, outcome);
+                    if (Replication is not null)
+                    {
+                        (idempotencyRows ??= []).Add(new Replication.ReplicatedKey(work.IdempotencyKey!, nowMs, outcome));
+                    }
                 }
             }
 
@@ -504,7 +519,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             observer.GroupCommitted(group.Count);
         }
 
-        var committed = changed ? new CommittedGroup(sequence, nowMs, changeset, ddl) : null;
+        var committed = changed ? new CommittedGroup(sequence, nowMs, changeset, ddl) { Epoch = Epoch, IdempotencyRows = idempotencyRows } : null;
         if (committed is not null)
         {
             foreach (var observer in _observers)
@@ -513,9 +528,29 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             }
         }
 
+        // The output gate: nothing of this commit is acknowledged before a majority of the shard's copies hold it.
+        // When that fails the commit stays here (a later commit or the next activation ships it) but its works
+        // answer the gate's error: their outcome is unknown to the caller, never acknowledged without a majority.
+        ShardException? unreplicated = null;
+        if (committed is not null && Replication is { } gate)
+        {
+            try
+            {
+                await gate.ReplicateAsync(committed).ConfigureAwait(false);
+            }
+            catch (ShardException ex)
+            {
+                unreplicated = ex;
+            }
+        }
+
         foreach (var work in group)
         {
-            if (work.Replay is { } replay)
+            if (unreplicated is not null)
+            {
+                work.Fail(unreplicated);
+            }
+            else if (work.Replay is { } replay)
             {
                 if (replay.ErrorCode is { } code)
                 {

@@ -110,6 +110,11 @@ internal static class ShardsClusterHosting
             errors.Add($"Shards:Cluster:ReplicationFactor must be between 1 and 7; it is {options.ReplicationFactor}.");
         }
 
+        if (options.ReplicationTimeout <= TimeSpan.Zero || options.ReplicationTimeout > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"Shards:Cluster:ReplicationTimeout must be above 0 and at most 5 minutes; it is {options.ReplicationTimeout}.");
+        }
+
         // The Kubernetes agent matches membership entries to pods by silo name and declares dead any active silo
         // without a pod of that name: a silo named otherwise would have its peers (or itself) killed.
         if (kubernetes && !string.Equals(options.EffectiveSiloName, KubernetesPodName, StringComparison.Ordinal))
@@ -169,6 +174,7 @@ internal static class ShardsClusterHosting
             o.GatewayPort = cluster.GatewayPort;
             o.AdvertisedAddress = cluster.AdvertisedAddress;
             o.ReplicationFactor = cluster.ReplicationFactor;
+            o.ReplicationTimeout = cluster.ReplicationTimeout;
         });
         silo.AddShards();
         silo.Services.AddShardMovedRetry();

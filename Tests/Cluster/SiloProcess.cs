@@ -67,6 +67,10 @@ public sealed class SiloProcess : IAsyncDisposable
         env["Shards__Cluster__GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
         env["Shards__Cluster__AdvertisedAddress"] = "127.0.0.1";
         env["Logging__LogLevel__Default"] = "Warning";
+
+        // One copy per shard unless a test asks for more (the replication tests do): the other cluster tests are about
+        // placement, moves and fencing of a single copy.
+        env["Shards__Cluster__ReplicationFactor"] = "1";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             env[key] = value;

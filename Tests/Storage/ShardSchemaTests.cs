@@ -32,8 +32,11 @@ public sealed class ShardSchemaTests
         using var file = new ShardConnection(database, readOnly: false, planCacheSize: 4);
         ShardSchema.Migrate(file);
 
-        Assert.Equal(3, file.ExecuteScalar("PRAGMA user_version"));
+        Assert.Equal(ShardSchema.CurrentVersion, file.ExecuteScalar("PRAGMA user_version"));
         Assert.Equal(0, file.ExecuteScalar("SELECT count(*) FROM sqlite_schema WHERE name = '_changes_at'"));
+
+        // v4: entries written before replication carry epoch 0.
+        Assert.Equal(3, file.ExecuteScalar("SELECT count(*) FROM _changes WHERE epoch = 0"));
         Assert.Equal(6, file.ExecuteScalar("SELECT value FROM _meta WHERE key = 'commit:seq'"));
         Assert.Equal(6, ChangeLog.CurrentSequence(file));
     }

@@ -1,0 +1,178 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using OrleansShards.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace OrleansShards.Tests.Cluster;
+
+/// <summary>
+/// Replicated commits and failover with real processes: three silos with <c>ReplicationFactor</c> 3, writers retrying
+/// with idempotency keys, and the primary's silo killed (-9) or frozen (SIGSTOP) under them. Run alone (see
+/// <see cref="ClusterTests"/>): membership probes need the cores.
+/// </summary>
+[Collection(OrleansShards.Tests.Caching.LatencyCollection.Name)]
+[Trait("Category", "Cluster")]
+public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan FormTimeout = TimeSpan.FromSeconds(60);
+    private static readonly Dictionary<string, string> Replicated = new() { ["Shards__Cluster__ReplicationFactor"] = "3" };
+
+    private readonly RedisServerFixture _redis = new();
+    private readonly TempDirectory _root = new("replication");
+    private readonly List<SiloProcess> _silos = [];
+    private readonly string _serviceId = "r" + Guid.NewGuid().ToString("N")[..8];
+
+    public Task InitializeAsync() => _redis.InitializeAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var silo in _silos)
+        {
+            await silo.DisposeAsync();
+        }
+
+        await _redis.DisposeAsync();
+        _root.Dispose();
+    }
+
+    private SiloProcess StartSilo(string name)
+    {
+        var silo = SiloProcess.Start(_redis.Configuration, _serviceId, name, _root.Combine(name), Replicated);
+        _silos.Add(silo);
+        return silo;
+    }
+
+    private async Task<SiloProcess[]> StartClusterAsync()
+    {
+        var silos = new[] { StartSilo("s1"), StartSilo("s2"), StartSilo("s3") };
+        foreach (var silo in silos)
+        {
+            await silo.WaitForActiveSilosAsync(3, FormTimeout);
+        }
+
+        return silos;
+    }
+
+    private static async Task<JsonElement> PlacementAsync(SiloProcess via, string table)
+    {
+        var (status, body) = await via.GetAsync($"/v1/tables/{table}/placement");
+        Assert.True(status == 200, $"placement of {table} through {via.Name}: {status} {body}\n{via.Tail()}");
+        return body;
+    }
+
+    /// <summary>Inserts row <paramref name="n"/> through <paramref name="via"/>, retrying with the same idempotency key until acknowledged.</summary>
+    private static async Task<bool> InsertUntilAcknowledgedAsync(SiloProcess via, string table, long n, DateTime deadline)
+    {
+        var key = $"row-{n}";
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                var (status, _) = await via.PostAsync($"/v1/tables/{table}/mutation", new { query = $"INSERT INTO {table}(n, v) VALUES (?, ?)", @params = new object[] { n, "v" + n }, idempotencyKey = key });
+                if (status == 200)
+                {
+                    return true;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                // The silo's answer was lost: retried with the same key.
+            }
+
+            await Task.Delay(100);
+        }
+
+        return false;
+    }
+
+    /// <summary>Polls <paramref name="condition"/> every 100 ms (the writers need the cores) until it holds or the time is up.</summary>
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(watch.Elapsed < timeout, $"Timed out after {timeout.TotalSeconds:0} s waiting for: {what}");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task Kill_9_of_a_primary_loses_no_acknowledged_write_and_a_replica_takes_over_then_the_returning_silo_catches_up()
+    {
+        var silos = await StartClusterAsync();
+        var (ddl, ddlBody) = await silos[0].PostAsync("/v1/tables/ledger/ddl", new { query = "CREATE TABLE ledger(n INTEGER, v TEXT)" });
+        Assert.True(ddl == 200, $"{ddl} {ddlBody}\n{silos[0].Tail()}");
+
+        var placement = await PlacementAsync(silos[0], "ledger");
+        var primaryName = placement.GetProperty("primary").GetString()!;
+        var epochBefore = placement.GetProperty("epoch").GetInt64();
+        var replicas = placement.GetProperty("replicas").EnumerateArray().Select(r => r.GetProperty("silo").GetString()!).ToList();
+        Assert.Equal(2, replicas.Count);
+        Assert.DoesNotContain(primaryName, replicas);
+
+        var primary = silos.Single(s => s.Name == primaryName);
+        var survivors = silos.Where(s => s != primary).ToArray();
+
+        // Writers through the two surviving silos; each row is retried with its key until acknowledged.
+        var acknowledged = new ConcurrentDictionary<long, bool>();
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        long next = 0;
+        var killedAt = 0L;
+        var firstAfterKill = 0L;
+        var stop = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            var via = survivors[w % survivors.Length];
+            while (!stop.IsCancellationRequested)
+            {
+                var n = Interlocked.Increment(ref next);
+                Assert.True(await InsertUntilAcknowledgedAsync(via, "ledger", n, deadline), $"row {n} was never acknowledged\n{via.Tail()}");
+                acknowledged[n] = true;
+                if (Volatile.Read(ref killedAt) is var k && k != 0 && Volatile.Read(ref firstAfterKill) == 0)
+                {
+                    Interlocked.CompareExchange(ref firstAfterKill, Stopwatch.GetTimestamp(), 0);
+                }
+            }
+        })).ToList();
+
+        await WaitUntilAsync(() => Task.FromResult(acknowledged.Count >= 60), "60 rows acknowledged before the kill", TimeSpan.FromSeconds(60));
+        var countAtKill = acknowledged.Count;
+        primary.Kill();
+        Volatile.Write(ref killedAt, Stopwatch.GetTimestamp());
+        await WaitUntilAsync(() => Task.FromResult(acknowledged.Count >= countAtKill + 60), "60 more rows acknowledged after the kill", TimeSpan.FromSeconds(60));
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+
+        var failover = Stopwatch.GetElapsedTime(killedAt, firstAfterKill);
+        output.WriteLine($"first write acknowledged {failover.TotalMilliseconds:0} ms after kill -9 of the primary; {acknowledged.Count} rows acknowledged");
+
+        // Every acknowledged row exactly once, nothing else (every attempted row was retried until acknowledged).
+        var (status, rows) = await survivors[0].PostAsync("/v1/tables/ledger/query", new { query = "SELECT n, count(*) FROM ledger GROUP BY n ORDER BY n" });
+        Assert.True(status == 200, $"{status} {rows}\n{survivors[0].Tail()}");
+        var held = rows.GetProperty("rows").EnumerateArray().ToDictionary(r => r[0].GetInt64(), r => r[1].GetInt64());
+        Assert.All(held, r => Assert.True(r.Value == 1, $"row {r.Key} is held {r.Value} times"));
+        Assert.Equal(acknowledged.Keys.Order().ToList(), held.Keys.Order().ToList());
+
+        var after = await PlacementAsync(survivors[0], "ledger");
+        var newPrimary = after.GetProperty("primary").GetString()!;
+        Assert.Contains(newPrimary, survivors.Select(s => s.Name));
+        Assert.True(after.GetProperty("epoch").GetInt64() > epochBefore);
+
+        // The killed silo comes back with its data directory and catches up as a replica.
+        var returned = StartSilo(primaryName);
+        await returned.WaitForActiveSilosAsync(3, FormTimeout);
+        Assert.True(await InsertUntilAcknowledgedAsync(survivors[0], "ledger", 1_000_000, DateTime.UtcNow.AddSeconds(30)));
+        acknowledged[1_000_000] = true;
+        await WaitUntilAsync(
+            async () =>
+            {
+                Assert.True(await InsertUntilAcknowledgedAsync(survivors[1], "ledger", Interlocked.Increment(ref next) + 2_000_000, DateTime.UtcNow.AddSeconds(30)));
+                var now = await PlacementAsync(survivors[0], "ledger");
+                var sequence = now.GetProperty("replicas").EnumerateArray().Max(r => r.GetProperty("appliedSeq").GetInt64());
+                return now.GetProperty("replicas").EnumerateArray().Any(r => r.GetProperty("silo").GetString() == primaryName && r.GetProperty("appliedSeq").GetInt64() == sequence);
+            },
+            "the returning silo's replica caught up with the primary",
+            TimeSpan.FromSeconds(60));
+    }
+}
