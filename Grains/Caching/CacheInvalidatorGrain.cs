@@ -10,7 +10,8 @@ namespace OrleansShards.Grains.Caching;
 /// <summary>
 /// Applies the invalidation events of one shard (same key, <c>tenant:table</c>), delivered by the
 /// invalidation stream (implicit subscription) in commit order. Keys are tombstoned in batches with
-/// the event's sequence; an event at or below the watermark is a duplicate and skipped. A failed
+/// the event's sequence (a flush removes the table's row and index entries older than the event); neither
+/// touches an entry stored at or after the event's commit. An event at or below the watermark is a duplicate and skipped. A failed
 /// batch throws, so the stream delivers the event again (at-least-once; tombstones make the retry
 /// harmless). The commit→delete latency of every applied event is recorded.
 /// </summary>
@@ -77,7 +78,9 @@ internal sealed partial class CacheInvalidatorGrain(
             {
                 foreach (var prefix in CacheKeys.TablePrefixes(_tenant, _table))
                 {
-                    await store.RemoveByPrefixAsync(prefix);
+                    // Only entries older than the event: the flush may arrive after a warm or populate that already
+                    // reflects its commit (the stream delivers late under load), and that entry stays.
+                    await store.RemoveByPrefixAsync(prefix, invalidation.Sequence);
                 }
             }
 

@@ -3,8 +3,8 @@ namespace OrleansShards.Grains.Caching;
 /// <summary>
 /// The cache store behind the shards' read path: in memory (embedded default) or Redis. Shard
 /// entries carry the commit sequence they reflect; <see cref="SetManyAsync"/> never overwrites an
-/// entry or tombstone with a higher sequence, and <see cref="InvalidateManyAsync"/> never removes an
-/// entry with a sequence at or above the invalidation's. Application values go through <c>IDistributedCache</c> (Redis or memory), not through this store.
+/// entry or tombstone with a higher sequence, and neither <see cref="InvalidateManyAsync"/> nor
+/// <see cref="RemoveByPrefixAsync"/> removes an entry with a sequence at or above the invalidation's. Application values go through <c>IDistributedCache</c> (Redis or memory), not through this store.
 /// </summary>
 /// <remarks>Failures (store unreachable, timeout, circuit open) throw <see cref="CacheUnavailableException"/>.</remarks>
 public interface ICacheStore
@@ -21,6 +21,10 @@ public interface ICacheStore
     /// <summary>Replaces each key by a tombstone of <paramref name="sequence"/> unless it holds an entry or tombstone of that sequence or higher.</summary>
     Task InvalidateManyAsync(IReadOnlyList<string> keys, long sequence, TimeSpan tombstoneLifetime, CancellationToken cancellationToken = default);
 
-    /// <summary>Removes every key starting with <paramref name="prefix"/>; returns how many.</summary>
-    Task<long> RemoveByPrefixAsync(string prefix, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The flush of commit <paramref name="sequence"/>: removes every key starting with <paramref name="prefix"/> whose
+    /// entry or tombstone has a lower sequence; returns how many. Like <see cref="InvalidateManyAsync"/>, it never
+    /// removes an entry that already reflects the commit (one stored after it while the flush was on its way).
+    /// </summary>
+    Task<long> RemoveByPrefixAsync(string prefix, long sequence, CancellationToken cancellationToken = default);
 }

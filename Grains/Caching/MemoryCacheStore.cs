@@ -101,15 +101,27 @@ public sealed class MemoryCacheStore : ICacheStore
         return Task.CompletedTask;
     }
 
-    public Task<long> RemoveByPrefixAsync(string prefix, CancellationToken cancellationToken = default)
+    public Task<long> RemoveByPrefixAsync(string prefix, long sequence, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(prefix);
+        var now = NowMs;
         long removed = 0;
         foreach (var key in _slots.Keys)
         {
-            if (key.StartsWith(prefix, StringComparison.Ordinal) && _slots.TryRemove(key, out _))
+            if (!key.StartsWith(prefix, StringComparison.Ordinal))
             {
-                removed++;
+                continue;
+            }
+
+            // Under the key's lock, as a populate's compare-and-set: an entry at or above the flush's sequence stays.
+            lock (LockOf(key))
+            {
+                if (_slots.TryGetValue(key, out var slot)
+                    && !(slot.ExpiresAtMs > now && slot.Entry is { } existing && existing.Sequence >= sequence)
+                    && _slots.TryRemove(key, out _))
+                {
+                    removed++;
+                }
             }
         }
 

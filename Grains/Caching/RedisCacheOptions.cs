@@ -30,7 +30,7 @@ public sealed class RedisCacheOptions
     [Range(typeof(TimeSpan), Tick, Forever)]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Keys deleted per SCAN page when a table's entries are flushed. Default 500.</summary>
+    /// <summary>Keys read per SCAN page (and deleted when older than the flush) when a table's entries are flushed. Default 500.</summary>
     [Range(10, int.MaxValue)]
     public int ScanPageSize { get; set; } = 500;
 }

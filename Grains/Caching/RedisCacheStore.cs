@@ -48,6 +48,23 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
         return #KEYS
         """;
 
+    // The flush of one SCAN page: deletes each key unless its header (read alone, not the rows) names a sequence at or
+    // above the flush's. A key that is not an entry (no header, another type) is deleted, as before.
+    private const string RemoveOlderScript = """
+        local seq = tonumber(ARGV[1])
+        local n = 0
+        for i = 1, #KEYS do
+          local head = redis.pcall('GETRANGE', KEYS[i], 0, 47)
+          local keep = false
+          if type(head) == 'string' then
+            local s = string.match(head, '^[vx](%d+),')
+            if s and tonumber(s) >= seq then keep = true end
+          end
+          if not keep then n = n + redis.call('DEL', KEYS[i]) end
+        end
+        return n
+        """;
+
     // GET and, for a sliding entry (header r{slidingMs},{absoluteMs};), PEXPIRE in one round trip: two dependent round
     // trips (with a thread-pool hop between) under one OperationTimeout timed out on a loaded machine, and let a value
     // replaced in between get the old value's expiry.
@@ -171,7 +188,7 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
         });
     }
 
-    public async Task<long> RemoveByPrefixAsync(string prefix, CancellationToken cancellationToken = default)
+    public async Task<long> RemoveByPrefixAsync(string prefix, long sequence, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(prefix);
         var connection = await GetConnectionAsync().ConfigureAwait(false);
@@ -201,7 +218,7 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
         return removed;
 
         Task<long> DeleteAsync(List<RedisKey> keys) =>
-            keys.Count == 0 ? Task.FromResult(0L) : RunAsync(db => db.KeyDeleteAsync(keys.ToArray()));
+            keys.Count == 0 ? Task.FromResult(0L) : RunAsync(async db => (long)await db.ScriptEvaluateAsync(RemoveOlderScript, keys.ToArray(), [sequence]).ConfigureAwait(false));
     }
 
     /// <summary>The raw database, for benchmarks comparing against a plain GET.</summary>

@@ -92,7 +92,26 @@ public sealed class MemoryCacheStoreTests
     {
         var store = Store();
         await store.SetManyAsync([new CacheWrite("t1:t:a:id:1", [1], 1, 0, TimeSpan.FromMinutes(1)), new CacheWrite("t1:t:ab:id:1", [1], 1, 0, TimeSpan.FromMinutes(1))]);
-        Assert.Equal(1, await store.RemoveByPrefixAsync("t1:t:a:"));
+        Assert.Equal(1, await store.RemoveByPrefixAsync("t1:t:a:", 2));
         Assert.NotNull((await store.GetManyAsync(["t1:t:ab:id:1"]))[0]);
+    }
+
+    [Fact]
+    public async Task RemoveByPrefixAsync_keeps_entries_and_tombstones_at_or_above_the_flush_sequence()
+    {
+        // A flush arriving late: entries stored after its commit (7, 5) and a newer tombstone (6) already reflect it.
+        var store = Store();
+        await store.SetManyAsync([
+            new CacheWrite("t1:t:a:id:1", [1], 7, 0, TimeSpan.FromMinutes(1)),
+            new CacheWrite("t1:t:a:id:2", [1], 5, 0, TimeSpan.FromMinutes(1)),
+            new CacheWrite("t1:t:a:id:3", [1], 4, 0, TimeSpan.FromMinutes(1))]);
+        await store.InvalidateManyAsync(["t1:t:a:id:4"], 6, TimeSpan.FromMinutes(1));
+        await store.InvalidateManyAsync(["t1:t:a:id:5"], 2, TimeSpan.FromMinutes(1));
+        Assert.Equal(2, await store.RemoveByPrefixAsync("t1:t:a:", 5));
+        var entries = await store.GetManyAsync(["t1:t:a:id:1", "t1:t:a:id:2", "t1:t:a:id:3", "t1:t:a:id:4", "t1:t:a:id:5"]);
+        Assert.Equal([7, 5], entries[..2].Select(e => e!.Sequence));
+        Assert.Null(entries[2]);
+        Assert.True(entries[3]!.IsTombstone);
+        Assert.Null(entries[4]);
     }
 }

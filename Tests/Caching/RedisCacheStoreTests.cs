@@ -55,7 +55,27 @@ public sealed class RedisCacheStoreTests(RedisServerFixture redis)
         using var store = Store();
         var prefix = Key("p") + ":";
         await store.SetManyAsync(Enumerable.Range(0, 1200).Select(i => new CacheWrite(prefix + i, [1], 1, 0, TimeSpan.FromMinutes(1))).ToList());
-        Assert.Equal(1200, await store.RemoveByPrefixAsync(prefix));
+        Assert.Equal(1200, await store.RemoveByPrefixAsync(prefix, 2));
         Assert.Null((await store.GetManyAsync([prefix + "7"]))[0]);
+    }
+
+    [Fact]
+    public async Task RemoveByPrefixAsync_keeps_entries_and_tombstones_at_or_above_the_flush_sequence()
+    {
+        // A flush arriving late: entries stored after its commit (7, 5) and a newer tombstone (6) already reflect it.
+        using var store = Store();
+        var prefix = Key("f") + ":";
+        await store.SetManyAsync([
+            new CacheWrite(prefix + "1", [1], 7, 0, TimeSpan.FromMinutes(1)),
+            new CacheWrite(prefix + "2", [1], 5, 0, TimeSpan.FromMinutes(1)),
+            new CacheWrite(prefix + "3", [1], 4, 0, TimeSpan.FromMinutes(1))]);
+        await store.InvalidateManyAsync([prefix + "4"], 6, TimeSpan.FromMinutes(1));
+        await store.InvalidateManyAsync([prefix + "5"], 2, TimeSpan.FromMinutes(1));
+        Assert.Equal(2, await store.RemoveByPrefixAsync(prefix, 5));
+        var entries = await store.GetManyAsync([prefix + "1", prefix + "2", prefix + "3", prefix + "4", prefix + "5"]);
+        Assert.Equal([7, 5], entries[..2].Select(e => e!.Sequence));
+        Assert.Null(entries[2]);
+        Assert.True(entries[3]!.IsTombstone);
+        Assert.Null(entries[4]);
     }
 }

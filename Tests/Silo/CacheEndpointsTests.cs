@@ -35,6 +35,8 @@ public sealed class CacheEndpointsTests(SiloFixture silo)
         var cold = await client.GetOkAsync(Path + "/rows/3?consistency=cached");
         Assert.Equal("shard", cold.GetProperty("meta").GetProperty("servedBy").GetString());
 
+        // The setup's schema flushes may reach the invalidator after this warm (the stream is pulled, late under
+        // load); they remove only entries older than their commits, never these (LateFlushTests).
         var warm = await client.PostOkAsync(Path + "/cache/warm", """{"primaryKeys":[1,2,404],"lookups":[{"column":"name","value":"one"}]}""");
         // 404 has no row: "no row" is an entry too, so it is warmed as well.
         Assert.Equal(4, warm.GetProperty("warmed").GetInt32());
@@ -108,29 +110,12 @@ public sealed class CacheEndpointsTests(SiloFixture silo)
     {
         var (client, tenant) = await NewTableAsync();
 
-        // The seed's invalidations (a DDL flush among them) travel through the stream, pulled every few ms; one that
-        // arrives after a warm removes the warmed entries. Warm and read until key 1 is served from the cache three
-        // times in a row.
-        var warmDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (true)
+        // The seed's flushes (its DDL) may still be on their way through the stream when the warm runs; one arriving
+        // after it removes only entries older than its commit, so the warmed ones stay (LateFlushTests).
+        await client.PostOkAsync(Path + "/cache/warm", """{"primaryKeys":[1,2]}""");
+        for (var i = 0; i < 3; i++)
         {
-            await client.PostOkAsync(Path + "/cache/warm", """{"primaryKeys":[1,2]}""");
-            var served = 0;
-            for (var i = 0; i < 3; i++)
-            {
-                if ((await client.GetOkAsync(Path + "/rows/1?consistency=cached")).GetProperty("meta").GetProperty("servedBy").GetString() == "cache")
-                {
-                    served++;
-                }
-            }
-
-            if (served == 3)
-            {
-                break;
-            }
-
-            Assert.True(DateTime.UtcNow < warmDeadline, "key 1 was not served from the cache three times in a row within 10 s");
-            await Task.Delay(10);
+            Assert.Equal("cache", (await client.GetOkAsync(Path + "/rows/1?consistency=cached")).GetProperty("meta").GetProperty("servedBy").GetString());
         }
 
         Assert.Equal("shard", (await client.GetOkAsync(Path + "/rows/3?consistency=cached")).GetProperty("meta").GetProperty("servedBy").GetString());
@@ -154,8 +139,6 @@ public sealed class CacheEndpointsTests(SiloFixture silo)
 
         double Value(string name) => Assert.Single(samples, s => s.Name == name && s.Labels.Contains(shard, StringComparison.Ordinal)).Value;
 
-        // 3 hits and 1 miss when the seed's invalidations were applied before the first warm; more when the loop
-        // above had to read again.
         Assert.True(Value("orleansshards_cache_hits_total") >= 3, "three reads of key 1 hit");
         Assert.True(Value("orleansshards_cache_misses_total") >= 1, "the read of key 3 missed");
         Assert.True(Value("orleansshards_cache_invalidations_total") >= 2, "row key of id 2 and its index key of name 'two'");
