@@ -21,6 +21,9 @@ public sealed class ShardFileBudget
     /// <summary>Descriptors of one reader connection: the database and its WAL (the shared memory is shared).</summary>
     public const int ReaderFiles = 2;
 
+    /// <summary>How long opening a shard waits for idle shards it asked to close before it answers <c>OVERLOADED</c>.</summary>
+    public static readonly TimeSpan ClosingWait = TimeSpan.FromSeconds(5);
+
     /// <summary>How long <c>/health</c> stays degraded after an open was refused or failed for lack of descriptors.</summary>
     public static readonly TimeSpan ExhaustedWindow = TimeSpan.FromSeconds(30);
 
@@ -104,7 +107,68 @@ public sealed class ShardFileBudget
     /// when the budget would be passed.
     /// </summary>
     /// <exception cref="ShardException"><c>OVERLOADED</c> when no idle shard can make room.</exception>
+    /// <summary>Completed (and replaced) whenever descriptors are given back: what a reservation waiting for closing shards awaits.</summary>
+    private TaskCompletionSource _given = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// <see cref="Reserve"/>, but when the budget is held only because shards asked to close have not closed yet (a
+    /// burst of opens outruns their deactivations), waits for them — up to <paramref name="wait"/> — instead of
+    /// refusing at once.
+    /// </summary>
+    internal async Task ReserveAsync(Lease lease, int files, TimeSpan wait)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            Task given;
+            bool closing;
+            lock (_lock)
+            {
+                given = _given.Task;
+                closing = _leases.Values.Any(l => l.Closing && l.Files > 0);
+            }
+
+            var remaining = wait - Stopwatch.GetElapsedTime(started);
+            if (!closing || remaining <= TimeSpan.Zero)
+            {
+                Reserve(lease, files);
+                return;
+            }
+
+            if (TryReserve(lease, files))
+            {
+                return;
+            }
+
+            try
+            {
+                await given.WaitAsync(remaining);
+            }
+            catch (TimeoutException)
+            {
+                // Still held: the last attempt below refuses with OVERLOADED.
+            }
+        }
+    }
+
+    private void Given()
+    {
+        var given = _given;
+        _given = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        given.TrySetResult();
+    }
+
     internal void Reserve(Lease lease, int files)
+    {
+        if (!TryReserve(lease, files))
+        {
+            ReportExhausted();
+            throw new ShardException(ShardErrorCode.Overloaded,
+                $"The silo holds its whole file budget ({Limit} descriptors) for shards in use; retry shortly.");
+        }
+    }
+
+    private bool TryReserve(Lease lease, int files)
     {
         List<Lease>? evicted = null;
         lock (_lock)
@@ -138,9 +202,7 @@ public sealed class ShardFileBudget
                         kept.Closing = false;
                     }
 
-                    ReportExhausted();
-                    throw new ShardException(ShardErrorCode.Overloaded,
-                        $"The silo holds its whole file budget ({Limit} descriptors) for shards in use; retry shortly.");
+                    return false;
                 }
             }
 
@@ -154,6 +216,8 @@ public sealed class ShardFileBudget
             Interlocked.Increment(ref _evictions);
             victim.RequestClose();
         }
+
+        return true;
     }
 
     /// <summary>Gives back <paramref name="files"/> descriptors of <paramref name="lease"/>.</summary>
@@ -164,6 +228,7 @@ public sealed class ShardFileBudget
             var released = Math.Min(files, lease.Files);
             lease.Files -= released;
             _files -= released;
+            Given();
         }
     }
 
@@ -177,6 +242,8 @@ public sealed class ShardFileBudget
             {
                 _leases.Remove(lease.Shard);
             }
+
+            Given();
         }
     }
 
@@ -268,6 +335,9 @@ public sealed class ShardFileBudget
         public void RequestClose() => _close();
 
         public void Reserve(int files) => _budget.Reserve(this, files);
+
+        /// <summary>Reserves, waiting up to <paramref name="wait"/> for shards already asked to close.</summary>
+        public Task ReserveAsync(int files, TimeSpan wait) => _budget.ReserveAsync(this, files, wait);
 
         public void Release(int files) => _budget.Release(this, files);
 

@@ -121,7 +121,8 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         _lease.Enter();
         try
         {
-            _lease.Reserve(ShardFileBudget.WriterFiles);
+            // A burst of opens can outrun the deactivations it asked for: wait for those (bounded) rather than refuse.
+            await _lease.ReserveAsync(ShardFileBudget.WriterFiles, ShardFileBudget.ClosingWait);
             _createdByOpen = !ShardExists();
             Directory.CreateDirectory(_paths.TenantDirectory);
             OpenStorage();

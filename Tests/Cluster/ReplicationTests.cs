@@ -175,4 +175,74 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
             "the returning silo's replica caught up with the primary",
             TimeSpan.FromSeconds(60));
     }
+
+    [Fact]
+    public async Task A_frozen_primary_resumed_after_a_replica_took_over_acknowledges_nothing_and_the_table_is_exactly_the_acknowledged_rows()
+    {
+        var silos = await StartClusterAsync();
+        var (ddl, ddlBody) = await silos[0].PostAsync("/v1/tables/ledger/ddl", new { query = "CREATE TABLE ledger(n INTEGER, v TEXT)" });
+        Assert.True(ddl == 200, $"{ddl} {ddlBody}\n{silos[0].Tail()}");
+        var placement = await PlacementAsync(silos[0], "ledger");
+        var primaryName = placement.GetProperty("primary").GetString()!;
+        var epochBefore = placement.GetProperty("epoch").GetInt64();
+        var primary = silos.Single(s => s.Name == primaryName);
+        var survivor = silos.First(s => s != primary);
+
+        var acknowledged = new HashSet<long>();
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        for (var n = 1; n <= 20; n++)
+        {
+            Assert.True(await InsertUntilAcknowledgedAsync(survivor, "ledger", n, deadline));
+            acknowledged.Add(n);
+        }
+
+        // Frozen: the primary's process keeps its activation, its file and its view of the cluster.
+        primary.Freeze();
+        for (var n = 21; n <= 40; n++)
+        {
+            Assert.True(await InsertUntilAcknowledgedAsync(survivor, "ledger", n, deadline), $"row {n} never acknowledged after the freeze\n{survivor.Tail()}");
+            acknowledged.Add(n);
+        }
+
+        var after = await PlacementAsync(survivor, "ledger");
+        Assert.NotEqual(primaryName, after.GetProperty("primary").GetString());
+        Assert.True(after.GetProperty("epoch").GetInt64() > epochBefore);
+
+        // Resumed while a client writes to it, once per row: whatever it acknowledges must be in the table; its
+        // stale activation can commit locally but no replica takes its batches, so it acknowledges none of them.
+        primary.Thaw();
+        var throughStale = new List<(long N, bool Acknowledged)>();
+        for (var n = 1001; n <= 1020; n++)
+        {
+            var ok = false;
+            try
+            {
+                var (status, _) = await primary.PostAsync("/v1/tables/ledger/mutation", new { query = "INSERT INTO ledger(n, v) VALUES (?, ?)", @params = new object[] { n, "stale" + n } });
+                ok = status == 200;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                // The resumed silo learns it was declared dead and stops: no answer is no acknowledgement.
+            }
+
+            throughStale.Add((n, ok));
+            if (ok)
+            {
+                acknowledged.Add(n);
+            }
+        }
+
+        output.WriteLine($"through the resumed primary: {throughStale.Count(t => t.Acknowledged)} of {throughStale.Count} acknowledged");
+        for (var n = 41; n <= 50; n++)
+        {
+            Assert.True(await InsertUntilAcknowledgedAsync(survivor, "ledger", n, deadline));
+            acknowledged.Add(n);
+        }
+
+        var (read, rows) = await survivor.PostAsync("/v1/tables/ledger/query", new { query = "SELECT n, count(*) FROM ledger GROUP BY n ORDER BY n" });
+        Assert.True(read == 200, $"{read} {rows}");
+        var held = rows.GetProperty("rows").EnumerateArray().ToDictionary(r => r[0].GetInt64(), r => r[1].GetInt64());
+        Assert.All(held, r => Assert.True(r.Value == 1, $"row {r.Key} is held {r.Value} times"));
+        Assert.Equal(acknowledged.Order().ToList(), held.Keys.Order().ToList());
+    }
 }
