@@ -13,12 +13,12 @@ internal sealed class ReaderPool : IDisposable
     private readonly ConcurrentStack<(ShardConnection Connection, long ReturnedAt)> _idle = [];
     private readonly ConcurrentDictionary<ShardConnection, byte> _all = [];
     private readonly SemaphoreSlim _slots;
-    private readonly Func<ShardConnection> _open;
+    private readonly Func<ValueTask<ShardConnection>> _open;
     private readonly Action<ShardConnection>? _closed;
     private volatile bool _disposed;
 
     /// <summary>Creates the pool; <paramref name="closed"/> is told about every connection it closes.</summary>
-    public ReaderPool(int size, Func<ShardConnection> open, Action<ShardConnection>? closed = null)
+    public ReaderPool(int size, Func<ValueTask<ShardConnection>> open, Action<ShardConnection>? closed = null)
     {
         _slots = new SemaphoreSlim(size, size);
         _open = open;
@@ -46,7 +46,7 @@ internal sealed class ReaderPool : IDisposable
         ShardConnection connection;
         try
         {
-            connection = _open();
+            connection = await _open().ConfigureAwait(false);
         }
         catch
         {

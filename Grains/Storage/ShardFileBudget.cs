@@ -37,11 +37,53 @@ public sealed class ShardFileBudget
     public ShardFileBudget(IOptions<TableShardOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Limit = options.Value.MaxOpenFiles > 0 ? options.Value.MaxOpenFiles : Automatic(ProcessFileLimit(), ProcessOpenFiles());
+        if (options.Value.MaxOpenFiles > 0)
+        {
+            _limit = options.Value.MaxOpenFiles;
+        }
+        else
+        {
+            _processLimit = ProcessFileLimit();
+            _limit = Automatic(_processLimit, ProcessOpenFiles());
+            _measuredAt = Stopwatch.GetTimestamp();
+        }
     }
 
-    /// <summary>Most descriptors open shards may hold together.</summary>
-    public long Limit { get; }
+    /// <summary>
+    /// The budget. Set by <see cref="TableShardOptions.MaxOpenFiles"/>, or automatic: three quarters of the descriptors
+    /// the process may still open besides the shards' own, counted again on an open at most every
+    /// <see cref="RemeasureEvery"/> — the silo keeps opening files of its own after start (assemblies loaded on first
+    /// use hold descriptors too), and a budget measured once at start let SQLite run out first.
+    /// </summary>
+    public long Limit => Interlocked.Read(ref _limit);
+
+    /// <summary>How often, at most, the automatic budget counts the process's open descriptors again.</summary>
+    internal static readonly TimeSpan RemeasureEvery = TimeSpan.FromSeconds(1);
+
+    private long _limit;
+
+    /// <summary>The process's descriptor limit when the budget is automatic; 0 when it is configured.</summary>
+    private readonly long _processLimit;
+
+    private long _measuredAt;
+
+    /// <summary>Automatic budget: recounts the descriptors the process holds besides the shards' (called under the lock).</summary>
+    private void Remeasure()
+    {
+        if (_processLimit == 0 || Stopwatch.GetElapsedTime(_measuredAt) < RemeasureEvery)
+        {
+            return;
+        }
+
+        _measuredAt = Stopwatch.GetTimestamp();
+        var open = ProcessOpenFiles();
+        if (open > _files)
+        {
+            // Not when the count failed (no descriptor left to list them with): the budget stays as it was.
+            Interlocked.Exchange(ref _limit, Automatic(_processLimit, open - _files));
+        }
+    }
+
 
     /// <summary>Descriptors open shards hold now (as counted by the budget).</summary>
     public long OpenFiles => Interlocked.Read(ref _files);
@@ -173,6 +215,7 @@ public sealed class ShardFileBudget
         List<Lease>? evicted = null;
         lock (_lock)
         {
+            Remeasure();
             var needed = _files + files - Limit;
             if (needed > 0)
             {
@@ -248,10 +291,19 @@ public sealed class ShardFileBudget
     }
 
     /// <summary>
-    /// Three quarters of the descriptors the process has left (the limit less those open when the silo starts: the
-    /// runtime holds a few hundred for its assemblies); the rest stays for sockets and the silo's own files. At least 16.
+    /// Three quarters of the descriptors the process has left besides the shards' (the limit less those the runtime and
+    /// the silo hold: a few hundred for assemblies, sockets, logs), and never within <see cref="Headroom"/> of the limit:
+    /// the rest stays for sockets, snapshots and the runtime itself (a .NET process out of descriptors can fail outside
+    /// any request, seen as "Out of memory." in a test run at a limit of 400). At least 16.
     /// </summary>
-    internal static long Automatic(long processLimit, long openNow) => Math.Max(16, (processLimit - openNow) / 4 * 3);
+    internal static long Automatic(long processLimit, long openNow)
+    {
+        var available = processLimit - openNow;
+        return Math.Max(16, Math.Min(available / 4 * 3, available - Headroom));
+    }
+
+    /// <summary>Descriptors the automatic budget always leaves to the process.</summary>
+    internal const long Headroom = 64;
 
     /// <summary>Descriptors open in this process now (Linux: <c>/proc/self/fd</c>); 0 where they cannot be counted.</summary>
     internal static long ProcessOpenFiles()

@@ -382,10 +382,11 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         var lease = _lease!;
         _readers = new ReaderPool(
             _options.ReaderPoolSize,
-            () =>
+            async () =>
             {
-                // Opened on first need, within the silo's file budget; closed when idle (StartReaderIdleTimer).
-                lease.Reserve(ShardFileBudget.ReaderFiles);
+                // Opened on first need, within the silo's file budget (waiting for shards it asked to close, like the
+                // writer's open); closed when idle (StartReaderIdleTimer).
+                await lease.ReserveAsync(ShardFileBudget.ReaderFiles, ShardFileBudget.ClosingWait);
                 try
                 {
                     var reader = new ShardConnection(_paths.Database, readOnly: true, _options.PlanCacheSize);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OrleansShards.Grains.Storage;
 using OrleansShards.Silo.Http.Wire;
 
 namespace OrleansShards.Silo.Http;
@@ -28,6 +29,9 @@ internal static class ShardsErrors
                     return bad.StatusCode == StatusCodes.Status413PayloadTooLarge
                         ? (ShardErrorCode.PayloadTooLarge, "The request body is too large.")
                         : (ShardErrorCode.InvalidArgument, "Bad request: " + bad.Message);
+                case IOException io when ShardFileBudget.IsTooManyOpenFiles(io):
+                    // The process is out of file descriptors (e.g. measuring a tenant's storage): retryable, never a 500.
+                    return (ShardErrorCode.Overloaded, "The silo cannot open more files now; retry shortly.");
                 case AggregateException:
                     // Look inside: the cause may be a ShardException (e.g. a shard that cannot open).
                     continue;

@@ -12,8 +12,8 @@ namespace OrleansShards.Tests.Containment;
 /// answers OVERLOADED (429, retryable) — never 500 INTERNAL — once SQLite cannot open a file, and /health says
 /// degraded; with the automatic budget it serves many more tables than fit at once by closing idle ones.
 /// </summary>
-// Runs alone: evicting idle shards waits for their deactivation, which two busy cores delay past what a full budget allows
-// (both failed once in a full parallel run, never alone). Making the budget wait for closing shards is the real fix.
+// Runs alone: it measures the silo's descriptors. Opening waits (bounded) for the idle shards it asked to close, so a
+// burst of opens that outruns their deactivations on busy cores is no longer refused (it failed so before).
 [Collection(OrleansShards.Tests.Caching.LatencyCollection.Name)]
 public sealed class FileDescriptorExhaustionTests
 {
@@ -30,7 +30,7 @@ public sealed class FileDescriptorExhaustionTests
         {
             foreach (var (path, body) in TableSteps(i))
             {
-                using var response = await silo.Client.PostAsync(path, Json(body));
+                using var response = await silo.PostAsync(path, Json(body));
                 if (response.StatusCode != HttpStatusCode.OK)
                 {
                     refused = response.StatusCode;
@@ -59,7 +59,7 @@ public sealed class FileDescriptorExhaustionTests
         {
             foreach (var (path, body) in TableSteps(i))
             {
-                using var response = await silo.Client.PostAsync(path, Json(body));
+                using var response = await silo.PostAsync(path, Json(body));
                 Assert.True(response.StatusCode == HttpStatusCode.OK, $"table {i} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
             }
         }
@@ -111,6 +111,19 @@ public sealed class FileDescriptorExhaustionTests
         }
 
         public HttpClient Client { get; }
+
+        /// <summary>POSTs on the kept-alive connection; a failed exchange fails the test with the silo's output.</summary>
+        public async Task<HttpResponseMessage> PostAsync(string path, HttpContent content)
+        {
+            try
+            {
+                return await Client.PostAsync(path, content);
+            }
+            catch (HttpRequestException ex)
+            {
+                throw new InvalidOperationException($"POST {path} failed ({ex.Message}; exited: {_process.HasExited}). Silo output:\n{Output}", ex);
+            }
+        }
 
         public static async Task<LimitedSilo> StartAsync(params (string Key, string Value)[] settings)
         {
