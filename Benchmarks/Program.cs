@@ -31,6 +31,11 @@ public static class Program
             return Cluster.ClusterDriver.RunAsync(clusterArgs).GetAwaiter().GetResult();
         }
 
+        if (args is ["replication", .. var replicationArgs])
+        {
+            return Cluster.ReplicationDriver.RunAsync(replicationArgs).GetAwaiter().GetResult();
+        }
+
         if (args is ["flood", .. var floodArgs])
         {
             return Flood.FloodDriver.RunAsync(floodArgs).GetAwaiter().GetResult();

@@ -5,11 +5,13 @@ namespace OrleansShards.Grains.Cluster;
 internal interface IShardMove : IGrainWithStringKey
 {
     /// <summary>
-    /// Copies the shard's file and snapshots to <paramref name="targetSilo"/>, hands the shard over in the ownership map
-    /// (epoch + 1) and retires this copy. Writes wait meanwhile (an exclusive turn); calls that arrive during the
-    /// switch are resent to the new primary.
+    /// Makes <paramref name="targetSilo"/>'s copy a caught-up replica while reads and writes go on, then, holding the
+    /// writer only for the last entries and the compare-and-set, hands the shard over in the ownership map (epoch + 1)
+    /// and retires this copy; calls that arrive during the switch are resent to the new primary. Interleaves with
+    /// the shard's reads and writes (a shared turn); a second move at once is refused.
     /// </summary>
     [Alias("MoveToAsync")]
+    [Orleans.Concurrency.AlwaysInterleave]
     Task<MoveResult> MoveToAsync(string targetSilo, CancellationToken cancellationToken = default);
 }
 
@@ -18,7 +20,7 @@ internal interface IShardMove : IGrainWithStringKey
 /// <param name="From">The silo it left.</param>
 /// <param name="To">The silo that holds it now.</param>
 /// <param name="Epoch">The epoch of the hand-over.</param>
-/// <param name="Bytes">Bytes copied.</param>
-/// <param name="StallMs">How long writes waited (the whole exclusive turn).</param>
+/// <param name="Bytes">Bytes of the whole copy sent (the log entries shipped after it are not counted).</param>
+/// <param name="StallMs">How long writes waited (the final switch).</param>
 [GenerateSerializer, Immutable, Alias("orleansshards.MoveResult")]
 internal sealed record MoveResult([Id(0)] string Shard, [Id(1)] string From, [Id(2)] string To, [Id(3)] long Epoch, [Id(4)] long Bytes, [Id(5)] double StallMs);

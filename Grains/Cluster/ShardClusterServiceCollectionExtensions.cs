@@ -28,6 +28,7 @@ public static class ShardClusterServiceCollectionExtensions
                 ? ActivatorUtilities.CreateInstance<RedisShardOwnership>(sp)
                 : new LocalShardOwnership());
         services.TryAddSingleton<ClusterView>();
+        services.TryAddSingleton<Replication.FollowerReads>();
         if (!services.Any(static d => d.IsKeyedService && Equals(d.ServiceKey, typeof(ShardPlacement))))
         {
             services.AddPlacementDirector<ShardPlacement, ShardPlacementDirector>();

@@ -37,6 +37,14 @@ internal interface IShardReplica : IGrainWithStringKey
     [Alias("InstallSeedAsync")]
     Task<bool> InstallSeedAsync(string seedId, IReadOnlyList<string> relativePaths, long epoch);
 
+    /// <summary>
+    /// Answers a read that allows staleness from this copy (follower read), or null when this copy is not fresh enough
+    /// for it (behind its <c>minBookmark</c>, not heard from the primary within its <c>maxStalenessMs</c>, a sharded
+    /// table, no copy).
+    /// </summary>
+    [Alias("ReadAsync")]
+    Task<QueryResult?> ReadAsync(QueryRequest request);
+
     /// <summary>Closes the copy and goes: the shard's primary opens this file here now (a promotion).</summary>
     [Alias("ReleaseAsync")]
     Task ReleaseAsync();
@@ -53,7 +61,13 @@ internal sealed partial class ShardReplicaGrain(
     private ShardPaths _paths = null!;
     private string _silo = null!;
     private ShardConnection? _connection;
+    private ShardConnection? _reader;
     private long _fence;
+    private string _tenant = null!;
+    private string _table = null!;
+
+    /// <summary>When this copy last heard from the primary (a batch applied, empty or not): its staleness bound.</summary>
+    private long _heardAt = long.MinValue;
 
     public static string KeyOf(string silo, string shard) => silo + "/" + shard;
 
@@ -68,8 +82,8 @@ internal sealed partial class ShardReplicaGrain(
             throw new ShardException(ShardErrorCode.Unavailable, $"The replica on silo '{_silo}' is not on this silo; retry.");
         }
 
-        var (tenant, table) = ShardName.Parse(key[(slash + 1)..]);
-        _paths = new ShardPaths(_root, tenant, table);
+        (_tenant, _table) = ShardName.Parse(key[(slash + 1)..]);
+        _paths = new ShardPaths(_root, _tenant, _table);
         _fence = File.Exists(FencePath) && long.TryParse(File.ReadAllText(FencePath), NumberStyles.None, CultureInfo.InvariantCulture, out var fence) ? fence : 0;
         return Task.CompletedTask;
     }
@@ -113,8 +127,89 @@ internal sealed partial class ShardReplicaGrain(
         {
             LogNotApplied(Key, result.Outcome, batch.Epoch, result.Seq, result.Epoch);
         }
+        else
+        {
+            _heardAt = Environment.TickCount64;
+            _sequence = result.Seq;
+        }
 
         return Task.FromResult(result);
+    }
+
+    /// <summary>This copy's newest sequence as of its last applied batch.</summary>
+    private long _sequence = -1;
+
+    public async Task<QueryResult?> ReadAsync(QueryRequest request)
+    {
+        if (Open() is not { } connection || _sequence < 0
+            || connection.ExecuteScalar("SELECT count(*) FROM _meta WHERE key = 'shard:layout'") != 0)
+        {
+            return null;
+        }
+
+        var age = _heardAt == long.MinValue ? long.MaxValue : Environment.TickCount64 - _heardAt;
+        if (request.MinBookmark is { } bookmark && Bookmark.Parse(bookmark, _tenant, _table).Sequence > _sequence)
+        {
+            return null;
+        }
+
+        if (request.Consistency == Consistency.Bounded && (request.MaxStalenessMs is not { } bound || age > bound))
+        {
+            return null;
+        }
+
+        var sql = request.Query;
+        if (string.IsNullOrWhiteSpace(sql))
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument, "query must hold a SQL statement.");
+        }
+
+        ShardConnection.RejectNul(sql);
+        var reader = _reader ??= OpenReader();
+        var sequence = _sequence;
+        var outcome = await Task.Run(() =>
+        {
+            reader.SetDeadline(options.Value.StatementTimeout);
+            reader.Mode = SqlMode.TenantRead;
+            try
+            {
+                var statement = reader.Prepare(sql);
+                if (!statement.IsReadOnly)
+                {
+                    throw new ShardException(ShardErrorCode.InvalidArgument, "query runs read-only statements; send writes to mutation.");
+                }
+
+                return reader.Run(statement, request.Params);
+            }
+            finally
+            {
+                reader.Mode = SqlMode.Internal;
+                reader.ClearDeadline();
+            }
+        });
+        return new QueryResult(
+            outcome.Columns ?? [],
+            (IReadOnlyList<SqlValue[]>?)outcome.Rows ?? [],
+            outcome.RowsRead,
+            new QueryMeta("replica", age == long.MaxValue ? 0 : age, new Bookmark(sequence, _tenant, _table).ToString()));
+    }
+
+    /// <summary>A read-only connection for follower reads, under the tenant SQL policy and result caps of the shard's own readers.</summary>
+    private ShardConnection OpenReader()
+    {
+        var reader = new ShardConnection(_paths.Database, readOnly: true, options.Value.PlanCacheSize);
+        try
+        {
+            ShardSecurity.Apply(reader);
+            reader.MaxResultRows = options.Value.MaxResultRows;
+            reader.MaxResultBytes = options.Value.MaxResultBytes;
+            return reader;
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
     }
 
     public Task<List<ReplicatedEntry>?> ReadTailAsync(long afterSeq, int max) =>
@@ -186,8 +281,11 @@ internal sealed partial class ShardReplicaGrain(
 
     private void Close()
     {
+        _reader?.Dispose();
+        _reader = null;
         _connection?.Dispose();
         _connection = null;
+        _sequence = -1;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replica {Replica}: batch of epoch {BatchEpoch} not applied ({Outcome}); copy at {Seq}, epoch {Epoch}")]

@@ -70,6 +70,11 @@ internal sealed partial class ShardReplicator : IReplicationGate
     /// <summary>Replicas whose acknowledgement makes a majority with this copy.</summary>
     private int Needed => Copies / 2;
 
+    /// <summary>Bytes sent by seeds (whole copies) so far.</summary>
+    public long SeededBytes => Interlocked.Read(ref _seededBytes);
+
+    private long _seededBytes;
+
     /// <summary>Each replica with the newest sequence it acknowledged (-1: not known yet).</summary>
     public IReadOnlyList<ReplicaInfo> Applied() => _peers.Select(p => new ReplicaInfo(p.Silo, Interlocked.Read(ref p.Matched))).ToList();
 
@@ -303,7 +308,7 @@ internal sealed partial class ShardReplicator : IReplicationGate
             var agent = _grains.GetGrain<ISiloAgent>(peer.Silo);
             foreach (var (relative, source) in files)
             {
-                await SendFileAsync(agent, seedId, relative, source).ConfigureAwait(false);
+                Interlocked.Add(ref _seededBytes, await SendFileAsync(agent, seedId, relative, source).ConfigureAwait(false));
             }
 
             if (!await Call(peer, r => r.InstallSeedAsync(seedId, files.Select(f => f.Relative).ToList(), Epoch)).ConfigureAwait(false))
@@ -320,7 +325,7 @@ internal sealed partial class ShardReplicator : IReplicationGate
         return sequence;
     }
 
-    private static async Task SendFileAsync(ISiloAgent agent, string seedId, string relative, string source)
+    private static async Task<long> SendFileAsync(ISiloAgent agent, string seedId, string relative, string source)
     {
         await using var file = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         var buffer = new byte[SeedChunkBytes];
@@ -332,7 +337,7 @@ internal sealed partial class ShardReplicator : IReplicationGate
             offset += read;
             if (read < buffer.Length)
             {
-                return;
+                return offset;
             }
         }
     }

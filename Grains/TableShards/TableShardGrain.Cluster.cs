@@ -199,6 +199,12 @@ internal sealed partial class TableShardGrain
     {
         public void Began(Storage.ShardConnection connection)
         {
+            if (grain._movedTo is { } movedTo)
+            {
+                // Queued behind a move's switch: the caller resends it to the new primary.
+                throw new ShardMovedException(grain._shard, movedTo);
+            }
+
             var epoch = grain._epoch;
             if (epoch != 0 && ReadFileEpoch(connection) is var current && current != epoch)
             {

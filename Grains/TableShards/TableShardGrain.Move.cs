@@ -1,25 +1,27 @@
 using System.Diagnostics;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Grains.Cluster;
-using OrleansShards.Grains.Pitr;
-using OrleansShards.Grains.Storage.Native;
+using OrleansShards.Grains.Replication;
 
 namespace OrleansShards.Grains.TableShards;
 
 /// <summary>
-/// Online moves between silos (drain, rebalance). In one exclusive turn: a page-for-page copy of the file (SQLite's
-/// backup API) and the PITR snapshots are sent to the target silo's agent in chunks, installed there durably, and the
-/// ownership map hands the shard over (compare-and-set on this activation's epoch, which rises). This activation then
-/// refuses every call with <see cref="ShardMovedException"/> (resent by the caller to the new primary), deactivates
-/// and deletes its copy. A failure before the hand-over leaves the shard here, unchanged.
+/// Online moves between silos (drain, rebalance), built on replication. While writes go on, the target silo's copy is
+/// made a replica of this one: seeded with a whole consistent copy (SQLite's backup API) and the PITR snapshots,
+/// then caught up from the change log (with the idempotency rows and the engine's rows). Then, holding the writer
+/// between two transactions, the last entries are shipped, the ownership map hands the shard over (compare-and-set
+/// on this activation's epoch, which rises), and this activation refuses every call with
+/// <see cref="ShardMovedException"/> (resent by the caller to the new primary), deactivates and deletes its copy.
+/// Writes wait only for that final step. A failure before the hand-over leaves the shard here, unchanged (the
+/// target's partial copy is a replica file nothing reads).
 /// </summary>
 internal sealed partial class TableShardGrain : IShardMove
 {
-    private const int MoveChunkBytes = 1024 * 1024;
-
     /// <summary>The silo this shard moved to; set once the map names it.</summary>
     private string? _movedTo;
+
+    /// <summary>Set while a move runs (moves interleave with reads and writes; a second one is refused).</summary>
+    private bool _moving;
 
     public async Task<MoveResult> MoveToAsync(string targetSilo, CancellationToken cancellationToken = default)
     {
@@ -38,102 +40,76 @@ internal sealed partial class TableShardGrain : IShardMove
             throw new ShardException(ShardErrorCode.Unavailable, $"Silo '{targetSilo}' is not an active member of the cluster.");
         }
 
-        var started = Stopwatch.GetTimestamp();
-        var moveId = Guid.NewGuid().ToString("N")[..12];
-        var agent = _grains.GetGrain<ISiloAgent>(targetSilo);
-        if (_replicator?.Replicas.Contains(targetSilo) == true)
+        if (_moving)
         {
-            // The target holds a replica at the very path the moved file takes: it lets go of the file first.
-            await _grains.GetGrain<Replication.IShardReplica>(Replication.ShardReplicaGrain.KeyOf(targetSilo, _shard)).ReleaseAsync();
+            throw new ShardException(ShardErrorCode.OperationInProgress, $"Shard {_shard} is already moving; retry when that move ended.");
         }
 
-        AbortTransactions();
-
-        // A consistent copy of the file: no write runs during this exclusive turn, the writer is idle.
-        var copy = _paths.Database + ".move-out-" + moveId;
-        await _writer.RunMaintenanceAsync(writer =>
-        {
-            using var destination = new SqliteConnection($"Data Source={copy};Pooling=False");
-            destination.Open();
-            SqliteBackup.Copy(writer.Connection, destination);
-            return Task.CompletedTask;
-        });
-
-        var dataRoot = Path.GetFullPath(_options.DataDirectory);
-        var files = new List<(string Relative, string Source)> { (Path.GetRelativePath(dataRoot, _paths.Database), copy) };
-        if (Directory.Exists(_paths.Snapshots))
-        {
-            files.AddRange(Directory.EnumerateFiles(_paths.Snapshots).Where(f => !f.Contains(".move-", StringComparison.Ordinal))
-                .Select(f => (Path.GetRelativePath(dataRoot, f), f)));
-        }
-
-        var relatives = files.Select(f => f.Relative).ToList();
-        long bytes = 0;
-        ShardOwner? moved;
+        _moving = true;
         try
         {
-            foreach (var (relative, source) in files)
-            {
-                bytes += await SendFileAsync(agent, moveId, relative, source, cancellationToken);
-            }
-
-            await agent.InstallAsync(moveId, relatives);
-            moved = await Ownership.TransferAsync(_shard, cluster.SelfName, targetSilo, _epoch, cancellationToken);
-            if (moved is null)
-            {
-                throw new ShardException(ShardErrorCode.Unavailable, $"Shard {_shard} changed owner during the move; nothing was moved.");
-            }
-        }
-        catch
-        {
-            try
-            {
-                await agent.AbortAsync(moveId, relatives);
-            }
-            catch (Exception abort)
-            {
-                LogMoveAbortFailed(abort, _shard, targetSilo);
-            }
-
-            throw;
+            return await MoveAsync(cluster, targetSilo, cancellationToken);
         }
         finally
         {
-            FileDurability.DeleteIfExists(copy);
+            _moving = false;
         }
-
-        // The map names the target now: this copy serves nothing more and goes with its files.
-        _movedTo = targetSilo;
-        _primaryElsewhere = targetSilo;
-        _refusal = $"Shard {_shard} has moved to silo '{targetSilo}'; retry.";
-        this.DeactivateOnIdle();
-        var stallMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        LogMoved(_shard, targetSilo, moved.Epoch, bytes, stallMs);
-        return new MoveResult(_shard, cluster.SelfName, targetSilo, moved.Epoch, bytes, stallMs);
     }
 
-    private static async Task<long> SendFileAsync(ISiloAgent agent, string moveId, string relative, string source, CancellationToken cancellationToken)
+    private async Task<MoveResult> MoveAsync(ClusterView cluster, string targetSilo, CancellationToken cancellationToken)
     {
-        await using var file = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        var buffer = new byte[MoveChunkBytes];
-        long offset = 0;
-        do
+        var started = Stopwatch.GetTimestamp();
+        var target = new ShardReplicator(
+            _shard, _paths, _options.DataDirectory, _epoch, [targetSilo], _grains, () => _writerConnection, ClusterOptions.ReplicationTimeout,
+            OnFenced, _ => { }, _logger);
+
+        // Bulk copy while writes go on: seed and catch up (a replica pipeline of its own).
+        await target.SyncAsync(_writer.Sequence);
+
+        // The switch: between two transactions, with the writer held. Whatever committed since the catch-up is shipped,
+        // then the map names the target; queued writes then fail with ShardMovedException and are resent there.
+        AbortTransactions();
+        ShardOwner? moved = null;
+        var stall = 0.0;
+        await _writer.RunMaintenanceAsync(async _ =>
         {
-            var read = await file.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
-            await agent.ReceiveAsync(moveId, relative, offset, read == buffer.Length ? buffer : buffer[..read]);
-            offset += read;
-            if (read < buffer.Length)
+            var switchStarted = Stopwatch.GetTimestamp();
+            await target.SyncAsync(_writer.Sequence);
+            moved = await Ownership.TransferAsync(_shard, cluster.SelfName, targetSilo, _epoch, cancellationToken);
+            if (moved is not null)
             {
-                break;
+                // From here no write commits here: the fence refuses every transaction and calls are refused (moved).
+                _movedTo = targetSilo;
+                _primaryElsewhere = targetSilo;
+                _refusal = $"Shard {_shard} has moved to silo '{targetSilo}'; retry.";
             }
+
+            stall = Stopwatch.GetElapsedTime(switchStarted).TotalMilliseconds;
+        });
+
+        if (moved is null)
+        {
+            throw new ShardException(ShardErrorCode.Unavailable, $"Shard {_shard} changed owner during the move; nothing was moved.");
         }
-        while (true);
-        return offset;
+
+        // The target's replica lets go of the file: the new primary's activation opens it there.
+        try
+        {
+            await _grains.GetGrain<IShardReplica>(ShardReplicaGrain.KeyOf(targetSilo, _shard)).ReleaseAsync();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogMoveAbortFailed(ex, _shard, targetSilo);
+        }
+
+        this.DeactivateOnIdle();
+        LogMoved(_shard, targetSilo, moved.Epoch, target.SeededBytes, stall, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return new MoveResult(_shard, cluster.SelfName, targetSilo, moved.Epoch, target.SeededBytes, stall);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard} moved to silo {Target} at epoch {Epoch}: {Bytes} bytes, writes waited {StallMs:0.0} ms")]
-    private partial void LogMoved(string shard, string target, long epoch, long bytes, double stallMs);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard} moved to silo {Target} at epoch {Epoch}: {Bytes} bytes seeded, writes waited {StallMs:0.0} ms of {TotalMs:0} ms")]
+    private partial void LogMoved(string shard, string target, long epoch, long bytes, double stallMs, double totalMs);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: could not remove a failed move's files on silo {Target}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: the replica on silo {Target} did not let go of the moved file")]
     private partial void LogMoveAbortFailed(Exception exception, string shard, string target);
 }

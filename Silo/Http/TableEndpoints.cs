@@ -1,3 +1,4 @@
+using OrleansShards.Grains.Replication;
 using OrleansShards.Silo.Http.Wire;
 using static OrleansShards.Silo.Http.ShardRequestContext;
 
@@ -55,7 +56,12 @@ internal static class TableEndpoints
             NonNegative(body.MaxStalenessMs, "maxStalenessMs"),
             body.MinBookmark,
             body.ShardKey);
-        var result = await shard.QueryAsync(request, http.RequestAborted);
+
+        // A read that allows staleness may be answered by this silo's replica of the shard (follower read).
+        var result = (FollowerReads.Allows(request) && http.RequestServices.GetService<FollowerReads>() is { } followers
+                ? await followers.TryReadAsync(shard.GetPrimaryKeyString(), request, http.RequestAborted)
+                : null)
+            ?? await shard.QueryAsync(request, http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.QueryResult);
     }
 

@@ -245,4 +245,122 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.All(held, r => Assert.True(r.Value == 1, $"row {r.Key} is held {r.Value} times"));
         Assert.Equal(acknowledged.Order().ToList(), held.Keys.Order().ToList());
     }
+
+    [Fact]
+    public async Task Bank_transfers_in_atomic_batches_keep_the_total_and_every_acknowledged_transfer_across_a_failover()
+    {
+        const int Accounts = 10;
+        const long Opening = 1_000;
+        var silos = await StartClusterAsync();
+        var (ddl, ddlBody) = await silos[0].PostAsync("/v1/tables/bank/ddl", new { query = "CREATE TABLE bank(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)" });
+        Assert.True(ddl == 200, $"{ddl} {ddlBody}\n{silos[0].Tail()}");
+        var (seed, seedBody) = await silos[0].PostAsync("/v1/tables/bank/mutation", new { query = "INSERT INTO bank(id, balance) VALUES " + string.Join(", ", Enumerable.Range(1, Accounts).Select(i => $"({i}, {Opening})")) });
+        Assert.True(seed == 200, $"{seed} {seedBody}");
+
+        var primaryName = (await PlacementAsync(silos[0], "bank")).GetProperty("primary").GetString()!;
+        var primary = silos.Single(s => s.Name == primaryName);
+        var survivors = silos.Where(s => s != primary).ToArray();
+
+        // Each transfer is one atomic batch with its own idempotency key, retried until acknowledged.
+        var random = new Random(1234);
+        var expected = Enumerable.Repeat(Opening, Accounts + 1).ToArray();
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        for (var t = 0; t < 120; t++)
+        {
+            if (t == 40)
+            {
+                primary.Kill();
+            }
+
+            var from = random.Next(1, Accounts + 1);
+            var to = random.Next(1, Accounts + 1);
+            var amount = random.Next(1, 50);
+            var via = survivors[t % survivors.Length];
+            var acknowledged = false;
+            while (!acknowledged && DateTime.UtcNow < deadline)
+            {
+                try
+                {
+                    var (status, _) = await via.PostAsync("/v1/tables/bank/batch", new
+                    {
+                        statements = new object[]
+                        {
+                            new { query = "UPDATE bank SET balance = balance - ? WHERE id = ?", @params = new object[] { amount, from } },
+                            new { query = "UPDATE bank SET balance = balance + ? WHERE id = ?", @params = new object[] { amount, to } },
+                        },
+                        idempotencyKey = $"transfer-{t}",
+                    });
+                    acknowledged = status == 200;
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                }
+
+                if (!acknowledged)
+                {
+                    await Task.Delay(100);
+                }
+            }
+
+            Assert.True(acknowledged, $"transfer {t} was never acknowledged\n{via.Tail()}");
+            expected[from] -= amount;
+            expected[to] += amount;
+        }
+
+        var (read, rows) = await survivors[0].PostAsync("/v1/tables/bank/query", new { query = "SELECT id, balance FROM bank ORDER BY id" });
+        Assert.True(read == 200, $"{read} {rows}");
+        var balances = rows.GetProperty("rows").EnumerateArray().ToDictionary(r => r[0].GetInt64(), r => r[1].GetInt64());
+        Assert.Equal(Accounts * Opening, balances.Values.Sum());
+        for (var id = 1; id <= Accounts; id++)
+        {
+            Assert.Equal(expected[id], balances[id]);
+        }
+    }
+
+    [Fact]
+    public async Task Bounded_and_bookmark_reads_on_a_replicas_silo_are_served_by_the_replica_and_strong_reads_by_the_primary()
+    {
+        var silos = await StartClusterAsync();
+        var (ddl, ddlBody) = await silos[0].PostAsync("/v1/tables/notes/ddl", new { query = "CREATE TABLE notes(id INTEGER PRIMARY KEY, v TEXT)" });
+        Assert.True(ddl == 200, $"{ddl} {ddlBody}\n{silos[0].Tail()}");
+        var placement = await PlacementAsync(silos[0], "notes");
+        var primaryName = placement.GetProperty("primary").GetString()!;
+        var replicaSilo = silos.First(s => s.Name != primaryName);
+
+        string? bookmark = null;
+        for (var i = 1; i <= 5; i++)
+        {
+            var (status, body) = await replicaSilo.PostAsync("/v1/tables/notes/mutation", new { query = "INSERT INTO notes(id, v) VALUES (?, ?)", @params = new object[] { i, "n" + i } });
+            Assert.True(status == 200, $"{status} {body}");
+            bookmark = body.GetProperty("bookmark").GetString();
+        }
+
+        // Every answer is right, whoever serves it; a replica that holds the commits serves the relaxed reads.
+        var servedBy = new List<string>();
+        for (var attempt = 0; attempt < 20 && !servedBy.Contains("replica"); attempt++)
+        {
+            var (status, body) = await replicaSilo.PostAsync("/v1/tables/notes/query", new { query = "SELECT count(*) FROM notes", consistency = "bounded", maxStalenessMs = 60_000 });
+            Assert.True(status == 200, $"{status} {body}");
+            Assert.Equal(5, body.GetProperty("rows")[0][0].GetInt64());
+            servedBy.Add(body.GetProperty("meta").GetProperty("servedBy").GetString()!);
+            await Task.Delay(50);
+        }
+
+        Assert.Contains("replica", servedBy);
+
+        var (read, mine) = await replicaSilo.PostAsync("/v1/tables/notes/query", new { query = "SELECT v FROM notes WHERE id = 5", minBookmark = bookmark });
+        Assert.True(read == 200, $"{read} {mine}");
+        Assert.Equal("n5", mine.GetProperty("rows")[0][0].GetString());
+        Assert.Contains(mine.GetProperty("meta").GetProperty("servedBy").GetString(), new[] { "replica", "shard" });
+
+        var (strong, strongBody) = await replicaSilo.PostAsync("/v1/tables/notes/query", new { query = "SELECT count(*) FROM notes", consistency = "strong" });
+        Assert.True(strong == 200, $"{strong} {strongBody}");
+        Assert.Equal("shard", strongBody.GetProperty("meta").GetProperty("servedBy").GetString());
+
+        // A tenant's write through a replica's read path is refused as on the primary.
+        var (write, writeBody) = await replicaSilo.PostAsync("/v1/tables/notes/query", new { query = "DELETE FROM notes", consistency = "bounded", maxStalenessMs = 60_000 });
+        Assert.True(write == 400, $"{write} {writeBody}");
+        var (count, countBody) = await replicaSilo.PostAsync("/v1/tables/notes/query", new { query = "SELECT count(*) FROM notes" });
+        Assert.Equal(5, countBody.GetProperty("rows")[0][0].GetInt64());
+    }
 }
