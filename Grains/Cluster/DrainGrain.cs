@@ -80,6 +80,21 @@ internal sealed partial class DrainGrain(IShardOwnership ownership, ClusterView 
                 await Record.ReportAsync(new OperationProgress("moving", ++done, total));
             }
 
+            // Then its replicas: each shard's primary seeds a new one elsewhere and drops the copy here, so every shard
+            // keeps its copies once the silo is gone.
+            var replicated = (await ownership.ListAsync()).Where(e => e.Owner.Replicas.Contains(silo)).Select(e => e.Shard).ToList();
+            total += replicated.Count;
+            await Record.ReportAsync(new OperationProgress("replicas", done, total));
+            foreach (var shard in replicated)
+            {
+                if (!await TryReplaceAsync(shard, silo) && !await TryReplaceAsync(shard, silo))
+                {
+                    failed.Add(shard + " (replica)");
+                }
+
+                await Record.ReportAsync(new OperationProgress("replicas", ++done, total));
+            }
+
             if (failed.Count == 0)
             {
                 await Record.CompleteAsync(done);
@@ -126,6 +141,30 @@ internal sealed partial class DrainGrain(IShardOwnership ownership, ClusterView 
             return false;
         }
     }
+
+    private async Task<bool> TryReplaceAsync(string shard, string silo)
+    {
+        try
+        {
+            var owner = await ownership.GetAsync(shard);
+            if (owner is null || !owner.Replicas.Contains(silo))
+            {
+                return true; // replaced or dropped meanwhile
+            }
+
+            var replacement = await grains.GetGrain<IShardMove>(shard).ReplaceReplicaAsync(silo);
+            LogReplaced(shard, silo, replacement ?? "(none: no longer a replica)");
+            return true;
+        }
+        catch (Exception ex)
+        {
+            LogMoveFailed(ex, shard, silo);
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Drain replaced the replica of {Shard} on silo {Silo} by one on {Replacement}")]
+    private partial void LogReplaced(string shard, string silo, string replacement);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Drain {Id} of silo {Silo} started")]
     private partial void LogStarted(string id, string silo);

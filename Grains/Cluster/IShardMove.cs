@@ -13,6 +13,15 @@ internal interface IShardMove : IGrainWithStringKey
     [Alias("MoveToAsync")]
     [Orleans.Concurrency.AlwaysInterleave]
     Task<MoveResult> MoveToAsync(string targetSilo, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// On the primary: puts a new replica, seeded and caught up while writes go on, in place of the one on
+    /// <paramref name="silo"/> (draining, or gone for longer than <c>ReplicaReplaceAfter</c>), and drops the old copy.
+    /// Returns the new replica's silo, or null when <paramref name="silo"/> holds no replica of this shard.
+    /// </summary>
+    [Alias("ReplaceReplicaAsync")]
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<string?> ReplaceReplicaAsync(string silo, CancellationToken cancellationToken = default);
 }
 
 /// <summary>One shard moved.</summary>

@@ -50,6 +50,12 @@ public sealed class ShardClusterOptions
     /// </summary>
     public TimeSpan ReplicationTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a replica's silo may be gone (not an active member, and no acknowledgement from it) before the primary
+    /// seeds a new replica on another silo in its place, so that the shard has its copies again. Default 5 minutes.
+    /// </summary>
+    public TimeSpan ReplicaReplaceAfter { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>True when <see cref="Redis"/> is set.</summary>
     public bool Enabled => !string.IsNullOrWhiteSpace(Redis);
 

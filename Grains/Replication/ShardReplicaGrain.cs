@@ -45,6 +45,10 @@ internal interface IShardReplica : IGrainWithStringKey
     [Alias("ReadAsync")]
     Task<QueryResult?> ReadAsync(QueryRequest request);
 
+    /// <summary>Deletes this copy (it was replaced by a replica elsewhere) if no newer primary than <paramref name="epoch"/> fenced it.</summary>
+    [Alias("DropAsync")]
+    Task DropAsync(long epoch);
+
     /// <summary>Closes the copy and goes: the shard's primary opens this file here now (a promotion).</summary>
     [Alias("ReleaseAsync")]
     Task ReleaseAsync();
@@ -240,6 +244,28 @@ internal sealed partial class ShardReplicaGrain(
         return true;
     }
 
+    public Task DropAsync(long epoch)
+    {
+        Close();
+        if (epoch >= _fence)
+        {
+            foreach (var path in new[] { _paths.Database, _paths.Database + "-wal", _paths.Database + "-shm", FencePath })
+            {
+                FileDurability.DeleteIfExists(path);
+            }
+
+            if (Directory.Exists(_paths.Snapshots))
+            {
+                Directory.Delete(_paths.Snapshots, recursive: true);
+            }
+
+            LogDropped(Key, epoch);
+        }
+
+        this.DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
+
     public Task ReleaseAsync()
     {
         Close();
@@ -290,6 +316,9 @@ internal sealed partial class ShardReplicaGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replica {Replica}: batch of epoch {BatchEpoch} not applied ({Outcome}); copy at {Seq}, epoch {Epoch}")]
     private partial void LogNotApplied(string replica, ReplicaApplyOutcome outcome, long batchEpoch, long seq, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replica {Replica}: dropped (replaced elsewhere by the primary of epoch {Epoch})")]
+    private partial void LogDropped(string replica, long epoch);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replica {Replica}: seeded with a whole copy at epoch {Epoch}")]
     private partial void LogSeeded(string replica, long epoch);

@@ -78,6 +78,10 @@ internal sealed partial class ShardReplicator : IReplicationGate
     /// <summary>Each replica with the newest sequence it acknowledged (-1: not known yet).</summary>
     public IReadOnlyList<ReplicaInfo> Applied() => _peers.Select(p => new ReplicaInfo(p.Silo, Interlocked.Read(ref p.Matched))).ToList();
 
+    /// <summary>The replicas that acknowledged nothing for at least <paramref name="silence"/>.</summary>
+    public IReadOnlyList<string> SilentFor(TimeSpan silence) =>
+        _peers.Where(p => Environment.TickCount64 - Interlocked.Read(ref p.AckedAt) >= (long)silence.TotalMilliseconds).Select(p => p.Silo).ToList();
+
     /// <summary>Every replica must be brought up to date (catch-up or seed) before its next batch: the file was replaced (a restore).</summary>
     public void Resync()
     {
@@ -193,6 +197,7 @@ internal sealed partial class ShardReplicator : IReplicationGate
         {
             case ReplicaApplyOutcome.Applied:
                 Interlocked.Exchange(ref peer.Matched, result.Seq);
+                Interlocked.Exchange(ref peer.AckedAt, Environment.TickCount64);
                 return;
             case ReplicaApplyOutcome.StaleEpoch:
                 throw Fenced(peer, result.Epoch);
@@ -274,6 +279,7 @@ internal sealed partial class ShardReplicator : IReplicationGate
         }
 
         Interlocked.Exchange(ref peer.Matched, matched);
+        Interlocked.Exchange(ref peer.AckedAt, Environment.TickCount64);
         peer.Synced = true;
         LogCaughtUp(_shard, peer.Silo, matched);
     }
@@ -377,6 +383,9 @@ internal sealed partial class ShardReplicator : IReplicationGate
         public IShardReplica Replica { get; } = replica;
 
         public long Matched = -1;
+
+        /// <summary>When this replica last acknowledged anything (<see cref="Environment.TickCount64"/>); when the pipeline was made, at first.</summary>
+        public long AckedAt = Environment.TickCount64;
 
         public volatile bool Synced;
 

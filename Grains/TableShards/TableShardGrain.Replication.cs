@@ -59,13 +59,115 @@ internal sealed partial class TableShardGrain
             return;
         }
 
-        _replicator = new ShardReplicator(
-            _shard, _paths, _options.DataDirectory, _epoch, replicas, _grains, () => _writerConnection, ClusterOptions.ReplicationTimeout,
-            OnFenced, OnQuorumLost, _logger);
+        _replicator = NewReplicator(replicas);
         _writer.Epoch = _epoch;
         _writer.Replication = _replicator;
         await _replicator.SyncAsync(_writer.Sequence);
         LogReplicated(_shard, _epoch, string.Join(",", replicas));
+        StartRepairTimer();
+    }
+
+    private ShardReplicator NewReplicator(IReadOnlyList<string> replicas) => new(
+        _shard, _paths, _options.DataDirectory, _epoch, replicas, _grains, () => _writerConnection, ClusterOptions.ReplicationTimeout,
+        OnFenced, OnQuorumLost, _logger);
+
+    private IGrainTimer? _repairTimer;
+
+    /// <summary>
+    /// Every third of <see cref="ShardClusterOptions.ReplicaReplaceAfter"/> (1 s to 1 min): a replica whose silo is not an
+    /// active member and that acknowledged nothing for that long is replaced by a new one elsewhere. The timer does not
+    /// keep the shard active: an idle shard repairs when it is next opened and written.
+    /// </summary>
+    private void StartRepairTimer()
+    {
+        var after = ClusterOptions.ReplicaReplaceAfter;
+        var period = TimeSpan.FromTicks(Math.Clamp(after.Ticks / 3, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute));
+        _repairTimer ??= this.RegisterGrainTimer(
+            async ct =>
+            {
+                if (_replicator is not { } replicator || Cluster is not { } cluster || _moving || _fenced || _quorumLost is not null)
+                {
+                    return;
+                }
+
+                foreach (var silo in replicator.SilentFor(after).Where(s => cluster.ActiveSilo(s) is null))
+                {
+                    await _turns.EnterAsync(shared: true, ct);
+                    try
+                    {
+                        LogReplacing(_shard, silo, after);
+                        await ReplaceReplicaAsync(silo, ct);
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        LogRepairFailed(ex, _shard, silo);
+                    }
+                    finally
+                    {
+                        _turns.Exit(shared: true);
+                    }
+                }
+            },
+            new GrainTimerCreationOptions(period, period) { KeepAlive = false, Interleave = true });
+    }
+
+    public async Task<string?> ReplaceReplicaAsync(string silo, CancellationToken cancellationToken = default)
+    {
+        if (Cluster is not { } cluster || _replicator is not { } current || !current.Replicas.Contains(silo))
+        {
+            return null;
+        }
+
+        if (_moving)
+        {
+            throw new ShardException(ShardErrorCode.OperationInProgress, $"Shard {_shard} is moving or repairing; retry when that ended.");
+        }
+
+        _moving = true;
+        try
+        {
+            var draining = await Ownership.DrainingAsync(cancellationToken);
+            var candidate = cluster.ActiveMembers().Select(m => m.Name)
+                .Where(n => !cluster.IsSelf(n) && !current.Replicas.Contains(n) && !draining.Contains(n))
+                .OrderBy(_ => Random.Shared.Next())
+                .FirstOrDefault()
+                ?? throw new ShardException(ShardErrorCode.Unavailable, $"No active silo can take a replica of shard {_shard} in place of '{silo}'.");
+
+            // Seeded and caught up while writes go on, then switched in between two transactions.
+            var seeder = new ShardReplicator(
+                _shard, _paths, _options.DataDirectory, _epoch, [candidate], _grains, () => _writerConnection, ClusterOptions.ReplicationTimeout,
+                OnFenced, _ => { }, _logger);
+            await seeder.SyncAsync(_writer.Sequence);
+            var replicas = current.Replicas.Select(r => r == silo ? candidate : r).ToList();
+            await _writer.RunMaintenanceAsync(async _ =>
+            {
+                await seeder.SyncAsync(_writer.Sequence);
+                if (await Ownership.SetReplicasAsync(_shard, cluster.SelfName, _epoch, replicas, cancellationToken) is null)
+                {
+                    throw new ShardException(ShardErrorCode.Unavailable, $"Shard {_shard} changed owner while a replica was replaced; nothing changed.");
+                }
+
+                _replicator = NewReplicator(replicas);
+                _writer.Replication = _replicator;
+            });
+
+            try
+            {
+                await _grains.GetGrain<IShardReplica>(ShardReplicaGrain.KeyOf(silo, _shard)).DropAsync(_epoch).WaitAsync(ClusterOptions.ReplicationTimeout, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Gone or unreachable: its stale copy stays on its disk (it is no longer in the map).
+                LogDropFailed(_shard, silo, ex.Message);
+            }
+
+            LogReplaced(_shard, silo, candidate);
+            return candidate;
+        }
+        finally
+        {
+            _moving = false;
+        }
     }
 
     /// <summary>A replica has seen a newer primary: this activation commits nothing more and goes.</summary>
@@ -181,6 +283,18 @@ internal sealed partial class TableShardGrain
 
     /// <summary>True on the activation that promoted its replica: once open, it invalidates the table's cache entries.</summary>
     private bool _promoted;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: replacing the replica on silo {Silo}, gone for at least {After}")]
+    private partial void LogReplacing(string shard, string silo, TimeSpan after);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: the replica on silo {Silo} could not be replaced")]
+    private partial void LogRepairFailed(Exception exception, string shard, string silo);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard}: the old replica on silo {Silo} was not dropped: {Reason}")]
+    private partial void LogDropFailed(string shard, string silo, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard}: replica on silo {Old} replaced by one on silo {New}")]
+    private partial void LogReplaced(string shard, string old, string @new);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard} at epoch {Epoch} replicates to silos {Replicas}")]
     private partial void LogReplicated(string shard, long epoch, string replicas);

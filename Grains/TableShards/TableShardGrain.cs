@@ -315,6 +315,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     {
         _capacityTimer?.Dispose();
         _idleTimer?.Dispose();
+        _repairTimer?.Dispose();
         if (_open)
         {
             await CloseCacheAsync();

@@ -115,6 +115,11 @@ internal static class ShardsClusterHosting
             errors.Add($"Shards:Cluster:ReplicationTimeout must be above 0 and at most 5 minutes; it is {options.ReplicationTimeout}.");
         }
 
+        if (options.ReplicaReplaceAfter < TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"Shards:Cluster:ReplicaReplaceAfter must be at least 1 second; it is {options.ReplicaReplaceAfter}.");
+        }
+
         // The Kubernetes agent matches membership entries to pods by silo name and declares dead any active silo
         // without a pod of that name: a silo named otherwise would have its peers (or itself) killed.
         if (kubernetes && !string.Equals(options.EffectiveSiloName, KubernetesPodName, StringComparison.Ordinal))
@@ -175,6 +180,7 @@ internal static class ShardsClusterHosting
             o.AdvertisedAddress = cluster.AdvertisedAddress;
             o.ReplicationFactor = cluster.ReplicationFactor;
             o.ReplicationTimeout = cluster.ReplicationTimeout;
+            o.ReplicaReplaceAfter = cluster.ReplicaReplaceAfter;
         });
         silo.AddShards();
         silo.Services.AddShardMovedRetry();

@@ -36,9 +36,9 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
         _root.Dispose();
     }
 
-    private SiloProcess StartSilo(string name)
+    private SiloProcess StartSilo(string name, IDictionary<string, string>? settings = null)
     {
-        var silo = SiloProcess.Start(_redis.Configuration, _serviceId, name, _root.Combine(name), Replicated);
+        var silo = SiloProcess.Start(_redis.Configuration, _serviceId, name, _root.Combine(name), settings ?? Replicated);
         _silos.Add(silo);
         return silo;
     }
@@ -362,5 +362,78 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(write == 400, $"{write} {writeBody}");
         var (count, countBody) = await replicaSilo.PostAsync("/v1/tables/notes/query", new { query = "SELECT count(*) FROM notes" });
         Assert.Equal(5, countBody.GetProperty("rows")[0][0].GetInt64());
+    }
+
+    /// <summary>Four silos, three copies per shard, replicas replaced after 2 s away.</summary>
+    private async Task<SiloProcess[]> StartFourAsync()
+    {
+        var settings = new Dictionary<string, string>(Replicated) { ["Shards__Cluster__ReplicaReplaceAfter"] = "00:00:02" };
+        var silos = Enumerable.Range(1, 4).Select(i => StartSilo("s" + i, settings)).ToArray();
+        foreach (var silo in silos)
+        {
+            await silo.WaitForActiveSilosAsync(4, FormTimeout);
+        }
+
+        return silos;
+    }
+
+    /// <summary>Writes rows until the placement's replicas are <paramref name="expected"/>, each at the newest sequence.</summary>
+    private async Task WriteUntilReplicasAsync(SiloProcess via, string table, IReadOnlyCollection<string> expected, long first, string what)
+    {
+        var n = first;
+        await WaitUntilAsync(
+            async () =>
+            {
+                Assert.True(await InsertUntilAcknowledgedAsync(via, table, n++, DateTime.UtcNow.AddSeconds(30)), $"a write through {via.Name} was never acknowledged\n{via.Tail()}");
+                var replicas = (await PlacementAsync(via, table)).GetProperty("replicas").EnumerateArray()
+                    .Select(r => (Silo: r.GetProperty("silo").GetString()!, Applied: r.GetProperty("appliedSeq").GetInt64())).ToList();
+                return replicas.Select(r => r.Silo).Order().SequenceEqual(expected.Order()) && replicas.All(r => r.Applied == replicas.Max(x => x.Applied));
+            },
+            what,
+            TimeSpan.FromSeconds(90));
+    }
+
+    [Fact]
+    public async Task A_replica_whose_silo_is_gone_is_replaced_on_another_silo_and_a_drained_silos_replicas_move_off_it()
+    {
+        var silos = await StartFourAsync();
+        var (ddl, ddlBody) = await silos[0].PostAsync("/v1/tables/kept/ddl", new { query = "CREATE TABLE kept(n INTEGER, v TEXT)" });
+        Assert.True(ddl == 200, $"{ddl} {ddlBody}\n{silos[0].Tail()}");
+        var placement = await PlacementAsync(silos[0], "kept");
+        var primary = silos.Single(s => s.Name == placement.GetProperty("primary").GetString());
+        var replicas = placement.GetProperty("replicas").EnumerateArray().Select(r => r.GetProperty("silo").GetString()!).ToList();
+        Assert.Equal(2, replicas.Count);
+        for (var n = 1; n <= 10; n++)
+        {
+            Assert.True(await InsertUntilAcknowledgedAsync(primary, "kept", n, DateTime.UtcNow.AddSeconds(30)));
+        }
+
+        // A replica's silo dies: after ReplicaReplaceAfter the primary seeds the fourth silo instead.
+        var gone = silos.Single(s => s.Name == replicas[0]);
+        var spare = silos.Single(s => s != primary && !replicas.Contains(s.Name));
+        gone.Kill();
+        await WriteUntilReplicasAsync(primary, "kept", [replicas[1], spare.Name], 100, $"the replica on {gone.Name} replaced by one on {spare.Name}");
+
+        // The dead silo comes back (no longer a replica), then the spare is drained: its replica moves to the returned silo.
+        var back = StartSilo(gone.Name, new Dictionary<string, string>(Replicated) { ["Shards__Cluster__ReplicaReplaceAfter"] = "00:00:02" });
+        await back.WaitForActiveSilosAsync(4, FormTimeout);
+        var (drain, started) = await primary.PostAsync("/v1/cluster/drain", new { silo = spare.Name });
+        Assert.True(drain == 202, $"{drain} {started}");
+        var id = started.GetProperty("operationId").GetString();
+        string state = "running";
+        await WaitUntilAsync(
+            async () =>
+            {
+                state = (await primary.GetAsync($"/v1/operations/{id}")).Body.GetProperty("state").GetString()!;
+                return state != "running";
+            },
+            "the drain to end",
+            TimeSpan.FromSeconds(90));
+        Assert.Equal("completed", state);
+        await WriteUntilReplicasAsync(primary, "kept", [replicas[1], back.Name], 200, $"the replica on {spare.Name} moved to {back.Name}");
+
+        var (read, rows) = await primary.PostAsync("/v1/tables/kept/query", new { query = "SELECT count(*), count(DISTINCT n) FROM kept" });
+        Assert.True(read == 200, $"{read} {rows}");
+        Assert.Equal(rows.GetProperty("rows")[0][0].GetInt64(), rows.GetProperty("rows")[0][1].GetInt64());
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using Xunit.Abstractions;
+using OrleansShards.Tests.Infrastructure;
 
 namespace OrleansShards.Tests.Silo;
 
@@ -26,7 +27,7 @@ public sealed class MetricsEndpointTests(SiloFixture silo, ITestOutputHelper out
     }
 
     [Fact]
-    public async Task Metrics_expose_per_tenant_counters_without_a_shard_label_and_requests_by_route()
+    public async Task Metrics_expose_per_tenant_counters_without_a_shard_label()
     {
         var tenant = "m_" + Guid.NewGuid().ToString("N")[..8];
         var client = silo.CreateTenantClient(tenant);
@@ -43,18 +44,6 @@ public sealed class MetricsEndpointTests(SiloFixture silo, ITestOutputHelper out
         Assert.DoesNotContain(samples, s => s.Name.StartsWith("orleansshards_", StringComparison.Ordinal) && s.Labels.Contains("shard=", StringComparison.Ordinal));
         Assert.Contains("# TYPE orleansshards_shard_statements_total counter", text, StringComparison.Ordinal);
 
-        // ASP.NET Core's request duration, by route and status. It is recorded when the request ends on the server,
-        // which may be after the client read the answer, and the exporter caches a scrape briefly: scrape again.
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (!samples.Any(s => s.Name == "http_server_request_duration_seconds_count"
-            && s.Labels.Contains("http_route=\"/v1/tables/{table}/query\"", StringComparison.Ordinal)
-            && s.Labels.Contains("http_response_status_code=\"200\"", StringComparison.Ordinal)))
-        {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "no request duration for the query route with status 200:\n" + text);
-            await Task.Delay(100);
-            text = await client.GetStringAsync("/metrics");
-            samples = PrometheusText.Parse(text);
-        }
     }
 
     [Fact]
@@ -104,5 +93,42 @@ public sealed class MetricsEndpointTests(SiloFixture silo, ITestOutputHelper out
 
         var samples = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
         Assert.Contains(samples, s => s.Name == "orleansshards_shard_rows_written_total" && s.Labels.Contains($"shard=\"{tenant}:one\"", StringComparison.Ordinal));
+    }
+}
+
+/// <summary>
+/// ASP.NET Core's request duration by route and status, on a silo of its own that runs alone. ASP.NET Core's meters
+/// come from each host's meter factory while OpenTelemetry listens by meter name across the process: with several
+/// test hosts in one process, a host disposed by another test took the request-duration series of the host under
+/// test with it (a whole scrape without any http_server series, seen once in a full run). One silo per process, as
+/// deployed, never meets this.
+/// </summary>
+[Collection(OrleansShards.Tests.Caching.LatencyCollection.Name)]
+public sealed class RequestDurationMetricsTests(KestrelSilo silo) : IClassFixture<KestrelSilo>
+{
+    [Fact]
+    public async Task Metrics_expose_the_request_duration_by_route_and_status()
+    {
+        using var client = new HttpClient { BaseAddress = silo.Url };
+        client.DefaultRequestHeaders.Add("X-Tenant-Id", "route_metrics");
+        await client.PostOkAsync("/v1/tables/counted/ddl", """{"query":"CREATE TABLE counted (id INTEGER PRIMARY KEY)"}""");
+        await client.PostOkAsync("/v1/tables/counted/query", """{"query":"SELECT * FROM counted"}""");
+
+        // Recorded when the request ends on the server, which may be after the client read the answer, and the
+        // exporter caches a scrape briefly: scrape again.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var text = await client.GetStringAsync("/metrics");
+            if (PrometheusText.Parse(text).Any(s => s.Name == "http_server_request_duration_seconds_count"
+                && s.Labels.Contains("http_route=\"/v1/tables/{table}/query\"", StringComparison.Ordinal)
+                && s.Labels.Contains("http_response_status_code=\"200\"", StringComparison.Ordinal)))
+            {
+                return;
+            }
+
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "no request duration for the query route with status 200:\n" + text);
+            await Task.Delay(100);
+        }
     }
 }
