@@ -20,14 +20,14 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StreamWriter _log;
 
-    private SiloProcess(string name, string dataDirectory, int httpPort, Process process, StreamWriter log, string tenant)
+    private SiloProcess(string name, string dataDirectory, int httpPort, Process process, StreamWriter log, string tenant, string address)
     {
         Name = name;
         DataDirectory = dataDirectory;
         HttpPort = httpPort;
         _process = process;
         _log = log;
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        Http = new HttpClient { BaseAddress = new Uri($"http://{address}:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
         Http.DefaultRequestHeaders.Add("X-Tenant-Id", tenant);
     }
 
@@ -46,18 +46,22 @@ public sealed class SiloProcess : IAsyncDisposable
     public string LogPath => DataDirectory + ".log";
 
     /// <summary>Starts a silo named <paramref name="name"/> on <paramref name="dataDirectory"/>, joining the cluster in <paramref name="redis"/>.</summary>
-    public static SiloProcess Start(string redis, string serviceId, string name, string dataDirectory, IDictionary<string, string>? settings = null, string tenant = "acme")
+    /// <remarks>
+    /// With <paramref name="networkNamespace"/> the process runs in that network namespace (<c>ip netns exec</c>, which
+    /// execs, so the PID is the silo's) and listens and advertises on <paramref name="address"/>.
+    /// </remarks>
+    public static SiloProcess Start(string redis, string serviceId, string name, string dataDirectory, IDictionary<string, string>? settings = null, string tenant = "acme", string? networkNamespace = null, string address = "127.0.0.1")
     {
         Directory.CreateDirectory(dataDirectory);
         var httpPort = FreePorts.Next();
-        var start = new ProcessStartInfo("dotnet", [SiloPath()])
+        var start = new ProcessStartInfo(networkNamespace is null ? "dotnet" : "ip", networkNamespace is null ? [SiloPath()] : ["netns", "exec", networkNamespace, "dotnet", SiloPath()])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
         var env = start.Environment;
-        env["ASPNETCORE_URLS"] = $"http://127.0.0.1:{httpPort}";
+        env["ASPNETCORE_URLS"] = $"http://{address}:{httpPort}";
         env["Shards__DataDirectory"] = dataDirectory;
         env["Shards__Cluster__Redis"] = redis;
         env["Shards__Cluster__ServiceId"] = serviceId;
@@ -65,7 +69,13 @@ public sealed class SiloProcess : IAsyncDisposable
         env["Shards__Cluster__SiloName"] = name;
         env["Shards__Cluster__SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
         env["Shards__Cluster__GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        env["Shards__Cluster__AdvertisedAddress"] = "127.0.0.1";
+        env["Shards__Cluster__AdvertisedAddress"] = address;
+        if (address != "127.0.0.1")
+        {
+            // Not loopback: the test network is the test's own, with no API keys.
+            env["Shards__AllowAnonymous"] = "true";
+        }
+
         env["Logging__LogLevel__Default"] = "Warning";
 
         // One copy per shard unless a test asks for more (the replication tests do): the other cluster tests are about
@@ -82,7 +92,7 @@ public sealed class SiloProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => Write(log, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new SiloProcess(name, dataDirectory, httpPort, process, log, tenant);
+        return new SiloProcess(name, dataDirectory, httpPort, process, log, tenant, address);
     }
 
     private static void Write(StreamWriter log, string? line)

@@ -26,6 +26,9 @@ public sealed class RedisServerFixture : IAsyncLifetime
     /// </summary>
     public string? AppendOnlyDirectory { get; init; }
 
+    /// <summary>Another address to listen on besides 127.0.0.1 (a test network's bridge address), or null.</summary>
+    public string? AlsoBind { get; init; }
+
     /// <summary>A connection to this server, made on first use; it reconnects after a stop and start.</summary>
     public ConnectionMultiplexer Connection => _connection ??= ConnectionMultiplexer.Connect(Configuration + ",connectTimeout=2000");
 
@@ -42,7 +45,7 @@ public sealed class RedisServerFixture : IAsyncLifetime
         var path = FindServer() ?? throw new InvalidOperationException(
             "redis-server is not installed: the Redis tests need it (scripts/test.sh installs it; or `apt-get install -y redis-server`).");
         var persistence = AppendOnlyDirectory is { } dir ? $"--appendonly yes --appendfsync always --dir {dir}" : "--appendonly no";
-        _process = Process.Start(new ProcessStartInfo(path, $"--port {Port} --bind 127.0.0.1 --save '' {persistence} --protected-mode no")
+        _process = Process.Start(new ProcessStartInfo(path, $"--port {Port} --bind 127.0.0.1{(AlsoBind is null ? "" : " " + AlsoBind)} --save '' {persistence} --protected-mode no")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
