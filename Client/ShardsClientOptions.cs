@@ -1,13 +1,19 @@
+using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 
 namespace OrleansShards.Client;
 
 /// <summary>
-/// Options of <see cref="ShardsClient"/>. Every default is stated; <see cref="Validate"/> (run by
-/// <c>AddShardsClient</c> and by the <see cref="ShardsClient"/> constructors) fails naming the option.
+/// Options of <see cref="ShardsClient"/>. Every default is stated; <see cref="Validate()"/> (run by
+/// <c>AddShardsClient</c> and by the <see cref="ShardsClient"/> constructors) fails naming the option. The rules are
+/// checked by the generated <c>ShardsClientOptionsValidator</c>: ranges from data annotations, the endpoints, the key,
+/// the timeouts (positive or infinite) and the retry delays' order by <see cref="IValidatableObject"/>.
 /// </summary>
-public sealed class ShardsClientOptions
+public sealed class ShardsClientOptions : IValidatableObject
 {
+    private const string Forever = "10675199.02:48:05.4775807";
+
     /// <summary>The default silo address, that of <c>scripts/run-silo.sh</c>: <c>http://127.0.0.1:5080</c>.</summary>
     public static readonly Uri DefaultEndpoint = new("http://127.0.0.1:5080");
 
@@ -39,9 +45,13 @@ public sealed class ShardsClientOptions
     /// Retries after the first attempt for <c>RETRYABLE</c> / <c>OVERLOADED</c> answers and connection
     /// failures, when the call is safe to repeat (see <see cref="ShardsClient"/>). 0 disables retries. Default 3.
     /// </summary>
+    [Range(0, 20)]
     public int MaxRetries { get; set; } = 3;
 
     /// <summary>First retry delay; each further retry doubles it, up to <see cref="MaxRetryDelay"/>, with random jitter (50–100 % of the value). Default 100 ms.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", Forever)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026:RequiresUnreferencedCode",
+        Justification = "Metadata only: the generated ShardsClientOptionsValidator checks the range with its own trim-safe copy of RangeAttribute.")]
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Upper bound of one retry delay (before jitter). Default 5 s.</summary>
@@ -59,6 +69,7 @@ public sealed class ShardsClientOptions
     /// HTTP/2 over <c>https</c> (negotiated by ALPN), HTTP/1.1 over cleartext <c>http</c>, because cleartext
     /// HTTP/2 (h2c) is only possible with prior knowledge.
     /// </summary>
+    [Required]
     public Version HttpVersion { get; set; } = System.Net.HttpVersion.Version20;
 
     /// <summary>
@@ -68,14 +79,59 @@ public sealed class ShardsClientOptions
     /// </summary>
     public HttpVersionPolicy HttpVersionPolicy { get; set; } = HttpVersionPolicy.RequestVersionOrLower;
 
-    /// <summary>Checks every option; throws <see cref="ArgumentException"/> naming the first invalid one.</summary>
+    /// <summary>Checks every option; throws <see cref="ArgumentException"/> naming the invalid ones.</summary>
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     public void Validate()
     {
-        var failures = ShardsClientOptionsValidator.Check(this);
-        if (failures.Count > 0)
+        var result = new ShardsClientOptionsValidator().Validate(null, this);
+        if (result.Failed)
         {
-            throw new ArgumentException(string.Join(" ", failures));
+            throw new ArgumentException(string.Join(" ", result.Failures));
+        }
+    }
+
+    /// <summary>The rules that are not plain ranges.</summary>
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
+    {
+        if (Endpoints is not { Count: > 0 })
+        {
+            yield return new ValidationResult("ShardsClientOptions.Endpoints must hold at least one silo address.", [nameof(Endpoints)]);
+        }
+        else
+        {
+            foreach (var endpoint in Endpoints)
+            {
+                if (endpoint is null || !endpoint.IsAbsoluteUri
+                    || (endpoint.Scheme != Uri.UriSchemeHttp && endpoint.Scheme != Uri.UriSchemeHttps)
+                    || !string.IsNullOrEmpty(endpoint.Query) || !string.IsNullOrEmpty(endpoint.Fragment))
+                {
+                    yield return new ValidationResult(
+                        $"ShardsClientOptions.Endpoints: '{endpoint}' must be an absolute http:// or https:// address without query or fragment.",
+                        [nameof(Endpoints)]);
+                }
+            }
+        }
+
+        if (ApiKey is { } key && (key.Length == 0 || key.Any(char.IsWhiteSpace)))
+        {
+            yield return new ValidationResult("ShardsClientOptions.ApiKey must be null or a key without whitespace.", [nameof(ApiKey)]);
+        }
+
+        if (Timeout <= TimeSpan.Zero && Timeout != System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            yield return new ValidationResult($"ShardsClientOptions.Timeout must be positive or Timeout.InfiniteTimeSpan (was {Timeout}).", [nameof(Timeout)]);
+        }
+
+        if (OperationTimeout <= TimeSpan.Zero && OperationTimeout != System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            yield return new ValidationResult(
+                $"ShardsClientOptions.OperationTimeout must be positive or Timeout.InfiniteTimeSpan (was {OperationTimeout}).", [nameof(OperationTimeout)]);
+        }
+
+        if (MaxRetryDelay < RetryBaseDelay)
+        {
+            yield return new ValidationResult(
+                $"ShardsClientOptions.MaxRetryDelay must be at least RetryBaseDelay (was {MaxRetryDelay}).", [nameof(MaxRetryDelay), nameof(RetryBaseDelay)]);
         }
     }
 }

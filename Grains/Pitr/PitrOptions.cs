@@ -1,11 +1,17 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace OrleansShards.Grains.Pitr;
 
 /// <summary>
 /// Options of the change log and point-in-time recovery of every TableShard. Every default is stated;
-/// invalid values fail the host at start (see <see cref="PitrServiceCollectionExtensions.ConfigurePitr"/>).
+/// invalid values fail the host at start (see <see cref="PitrServiceCollectionExtensions.ConfigurePitr"/>): every rule is
+/// a range, checked by the generated <see cref="PitrOptionsValidator"/>.
 /// </summary>
 public sealed class PitrOptions
 {
+    private const string Tick = "00:00:00.0000001";
+    private const string Forever = "10675199.02:48:05.4775807";
+
     /// <summary>
     /// Point-in-time recovery: snapshots, retention pruning, bookmarks by time and restore. Default true. When false
     /// no snapshot is taken, the change log is not pruned, and bookmark-by-time and restore are refused. Changesets
@@ -18,6 +24,7 @@ public sealed class PitrOptions
     /// Take a snapshot after this many commits since the last one (once <see cref="SnapshotLogFraction"/> is met
     /// too). Default 10,000.
     /// </summary>
+    [Range(1, int.MaxValue)]
     public int SnapshotEveryCommits { get; set; } = 10_000;
 
     /// <summary>
@@ -28,12 +35,14 @@ public sealed class PitrOptions
     /// of the file's size (plus <see cref="SnapshotEveryCommits"/> commits) of log. 0 snapshots by count alone.
     /// Default 0.5.
     /// </summary>
+    [Range(0d, double.MaxValue)] // finite: NaN and infinity are out of range
     public double SnapshotLogFraction { get; set; } = 0.5;
 
     /// <summary>
     /// Take a snapshot when this much time passed since the last one and there were commits since
     /// (checked by the capacity reminder), so quiet shards can prune their log too. Default 24 hours.
     /// </summary>
+    [Range(typeof(TimeSpan), Tick, Forever)]
     public TimeSpan SnapshotInterval { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>
@@ -41,5 +50,6 @@ public sealed class PitrOptions
     /// state at the window's start, stay restorable; older log rows and snapshots are pruned by the
     /// capacity reminder. Default 30 days.
     /// </summary>
+    [Range(typeof(TimeSpan), Tick, Forever)]
     public TimeSpan RetentionPeriod { get; set; } = TimeSpan.FromDays(30);
 }

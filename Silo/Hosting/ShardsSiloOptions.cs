@@ -1,11 +1,20 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+
 namespace OrleansShards.Silo.Hosting;
 
 /// <summary>
 /// Options of the silo host, bound from the configuration section <c>Shards</c>. Every default is
-/// stated; invalid values fail the host at start with a message naming the option.
+/// stated; invalid values fail the host at start with a message naming the option's configuration key, through the
+/// generated <see cref="ShardsSiloOptionsValidator"/>: <see cref="DataDirectory"/> by a data annotation, the rest in
+/// <see cref="Validate"/> (the generator's copy of <c>[Range]</c> ignores <c>ErrorMessage</c>, dotnet/runtime#123137, and
+/// these messages name the key, <c>Shards:MaxConcurrentRequests</c>, as operators write it).
 /// </summary>
-public sealed class ShardsSiloOptions
+public sealed class ShardsSiloOptions : IValidatableObject
 {
+    /// <summary>Fewest characters of a key given in clear (<see cref="ApiKeyOptions.Key"/>, <see cref="OperatorKeyOptions.Key"/>).</summary>
+    internal const int MinimumKeyLength = 16;
+
     /// <summary>The configuration section these options are bound from.</summary>
     public const string SectionName = "Shards";
 
@@ -16,6 +25,7 @@ public sealed class ShardsSiloOptions
     /// Root of every shard file (<c>{DataDirectory}/{tenant}/{table}.db</c>) and of the silo's own files
     /// (<c>{DataDirectory}/.silo/reminders.db</c>). Relative paths are under the working directory. Default <c>./data</c>.
     /// </summary>
+    [Required(ErrorMessage = "Shards:DataDirectory must name a directory.")]
     public string DataDirectory { get; set; } = "data";
 
     /// <summary>
@@ -64,4 +74,79 @@ public sealed class ShardsSiloOptions
     /// <summary>The effective shard size limit in bytes.</summary>
     public long EffectiveMaxShardSizeBytes =>
         MaxShardSizeBytes ?? (long)Math.Min(long.MaxValue, MaxShardSizeGb * 1024 * 1024 * 1024);
+
+    /// <summary>
+    /// The rules checked here: <see cref="MaxRequestBodyBytes"/> positive and <see cref="MaxConcurrentRequests"/> at least 1
+    /// (ranges, here for their key-naming messages), the shard size (<see cref="MaxShardSizeBytes"/> positive when set,
+    /// else <see cref="MaxShardSizeGb"/> a positive finite number) and each API and operator key.
+    /// </summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MaxRequestBodyBytes <= 0)
+        {
+            yield return new ValidationResult($"Shards:MaxRequestBodyBytes must be positive (was {MaxRequestBodyBytes}).", [nameof(MaxRequestBodyBytes)]);
+        }
+
+        if (MaxConcurrentRequests < 1)
+        {
+            yield return new ValidationResult($"Shards:MaxConcurrentRequests must be at least 1 (was {MaxConcurrentRequests}).", [nameof(MaxConcurrentRequests)]);
+        }
+
+        if (MaxShardSizeBytes is { } bytes)
+        {
+            if (bytes <= 0)
+            {
+                yield return new ValidationResult($"Shards:MaxShardSizeBytes must be positive (was {bytes}).", [nameof(MaxShardSizeBytes)]);
+            }
+        }
+        else if (!(MaxShardSizeGb > 0) || double.IsInfinity(MaxShardSizeGb))
+        {
+            yield return new ValidationResult(
+                $"Shards:MaxShardSizeGb (or {MaxShardSizeGbVariable}) must be a positive number (was {MaxShardSizeGb.ToString(CultureInfo.InvariantCulture)}).",
+                [nameof(MaxShardSizeGb)]);
+        }
+
+        for (var i = 0; i < ApiKeys.Count; i++)
+        {
+            var key = ApiKeys[i];
+            if (!ShardName.IsValid(key.Tenant))
+            {
+                yield return new ValidationResult($"Shards:ApiKeys:{i}:Tenant must be 1-{ShardName.MaxLength} characters of [A-Za-z0-9_].", [nameof(ApiKeys)]);
+            }
+
+            if (KeyFailure(key.KeySha256, key.Key) is { } failure)
+            {
+                yield return new ValidationResult($"Shards:ApiKeys:{i}{failure}", [nameof(ApiKeys)]);
+            }
+        }
+
+        for (var i = 0; i < OperatorKeys.Count; i++)
+        {
+            var key = OperatorKeys[i];
+            if (KeyFailure(key.KeySha256, key.Key) is { } failure)
+            {
+                yield return new ValidationResult($"Shards:OperatorKeys:{i}{failure}", [nameof(OperatorKeys)]);
+            }
+        }
+    }
+
+    /// <summary>What is wrong with a key's pair of settings (the text after its path), or null.</summary>
+    private static string? KeyFailure(string? keySha256, string? key)
+    {
+        var hasHash = !string.IsNullOrEmpty(keySha256);
+        var hasKey = !string.IsNullOrEmpty(key);
+        if (hasHash == hasKey)
+        {
+            return " must set exactly one of KeySha256 and Key.";
+        }
+
+        if (hasHash && !IsSha256Hex(keySha256!))
+        {
+            return ":KeySha256 must be 64 hex digits (the SHA-256 of the key).";
+        }
+
+        return hasKey && key!.Length < MinimumKeyLength ? $":Key must be at least {MinimumKeyLength} characters." : null;
+    }
+
+    private static bool IsSha256Hex(string text) => text.Length == 64 && text.All(char.IsAsciiHexDigit);
 }
