@@ -233,10 +233,15 @@ internal sealed partial class ShardReplicaGrain(
 
         Close();
 
-        // Snapshots of an older copy go: the seed brings the primary's.
+        // Snapshots of an older copy go: the seed brings the primary's. Not the seed's own incoming snapshot files, which
+        // the agent received into this same directory (deleting the directory lost them: every seed of a shard with
+        // snapshots, e.g. after a restore, failed).
         if (Directory.Exists(_paths.Snapshots))
         {
-            Directory.Delete(_paths.Snapshots, recursive: true);
+            foreach (var file in Directory.EnumerateFiles(_paths.Snapshots).Where(f => !f.EndsWith(".move-" + seedId, StringComparison.Ordinal)).ToList())
+            {
+                FileDurability.DeleteIfExists(file);
+            }
         }
 
         await agent.InstallAsync(seedId, relativePaths);

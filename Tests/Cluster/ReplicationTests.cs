@@ -570,4 +570,78 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.All(held.Keys, n => Assert.True(outcomes.TryGetValue(n, out var o) && o != "fail", $"seed {seed}: value {n} is present but its write {(outcomes.TryGetValue(n, out var f) ? f : "was never sent")}"));
         Assert.True(acknowledged.Count >= 100, $"seed {seed}: only {acknowledged.Count} of 150 writes acknowledged");
     }
+
+    [Fact]
+    public async Task Point_in_time_restore_works_after_a_failover_from_the_replicated_log_and_is_replicated_itself()
+    {
+        var silos = await StartClusterAsync();
+        var (ddl, ddlBody) = await silos[0].PostAsync("/v1/tables/pitr/ddl", new { query = "CREATE TABLE pitr(n INTEGER PRIMARY KEY)" });
+        Assert.True(ddl == 200, $"{ddl} {ddlBody}\n{silos[0].Tail()}");
+        var primaryName = (await PlacementAsync(silos[0], "pitr")).GetProperty("primary").GetString()!;
+        var primary = silos.Single(s => s.Name == primaryName);
+        var survivors = silos.Where(s => s != primary).ToArray();
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        for (var n = 1; n <= 10; n++)
+        {
+            Assert.True(await InsertAsync(survivors[0], n, deadline));
+        }
+
+        var (_, mark) = await survivors[0].PostAsync("/v1/tables/pitr/pitr/bookmark", new { });
+        var bookmark = mark.GetProperty("bookmark").GetString()!;
+        for (var n = 11; n <= 20; n++)
+        {
+            Assert.True(await InsertAsync(survivors[0], n, deadline));
+        }
+
+        // The primary dies; a replica takes over with the log it received, and restores from it.
+        primary.Kill();
+        Assert.True(await InsertAsync(survivors[1], 21, deadline), $"no write after the kill\n{survivors[1].Tail()}");
+        var (restore, restored) = await survivors[1].PostAsync("/v1/tables/pitr/pitr/restore", new { bookmark });
+        Assert.True(restore == 200, $"{restore} {restored}\n{survivors[1].Tail()}");
+        Assert.Equal(10, await CountAsync(survivors[0]));
+
+        // The restore reaches the other replica too: after another commit a majority holds the restored state, and a
+        // second failover (the new primary killed) still shows it.
+        Assert.True(await InsertAsync(survivors[0], 100, DateTime.UtcNow.AddSeconds(30)), $"no write after the restore\n{survivors[0].Tail(60)}\n{survivors[1].Tail(60)}");
+        var secondName = (await PlacementAsync(survivors[0], "pitr")).GetProperty("primary").GetString();
+        var secondPrimary = survivors.Single(s => s.Name == secondName);
+        var restarted = StartSilo(primaryName);
+        await restarted.WaitForActiveSilosAsync(3, FormTimeout);
+        Assert.True(await InsertAsync(survivors.Single(s => s != secondPrimary), 101, deadline));
+        secondPrimary.Kill();
+        var last = survivors.Single(s => s != secondPrimary);
+        Assert.True(await InsertAsync(last, 102, deadline), $"no write after the second kill\n{last.Tail()}");
+        var (read, rows) = await last.PostAsync("/v1/tables/pitr/query", new { query = "SELECT n FROM pitr ORDER BY n" });
+        Assert.True(read == 200, $"{read} {rows}");
+        Assert.Equal([.. Enumerable.Range(1, 10).Select(i => (long)i), 100L, 101L, 102L], rows.GetProperty("rows").EnumerateArray().Select(r => r[0].GetInt64()).ToList());
+
+        static async Task<bool> InsertAsync(SiloProcess via, long n, DateTime until)
+        {
+            while (DateTime.UtcNow < until)
+            {
+                try
+                {
+                    var (status, _) = await via.PostAsync("/v1/tables/pitr/mutation", new { query = "INSERT INTO pitr(n) VALUES (?)", @params = new object[] { n }, idempotencyKey = $"pitr-{n}" });
+                    if (status == 200)
+                    {
+                        return true;
+                    }
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                }
+
+                await Task.Delay(100);
+            }
+
+            return false;
+        }
+
+        static async Task<long> CountAsync(SiloProcess via)
+        {
+            var (status, body) = await via.PostAsync("/v1/tables/pitr/query", new { query = "SELECT count(*) FROM pitr" });
+            Assert.True(status == 200, $"{status} {body}");
+            return body.GetProperty("rows")[0][0].GetInt64();
+        }
+    }
 }
