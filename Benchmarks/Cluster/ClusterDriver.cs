@@ -232,7 +232,7 @@ internal static class ClusterDriver
         return sorted[Math.Min(sorted.Count - 1, (int)(q * sorted.Count))];
     }
 
-    private static async Task Check(Task<(int Status, JsonElement Body)> call)
+    internal static async Task Check(Task<(int Status, JsonElement Body)> call)
     {
         var (status, body) = await call;
         if (status != 200)
@@ -241,13 +241,13 @@ internal static class ClusterDriver
         }
     }
 
-    private static int IntArg(string[] args, string name, int fallback)
+    internal static int IntArg(string[] args, string name, int fallback)
     {
         var index = Array.IndexOf(args, name);
         return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
-    private static async Task WaitForPortAsync(int port)
+    internal static async Task WaitForPortAsync(int port)
     {
         for (var i = 0; i < 500; i++)
         {

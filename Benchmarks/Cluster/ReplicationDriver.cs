@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using OrleansShards.Tests.Cluster;
 using OrleansShards.Tests.Infrastructure;
@@ -22,8 +20,8 @@ internal static class ReplicationDriver
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var seconds = IntArg(args, "--seconds", 10);
-        var rows = IntArg(args, "--rows", 20_000);
+        var seconds = ClusterDriver.IntArg(args, "--seconds", 10);
+        var rows = ClusterDriver.IntArg(args, "--rows", 20_000);
         Console.WriteLine($"# replication figures: 3 silo processes + redis-server on 127.0.0.1, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {seconds} s per load");
         var results = new Dictionary<int, List<(string What, double Throughput, double P50, double P99)>>();
         foreach (var factor in new[] { 1, 3 })
@@ -54,7 +52,7 @@ internal static class ReplicationDriver
     private static async Task<List<(string, double, double, double)>> ThroughputAsync(BenchCluster cluster, int seconds)
     {
         var via = cluster.Silos[0];
-        await Check(via.PostAsync("/v1/tables/load/ddl", new { query = "CREATE TABLE load(id INTEGER PRIMARY KEY, v TEXT)" }));
+        await ClusterDriver.Check(via.PostAsync("/v1/tables/load/ddl", new { query = "CREATE TABLE load(id INTEGER PRIMARY KEY, v TEXT)" }));
         var primary = (await via.GetAsync("/v1/tables/load/placement")).Body.GetProperty("primary").GetString();
         via = cluster.Silos.First(s => s.Name != primary);
         var results = new List<(string, double, double, double)>();
@@ -70,7 +68,7 @@ internal static class ReplicationDriver
                 {
                     var id = Interlocked.Increment(ref next);
                     var watch = Stopwatch.StartNew();
-                    await Check(via.PostAsync("/v1/tables/load/mutation", new { query = "INSERT INTO load(id, v) VALUES (?, 'payload-of-forty-bytes-xxxxxxxxxxxxxxxxx')", @params = new object[] { id } }));
+                    await ClusterDriver.Check(via.PostAsync("/v1/tables/load/mutation", new { query = "INSERT INTO load(id, v) VALUES (?, 'payload-of-forty-bytes-xxxxxxxxxxxxxxxxx')", @params = new object[] { id } }));
                     mine.Add(watch.Elapsed.TotalMilliseconds);
                 }
             })));
@@ -84,13 +82,13 @@ internal static class ReplicationDriver
     private static async Task FailoverAsync(BenchCluster cluster)
     {
         var first = cluster.Silos[0];
-        await Check(first.PostAsync("/v1/tables/fo/ddl", new { query = "CREATE TABLE fo(id INTEGER PRIMARY KEY)" }));
+        await ClusterDriver.Check(first.PostAsync("/v1/tables/fo/ddl", new { query = "CREATE TABLE fo(id INTEGER PRIMARY KEY)" }));
         var primaryName = (await first.GetAsync("/v1/tables/fo/placement")).Body.GetProperty("primary").GetString();
         var victim = cluster.Silos.First(s => s.Name == primaryName);
         var via = cluster.Silos.First(s => s != victim);
         for (var i = 0; i < 50; i++)
         {
-            await Check(via.PostAsync("/v1/tables/fo/mutation", new { query = "INSERT INTO fo(id) VALUES (?)", @params = new object[] { i } }));
+            await ClusterDriver.Check(via.PostAsync("/v1/tables/fo/mutation", new { query = "INSERT INTO fo(id) VALUES (?)", @params = new object[] { i } }));
         }
 
         victim.Kill();
@@ -128,7 +126,7 @@ internal static class ReplicationDriver
     private static async Task CatchUpAsync(BenchCluster cluster, int rows)
     {
         var first = cluster.Silos[0];
-        await Check(first.PostAsync("/v1/tables/cu/ddl", new { query = "CREATE TABLE cu(id INTEGER PRIMARY KEY, v TEXT)" }));
+        await ClusterDriver.Check(first.PostAsync("/v1/tables/cu/ddl", new { query = "CREATE TABLE cu(id INTEGER PRIMARY KEY, v TEXT)" }));
         var placement = (await first.GetAsync("/v1/tables/cu/placement")).Body;
         var primaryName = placement.GetProperty("primary").GetString();
         var replicaName = placement.GetProperty("replicas").EnumerateArray().First().GetProperty("silo").GetString();
@@ -141,7 +139,7 @@ internal static class ReplicationDriver
         {
             var statements = Enumerable.Range(start, Math.Min(500, rows - start))
                 .Select(i => new { query = "INSERT INTO cu(id, v) VALUES (?, ?)", @params = new object[] { i, "row-" + i + new string('x', 40) } }).ToArray();
-            await Check(via.PostAsync("/v1/tables/cu/batch", new { statements }));
+            await ClusterDriver.Check(via.PostAsync("/v1/tables/cu/batch", new { statements }));
         }
 
         var returned = cluster.Restart(stopped);
@@ -152,7 +150,7 @@ internal static class ReplicationDriver
         while (watch.Elapsed < TimeSpan.FromSeconds(120))
         {
             // A write makes the primary ship to the returned replica (it catches up from the log tail or is seeded).
-            await Check(via.PostAsync("/v1/tables/cu/mutation", new { query = "INSERT INTO cu(id, v) VALUES (?, 'tick')", @params = new object[] { rows + (int)watch.ElapsedMilliseconds } }));
+            await ClusterDriver.Check(via.PostAsync("/v1/tables/cu/mutation", new { query = "INSERT INTO cu(id, v) VALUES (?, 'tick')", @params = new object[] { rows + (int)watch.ElapsedMilliseconds } }));
             var now = (await via.GetAsync("/v1/tables/cu/placement")).Body;
             var replicas = now.GetProperty("replicas").EnumerateArray().ToList();
             sequence = replicas.Max(r => r.GetProperty("appliedSeq").GetInt64());
@@ -175,21 +173,6 @@ internal static class ReplicationDriver
     }
 
     private static double Quantile(List<double> sorted, double q) => sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)(q * sorted.Count))];
-
-    private static async Task Check(Task<(int Status, JsonElement Body)> call)
-    {
-        var (status, body) = await call;
-        if (status != 200)
-        {
-            throw new InvalidOperationException($"{status} {body}");
-        }
-    }
-
-    private static int IntArg(string[] args, string name, int fallback)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 
     /// <summary>A redis-server and three silo processes with one replication factor, stopped on dispose.</summary>
     private sealed class BenchCluster : IAsyncDisposable
@@ -221,7 +204,7 @@ internal static class ReplicationDriver
             Directory.CreateDirectory(root);
             var port = FreePorts.Next();
             var redis = Process.Start(new ProcessStartInfo("redis-server", $"--port {port} --bind 127.0.0.1 --save '' --appendonly no") { RedirectStandardOutput = true, UseShellExecute = false })!;
-            await WaitForPortAsync(port);
+            await ClusterDriver.WaitForPortAsync(port);
             var cluster = new BenchCluster(redis, root, $"127.0.0.1:{port},abortConnect=false", factor);
             for (var i = 1; i <= 3; i++)
             {
@@ -268,24 +251,5 @@ internal static class ReplicationDriver
             {
             }
         }
-    }
-
-    private static async Task WaitForPortAsync(int port)
-    {
-        for (var i = 0; i < 500; i++)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(20);
-            }
-        }
-
-        throw new InvalidOperationException("redis-server did not start");
     }
 }
