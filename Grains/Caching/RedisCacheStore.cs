@@ -301,12 +301,23 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
 
             return await operation(connection.GetDatabase()).WaitAsync(_options.OperationTimeout).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisConnectionException or TimeoutException or CacheUnavailableException or ObjectDisposedException)
+        catch (Exception ex) when (IsTransportFailure(ex))
         {
             Volatile.Write(ref _openUntil, Environment.TickCount64 + (long)_options.BreakDuration.TotalMilliseconds);
             throw ex as CacheUnavailableException ?? new CacheUnavailableException("Redis cache operation failed: " + ex.Message, ex);
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="ex"/> says Redis could not be reached (the breaker opens, the caller falls back to the
+    /// shard) rather than a fault in the request. A connection closed under a command while the server restarts
+    /// surfaces from StackExchange.Redis's pipe as an <see cref="InvalidOperationException"/> ("Writing is not allowed
+    /// after writer was completed") — counted here by its source, so an <see cref="InvalidOperationException"/> of
+    /// this code stays a bug that is reported.
+    /// </summary>
+    internal static bool IsTransportFailure(Exception ex) =>
+        ex is RedisConnectionException or TimeoutException or CacheUnavailableException or ObjectDisposedException
+        || (ex is InvalidOperationException && ex.Source is "System.IO.Pipelines" or "Pipelines.Sockets.Unofficial" or "StackExchange.Redis");
 
     private async Task RunAsync(Func<IDatabase, Task> operation) =>
         await RunAsync(async db =>

@@ -20,6 +20,21 @@ public sealed class RedisCacheStoreTests(RedisServerFixture redis)
     private static string Key(string name) => "test:" + Guid.NewGuid().ToString("N") + ":" + name;
 
     [Fact]
+    public async Task A_command_written_into_a_closed_connection_counts_as_redis_unavailable_but_other_invalid_operations_do_not()
+    {
+        // What StackExchange.Redis throws when the server restarts under a command: its pipe's writer was completed.
+        var pipe = new System.IO.Pipelines.Pipe();
+        await pipe.Writer.CompleteAsync();
+        var closed = Assert.Throws<InvalidOperationException>(() => { pipe.Writer.GetSpan(1); });
+        Assert.True(RedisCacheStore.IsTransportFailure(closed));
+        Assert.True(RedisCacheStore.IsTransportFailure(new StackExchange.Redis.RedisConnectionException(StackExchange.Redis.ConnectionFailureType.SocketClosed, "closed")));
+
+        var bug = Assert.Throws<InvalidOperationException>(new Action(() => throw new InvalidOperationException("a bug of this code")));
+        Assert.False(RedisCacheStore.IsTransportFailure(bug));
+        Assert.False(RedisCacheStore.IsTransportFailure(new ArgumentException("bad key")));
+    }
+
+    [Fact]
     public async Task SetManyAsync_refuses_older_sequence_when_tombstone_is_newer()
     {
         using var store = Store();

@@ -87,12 +87,12 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     /// <summary>Polls <paramref name="condition"/> every 100 ms (the writers need the cores) until it holds or the time is up.</summary>
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout)
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout, Func<string>? detail = null)
     {
         var watch = Stopwatch.StartNew();
         while (!await condition())
         {
-            Assert.True(watch.Elapsed < timeout, $"Timed out after {timeout.TotalSeconds:0} s waiting for: {what}");
+            Assert.True(watch.Elapsed < timeout, $"Timed out after {timeout.TotalSeconds:0} s waiting for: {what}{(detail is null ? "" : "\n" + detail())}");
             await Task.Delay(100);
         }
     }
@@ -543,6 +543,7 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
         // Read through a live silo once the cluster answers again (a failover may still be under way).
         var reader = silos.First(s => s != down && !s.HasExited);
         Dictionary<long, long>? held = null;
+        var last = "";
         await WaitUntilAsync(
             async () =>
             {
@@ -553,15 +554,21 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
                     {
                         held = rows.GetProperty("rows").EnumerateArray().ToDictionary(r => r[0].GetInt64(), r => r[1].GetInt64());
                     }
+                    else
+                    {
+                        last = $"{status} {rows}";
+                    }
                 }
                 catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {
+                    last = ex.Message;
                 }
 
                 return held is not null;
             },
             "the table to be readable after the run",
-            TimeSpan.FromSeconds(60));
+            TimeSpan.FromSeconds(60),
+            () => $"seed {seed}, last answer through {reader.Name}: {last}\n" + string.Join("\n", silos.Select(s => $"--- {s.Name}{(s.HasExited ? " (exited)" : "")}\n{s.Tail(60)}")));
 
         var acknowledged = outcomes.Where(o => o.Value == "ack").Select(o => o.Key).ToList();
         output.WriteLine($"seed {seed}: {acknowledged.Count} acknowledged, {outcomes.Count(o => o.Value == "unknown")} unknown, {outcomes.Count(o => o.Value == "fail")} failed; {held!.Count} present");
