@@ -437,6 +437,24 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(rows.GetProperty("rows")[0][0].GetInt64(), rows.GetProperty("rows")[0][1].GetInt64());
     }
 
+    /// <summary>Starts again (same name and directory) every silo of <paramref name="silos"/> whose process has exited, and waits for the whole cluster.</summary>
+    private async Task RestartExitedAsync(List<SiloProcess> silos)
+    {
+        for (var i = 0; i < silos.Count; i++)
+        {
+            if (silos[i].HasExited)
+            {
+                output.WriteLine($"{silos[i].Name} started again");
+                silos[i] = StartSilo(silos[i].Name);
+            }
+        }
+
+        foreach (var silo in silos)
+        {
+            await silo.WaitForActiveSilosAsync(silos.Count, FormTimeout);
+        }
+    }
+
     private static async Task<bool> IsActiveAsync(SiloProcess silo)
     {
         try
@@ -494,28 +512,29 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
                     output.WriteLine($"op {n}: {down.Name} back");
                     if (frozen)
                     {
-                        // Resumed: if it was declared dead meanwhile, Orleans stops it; it is then started again.
+                        // Resumed: if it was declared dead meanwhile, Orleans stops it (it learns so from the membership
+                        // table, which can take a while); it is then started again. Its own view is not enough: a peer
+                        // must list it as active, or it is still on its way out.
                         down.Thaw();
                         var watch = Stopwatch.StartNew();
-                        while (!down.HasExited && watch.Elapsed < TimeSpan.FromSeconds(10))
+                        var peer = silos.First(s => s != down && !s.HasExited);
+                        while (!down.HasExited && !await IsActiveAsync(peer) && watch.Elapsed < TimeSpan.FromSeconds(30))
                         {
-                            if (await IsActiveAsync(down))
-                            {
-                                break;
-                            }
-
                             await Task.Delay(200);
+                        }
+
+                        if (!down.HasExited && !await IsActiveAsync(peer))
+                        {
+                            output.WriteLine($"op {n}: {down.Name} neither rejoined nor stopped in 30 s; killed");
+                            down.Kill();
                         }
                     }
 
-                    if (down.HasExited || !frozen)
-                    {
-                        var index = silos.IndexOf(down);
-                        silos[index] = StartSilo(down.Name);
-                        await silos[index].WaitForActiveSilosAsync(3, FormTimeout);
-                    }
-
                     down = null;
+
+                    // Every silo that is not running now (the one brought back, or one declared dead earlier that only
+                    // stopped later) is started again, so the next fault still leaves a majority.
+                    await RestartExitedAsync(silos);
                 }
             }
 
@@ -539,6 +558,8 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
         {
             down.Thaw();
         }
+
+        await RestartExitedAsync(silos);
 
         // Read through a live silo once the cluster answers again (a failover may still be under way).
         var reader = silos.First(s => s != down && !s.HasExited);
