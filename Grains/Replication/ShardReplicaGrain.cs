@@ -29,6 +29,14 @@ internal interface IShardReplica : IGrainWithStringKey
     [Alias("ReadTailAsync")]
     Task<List<ReplicatedEntry>?> ReadTailAsync(long afterSeq, int max);
 
+    /// <summary>
+    /// The state that travels beside the log: every idempotency row and the engine's replicated <c>_meta</c> rows (as a
+    /// batch without entries), or null without a copy. A promotion that caught up from this copy takes them too, so that a
+    /// retry of a write this copy holds is answered from its key instead of running again.
+    /// </summary>
+    [Alias("ReadStateAsync")]
+    Task<ReplicaBatch?> ReadStateAsync();
+
     /// <summary>The epoch of the entry at <paramref name="seq"/>, or null.</summary>
     [Alias("EntryEpochAsync")]
     Task<long?> EntryEpochAsync(long seq);
@@ -218,6 +226,15 @@ internal sealed partial class ShardReplicaGrain(
 
     public Task<List<ReplicatedEntry>?> ReadTailAsync(long afterSeq, int max) =>
         Task.FromResult(Open() is { } connection ? ReplicaLog.ReadTail(connection, afterSeq, max) : null);
+
+    public Task<ReplicaBatch?> ReadStateAsync() =>
+        Task.FromResult(Open() is { } connection
+            ? new ReplicaBatch(
+                _fence,
+                [],
+                [.. connection.Query("SELECT key, at_ms, outcome FROM _idempotency").Select(r => new ReplicatedKey(r[0].AsText, r[1].AsInteger, r[2].AsText))],
+                ReplicaLog.ReadMeta(connection))
+            : null);
 
     public Task<long?> EntryEpochAsync(long seq) =>
         Task.FromResult(Open() is { } connection ? ReplicaLog.EntryEpoch(connection, seq) : null);

@@ -267,6 +267,14 @@ internal sealed partial class TableShardGrain
 
                 held = applied.Seq;
             }
+
+            // Idempotency rows and engine _meta rows are not in the log: without the keys of the commits just taken, a
+            // caller retrying one of them with its key would run it a second time here.
+            if (await best.Replica.ReadStateAsync() is not { } state
+                || (await self.ApplyAsync(new ReplicaBatch(next, [], state.Keys, state.Meta))).Outcome != ReplicaApplyOutcome.Applied)
+            {
+                return false;
+            }
         }
 
         var replicas = others.Append(owner.Primary).ToList();

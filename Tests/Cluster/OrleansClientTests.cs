@@ -131,7 +131,10 @@ public sealed class OrleansClientTests(ITestOutputHelper output) : IAsyncLifetim
             {
                 try
                 {
-                    await shard.MutateAsync(new MutationRequest($"INSERT INTO {table}(v) VALUES ('after the kill')", IdempotencyKey: "after-the-kill"));
+                    // Each attempt bounded by its own token: a call caught in flight on the dead gateway's connection is
+                    // otherwise answered only by the client's ResponseTimeout (30 s).
+                    using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+                    await shard.MutateAsync(new MutationRequest($"INSERT INTO {table}(v) VALUES ('after the kill')", IdempotencyKey: "after-the-kill"), attempt.Token);
                     break;
                 }
                 catch (Exception ex) when (watch.Elapsed < TimeSpan.FromSeconds(15))
