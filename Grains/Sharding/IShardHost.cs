@@ -48,6 +48,17 @@ internal interface IShardHost : IGrainWithStringKey
     /// <summary>Runs schema statements as the engine (no change log).</summary>
     Task ExecuteSchemaAsync(IReadOnlyList<string> schema, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// A partition's write sent by the routing grain for its <c>shardKey</c>: <see cref="ITableShard.MutateAsync"/>, with
+    /// every row it touches held to <paramref name="keyCheck"/> (<c>INVALID_ARGUMENT</c> otherwise; see <see cref="Storage.ShardKeyGuard"/>).
+    /// </summary>
+    [AlwaysInterleave]
+    Task<MutationResult> MutateRoutedAsync(MutationRequest request, Storage.ShardKeyCheck keyCheck, CancellationToken cancellationToken = default);
+
+    /// <summary>A partition's batch sent by the routing grain for its <c>shardKey</c> (see <see cref="MutateRoutedAsync"/>).</summary>
+    [AlwaysInterleave]
+    Task<BatchResult> BatchRoutedAsync(BatchRequest request, Storage.ShardKeyCheck keyCheck, CancellationToken cancellationToken = default);
+
     /// <summary>Switch step of a live shard: deletes the rows listed in <c>_mvdel_*</c>, merges <c>_mv_*</c>, drops both. Idempotent.</summary>
     Task FinishMoveAsync(IReadOnlyList<string> tables, CancellationToken cancellationToken = default);
 

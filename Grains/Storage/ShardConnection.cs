@@ -70,6 +70,9 @@ internal sealed class ShardConnection : IDisposable
     /// </summary>
     public PlanCache InternalCache { get; }
 
+    /// <summary>The shard-key guard of a partition's writer (null until its first routed write; see <see cref="ShardKeyGuard"/>).</summary>
+    public ShardKeyGuard? KeyGuard { get; set; }
+
     /// <summary>The installed authorizer (null before hardening); engine code that issues its own SAVEPOINTs suspends it.</summary>
     public Native.SqliteAuthorizer? Authorizer { get; set; }
 

@@ -78,7 +78,9 @@ internal sealed partial class TableShardGrain : IShardHost
     }
 
     /// <summary>The shard of <paramref name="shardKey"/>; a new roundRobin assignment is made durable before it is used.</summary>
-    private async Task<ITableShard> RouteAsync(ShardLayout layout, SqlValue? shardKey)
+    private async Task<ITableShard> RouteAsync(ShardLayout layout, SqlValue? shardKey) => (await RouteIndexAsync(layout, shardKey)).Shard;
+
+    private async Task<(ITableShard Shard, int Index)> RouteIndexAsync(ShardLayout layout, SqlValue? shardKey)
     {
         if (shardKey is not { } key)
         {
@@ -93,7 +95,7 @@ internal sealed partial class TableShardGrain : IShardHost
             await PersistAssignmentsAsync(assigner);
         }
 
-        return ShardRefs(layout)[index];
+        return (ShardRefs(layout)[index], index);
     }
 
     private async Task PersistAssignmentsAsync(ShardAssigner assigner)
@@ -203,14 +205,33 @@ internal sealed partial class TableShardGrain : IShardHost
                 $"Table {_table} is sharded: interactive transactions are not available; send the statements as a batch with shardKey.");
         }
 
-        var shard = await RouteAsync(layout, request.ShardKey);
-        return await shard.MutateAsync(request with { ShardKey = null }, cancellationToken);
+        var (shard, index) = await RouteIndexAsync(layout, request.ShardKey);
+        var check = new ShardKeyCheck(_table, layout, index, request.ShardKey!.Value);
+        return await shard.AsReference<IShardHost>().MutateRoutedAsync(request with { ShardKey = null }, check, cancellationToken);
     }
 
     private async Task<BatchResult> RouteBatchAsync(ShardLayout layout, BatchRequest request, CancellationToken cancellationToken)
     {
-        var shard = await RouteAsync(layout, request.ShardKey);
-        return await shard.BatchAsync(request with { ShardKey = null }, cancellationToken);
+        var (shard, index) = await RouteIndexAsync(layout, request.ShardKey);
+        var check = new ShardKeyCheck(_table, layout, index, request.ShardKey!.Value);
+        return await shard.AsReference<IShardHost>().BatchRoutedAsync(request with { ShardKey = null }, check, cancellationToken);
+    }
+
+    /// <summary>
+    /// On a partition: the rule its routed writes' rows are held to — their key routes here under the layout the write
+    /// was routed by (for roundRobin, which assigns keys on first use, the key is the one it was routed by).
+    /// </summary>
+    private ShardKeyRule RuleOf(ShardKeyCheck check)
+    {
+        var layout = check.Layout;
+        if (layout.Strategy == ShardStrategies.RoundRobin)
+        {
+            return new ShardKeyRule(check, row => ShardKeyGuard.Matches(check.Value, row, exactKind: true));
+        }
+
+        var routers = ServiceProvider.GetService(typeof(ShardRouterRegistry)) as ShardRouterRegistry;
+        var assigner = new ShardAssigner(layout, routers?.Find(layout.Router));
+        return new ShardKeyRule(check, row => assigner.Assign(row) == check.Index);
     }
 
     /// <summary>DDL of a sharded table is applied to the base file (which keeps the schema) and then to every shard, in order.</summary>

@@ -1,11 +1,23 @@
 using OrleansShards.Grains.Diagnostics;
+using OrleansShards.Grains.Storage;
 using OrleansShards.Grains.Writes;
 
 namespace OrleansShards.Grains.TableShards;
 
 internal sealed partial class TableShardGrain
 {
-    public async Task<MutationResult> MutateAsync(MutationRequest request, CancellationToken cancellationToken = default)
+    public Task<MutationResult> MutateAsync(MutationRequest request, CancellationToken cancellationToken = default) =>
+        MutateAsync(request, keyCheck: null, cancellationToken);
+
+    /// <summary>A write the routing grain of a sharded table sent here by its <c>shardKey</c>: every row it touches must carry that key.</summary>
+    public Task<MutationResult> MutateRoutedAsync(MutationRequest request, ShardKeyCheck keyCheck, CancellationToken cancellationToken = default) =>
+        MutateAsync(request, RuleOf(keyCheck ?? throw new ArgumentNullException(nameof(keyCheck))), cancellationToken);
+
+    /// <summary>A batch the routing grain sent here by its <c>shardKey</c> (see <see cref="MutateRoutedAsync"/>).</summary>
+    public Task<BatchResult> BatchRoutedAsync(BatchRequest request, ShardKeyCheck keyCheck, CancellationToken cancellationToken = default) =>
+        BatchAsync(request, RuleOf(keyCheck ?? throw new ArgumentNullException(nameof(keyCheck))), cancellationToken);
+
+    private async Task<MutationResult> MutateAsync(MutationRequest request, ShardKeyRule? keyCheck, CancellationToken cancellationToken)
     {
         try
         {
@@ -23,7 +35,7 @@ internal sealed partial class TableShardGrain
                 return new MutationResult(0, 0, null, Queued: true);
             }
 
-            var outcome = await WriteAsync(new WriteWork(WriteKind.Mutation, [statement], request.IdempotencyKey));
+            var outcome = await WriteAsync(new WriteWork(WriteKind.Mutation, [statement], request.IdempotencyKey) { KeyCheck = keyCheck });
             var result = outcome.Results is [var first, ..] ? first : new StatementResult(0, 0);
             return new MutationResult(result.Changes, result.LastInsertRowId, BookmarkOf(outcome.Sequence));
         }
@@ -33,7 +45,10 @@ internal sealed partial class TableShardGrain
         }
     }
 
-    public async Task<BatchResult> BatchAsync(BatchRequest request, CancellationToken cancellationToken = default)
+    public Task<BatchResult> BatchAsync(BatchRequest request, CancellationToken cancellationToken = default) =>
+        BatchAsync(request, keyCheck: null, cancellationToken);
+
+    private async Task<BatchResult> BatchAsync(BatchRequest request, ShardKeyRule? keyCheck, CancellationToken cancellationToken)
     {
         try
         {
@@ -53,7 +68,7 @@ internal sealed partial class TableShardGrain
                 return await RouteBatchAsync(layout, request, cancellationToken);
             }
 
-            var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, request.Statements, request.IdempotencyKey));
+            var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, request.Statements, request.IdempotencyKey) { KeyCheck = keyCheck });
             return new BatchResult(outcome.Results, BookmarkOf(outcome.Sequence));
         }
         catch (ShardException ex) when (CountError(ex))

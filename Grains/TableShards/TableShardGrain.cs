@@ -233,7 +233,8 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     /// <summary>Calls that may create the shard's file: DDL, and the engine's calls that build a shard while sharding.</summary>
     private static bool CreatesShard(System.Reflection.MethodInfo method) =>
         method.DeclaringType == typeof(Sharding.IShardHost)
-            ? method.Name is not (nameof(Sharding.IShardHost.GetShardingStateAsync) or nameof(Sharding.IShardHost.DescribeAsync) or nameof(Sharding.IShardHost.DestroyAsync))
+            ? method.Name is not (nameof(Sharding.IShardHost.GetShardingStateAsync) or nameof(Sharding.IShardHost.DescribeAsync) or nameof(Sharding.IShardHost.DestroyAsync)
+                or nameof(Sharding.IShardHost.MutateRoutedAsync) or nameof(Sharding.IShardHost.BatchRoutedAsync))
             : method.DeclaringType == typeof(ITableShard) && method.Name == nameof(ITableShard.DdlAsync);
 
     /// <summary>

@@ -623,6 +623,18 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             return;
         }
 
+        if (work.KeyCheck is { } check)
+        {
+            ShardKeyGuard.Of(_connection).Run(check, () => ExecuteStatements(work));
+        }
+        else
+        {
+            ExecuteStatements(work);
+        }
+    }
+
+    private void ExecuteStatements(WriteWork work)
+    {
         var mode = work.Kind == WriteKind.Ddl ? SqlMode.TenantDdl : SqlMode.TenantWrite;
         var results = new StatementResult[work.Statements.Count];
         for (var i = 0; i < results.Length; i++)
@@ -631,9 +643,16 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             StatementOutcome outcome;
             try
             {
-                outcome = work.Kind == WriteKind.Ddl
-                    ? RunDdl(statement.Query)
-                    : _connection.RunTenant(statement.Query, statement.Params, mode);
+                try
+                {
+                    outcome = work.Kind == WriteKind.Ddl
+                        ? RunDdl(statement.Query)
+                        : _connection.RunTenant(statement.Query, statement.Params, mode);
+                }
+                catch (ShardException ex) when (work.KeyCheck is not null && _connection.KeyGuard?.Refusal(ex) is { } refusal)
+                {
+                    throw refusal;
+                }
             }
             catch (ShardException ex) when (results.Length > 1)
             {
@@ -652,6 +671,9 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     {
         // DDL may hold several statements; each is prepared (and authorized) uncached, then run.
         var reserved = ReservedNames();
+
+        // A partition's shard-key triggers reference the key column; they come back with the next routed write.
+        ShardKeyGuard.DropTriggers(_connection);
         var previous = _connection.Mode;
         _connection.Mode = SqlMode.TenantDdl;
         try

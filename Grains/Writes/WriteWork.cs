@@ -19,6 +19,9 @@ internal sealed class WriteWork
         RequestHash = idempotencyKey is null ? null : requestHash ?? IdempotencyHash.Of(kind, statements);
     }
 
+    /// <summary>For a write routed to a partition by <c>shardKey</c>: the key every row it touches must carry (see <see cref="Storage.ShardKeyGuard"/>).</summary>
+    public Storage.ShardKeyRule? KeyCheck { get; init; }
+
     /// <summary>The hash of the request an idempotency key is stored with (null without a key).</summary>
     public string? RequestHash { get; }
 

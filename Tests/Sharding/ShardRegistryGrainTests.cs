@@ -54,6 +54,83 @@ public sealed class ShardRegistryGrainTests
         Assert.Equal(0, await host.ShardHost("items").CountRowsAsync("items"));
     }
 
+    [Fact]
+    public async Task A_shardKey_that_contradicts_the_rows_key_column_is_refused_and_writes_nothing()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        var items = await CreateItemsAsync(host, 200);
+        await host.Registry("items").ShardAsync(new ShardRequest("org", 4));
+        var home = "org1";
+        var elsewhere = Orgs.First(o => ShardHashing.Bucket(o, 4) != ShardHashing.Bucket(home, 4));
+        var neighbour = Orgs.FirstOrDefault(o => o != home && ShardHashing.Bucket(o, 4) == ShardHashing.Bucket(home, 4));
+        var before = await DumpAsync(items, "items");
+
+        // An insert of another partition's row, routed by this key: refused, in no partition afterwards.
+        var insert = await Assert.ThrowsAsync<ShardException>(() => items.MutateAsync(
+            new MutationRequest("INSERT INTO items(id, org, price) VALUES (?, ?, ?)", [70_001, elsewhere, 1.0], ShardKey: home)));
+        Assert.Equal(ShardErrorCode.InvalidArgument, insert.Code);
+        Assert.Contains("contradicts", insert.Message, StringComparison.Ordinal);
+        Assert.Contains(elsewhere, insert.Message, StringComparison.Ordinal);
+
+        // An update moving a row's key out of its partition, and one changing a row of another partition's key.
+        var moved = await Assert.ThrowsAsync<ShardException>(() => items.MutateAsync(
+            new MutationRequest("UPDATE items SET org = ? WHERE org = ?", [elsewhere, home], ShardKey: home)));
+        Assert.Equal(ShardErrorCode.InvalidArgument, moved.Code);
+
+        // A batch with one contradicting statement: none of it stays.
+        var batch = await Assert.ThrowsAsync<ShardException>(() => items.BatchAsync(new BatchRequest(
+            [
+                new Statement("INSERT INTO items(id, org, price) VALUES (?, ?, ?)", [70_002, home, 2.0]),
+                new Statement("INSERT INTO items(id, org, price) VALUES (?, ?, ?)", [70_003, elsewhere, 3.0]),
+            ],
+            ShardKey: home)));
+        Assert.Equal(ShardErrorCode.InvalidArgument, batch.Code);
+        Assert.StartsWith("Statement 1:", batch.Message, StringComparison.Ordinal);
+        Assert.Equal(before, await DumpAsync(items, "items"));
+
+        // Writes whose rows belong where the key routes them go on: its own rows, and rows of a key of the same partition.
+        Assert.Equal(1, (await items.MutateAsync(new MutationRequest("INSERT INTO items(id, org, price) VALUES (?, ?, ?)", [70_004, home, 4.0], ShardKey: home))).Changes);
+        Assert.Equal(1, (await items.MutateAsync(new MutationRequest("UPDATE items SET price = 5 WHERE id = ?", [70_004], ShardKey: home))).Changes);
+        if (neighbour is not null)
+        {
+            Assert.Equal(1, (await items.MutateAsync(new MutationRequest("INSERT INTO items(id, org, price) VALUES (?, ?, ?)", [70_005, neighbour, 6.0], ShardKey: home))).Changes);
+            Assert.Equal(1, (await items.QueryAsync(new QueryRequest("SELECT count(*) FROM items WHERE id = 70005", ShardKey: neighbour))).Rows[0][0].AsInteger);
+        }
+
+        Assert.Equal(1, (await items.MutateAsync(new MutationRequest("DELETE FROM items WHERE id = ?", [70_004], ShardKey: home))).Changes);
+
+        // A DDL in between (the key column's triggers are dropped and come back with the next routed write).
+        await items.DdlAsync(new DdlRequest("ALTER TABLE items ADD COLUMN note TEXT"));
+        var afterDdl = await Assert.ThrowsAsync<ShardException>(() => items.MutateAsync(
+            new MutationRequest("INSERT INTO items(id, org, price) VALUES (?, ?, ?)", [70_006, elsewhere, 1.0], ShardKey: home)));
+        Assert.Equal(ShardErrorCode.InvalidArgument, afterDdl.Code);
+        Assert.Equal(0, (await items.QueryAsync(new QueryRequest("SELECT count(*) FROM items WHERE id IN (70001, 70003, 70006)"))).Rows[0][0].AsInteger);
+    }
+
+    [Fact]
+    public async Task A_shardKey_is_checked_against_a_json_path_key_and_exactly_under_roundRobin()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        var byPath = await CreateItemsAsync(host, 100, "docs");
+        await host.Registry("docs").ShardAsync(new ShardRequest("meta.organization.id", 4));
+        var elsewhere = Orgs.First(o => ShardHashing.Bucket(o, 4) != ShardHashing.Bucket("org1", 4));
+        var path = await Assert.ThrowsAsync<ShardException>(() => byPath.MutateAsync(new MutationRequest(
+            "INSERT INTO docs(id, org, meta) VALUES (?, ?, ?)", [80_001, "org1", $"{{\"organization\":{{\"id\":\"{elsewhere}\"}}}}"], ShardKey: "org1")));
+        Assert.Equal(ShardErrorCode.InvalidArgument, path.Code);
+        Assert.Contains("meta.organization.id", path.Message, StringComparison.Ordinal);
+        Assert.Equal(1, (await byPath.MutateAsync(new MutationRequest(
+            "INSERT INTO docs(id, org, meta) VALUES (?, ?, ?)", [80_002, "org1", "{\"organization\":{\"id\":\"org1\"}}"], ShardKey: "org1"))).Changes);
+
+        // roundRobin assigns a key on first use: only the key the write was routed by may be written, whatever its shard.
+        var byTurn = await CreateItemsAsync(host, 100, "turns");
+        await host.Registry("turns").ShardAsync(new ShardRequest("org", 2, ShardStrategies.RoundRobin));
+        var other = await Assert.ThrowsAsync<ShardException>(() => byTurn.MutateAsync(
+            new MutationRequest("INSERT INTO turns(id, org, price) VALUES (?, ?, ?)", [80_003, "fresh-b", 1.0], ShardKey: "fresh-a")));
+        Assert.Equal(ShardErrorCode.InvalidArgument, other.Code);
+        Assert.Equal(1, (await byTurn.MutateAsync(new MutationRequest("INSERT INTO turns(id, org, price) VALUES (?, ?, ?)", [80_004, "fresh-a", 1.0], ShardKey: "fresh-a"))).Changes);
+        Assert.Equal(1, (await byTurn.QueryAsync(new QueryRequest("SELECT count(*) FROM turns WHERE id = 80004", ShardKey: "fresh-a"))).Rows[0][0].AsInteger);
+    }
+
     [Theory]
     [InlineData(null, 4, "hash", "key is required")]
     [InlineData("", 4, "hash", "key is required")]
