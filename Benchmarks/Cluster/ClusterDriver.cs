@@ -116,6 +116,7 @@ internal static class ClusterDriver
         // A writer on the same table through another silo: its longest write is the switch's stall as a caller sees it.
         using var stop = new CancellationTokenSource();
         var longest = 0.0;
+        List<string> longestAttempts = [];
         var writes = 0;
         var writer = Task.Run(async () =>
         {
@@ -124,9 +125,11 @@ internal static class ClusterDriver
             {
                 var watch = Stopwatch.StartNew();
                 var key = "w" + id;
+                var attempts = new List<string>();
                 while (true)
                 {
-                    var (status, _) = await via.PostAsync("/v1/tables/big/mutation", new { query = "INSERT INTO big(id, v) VALUES (?, 'w')", @params = new object[] { id }, idempotencyKey = key });
+                    var (status, body) = await via.PostAsync("/v1/tables/big/mutation", new { query = "INSERT INTO big(id, v) VALUES (?, 'w')", @params = new object[] { id }, idempotencyKey = key });
+                    attempts.Add($"{status} at {watch.Elapsed.TotalMilliseconds:0} ms{(status == 200 ? "" : ": " + (body.TryGetProperty("error", out var e) && e.TryGetProperty("message", out var m) ? m.GetString() : body.ToString()))}");
                     if (status == 200)
                     {
                         break;
@@ -137,7 +140,11 @@ internal static class ClusterDriver
 
                 id++;
                 writes++;
-                longest = Math.Max(longest, watch.Elapsed.TotalMilliseconds);
+                if (watch.Elapsed.TotalMilliseconds > longest)
+                {
+                    longest = watch.Elapsed.TotalMilliseconds;
+                    longestAttempts = attempts;
+                }
             }
         });
 
@@ -166,6 +173,17 @@ internal static class ClusterDriver
         Console.WriteLine($"| drain duration (request → completed) | {drainMs:0} ms |");
         Console.WriteLine($"| drain throughput | {count / (drainMs / 1000):N0} rows/s |");
         Console.WriteLine($"| longest write during the drain (goal < 100 ms) | {longest:0} ms over {writes} writes |");
+        Console.WriteLine();
+        if (Environment.GetEnvironmentVariable("ORLEANSSHARDS_BENCH_LOGS") == "1")
+        {
+            foreach (var silo in silos)
+            {
+                Console.WriteLine($"--- {silo.Name}");
+                Console.WriteLine(silo.Tail(80));
+            }
+        }
+
+        Console.WriteLine("The longest write's attempts (answer, time since its first attempt): " + string.Join("; ", longestAttempts.Take(12)) + (longestAttempts.Count > 12 ? $"; … {longestAttempts.Count} attempts" : ""));
     }
 
     private static async Task KillAsync(List<SiloProcess> silos)

@@ -17,6 +17,9 @@ internal sealed partial class PitrCoordinator
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private Task _pending = Task.CompletedTask;
+
+    /// <summary>Canceled when the shard's copy here is being retired: running and queued snapshots stop.</summary>
+    private readonly CancellationTokenSource _abandon = new();
     private long _lastSnapshot;
     private DateTimeOffset _lastSnapshotAt;
 
@@ -123,6 +126,12 @@ internal sealed partial class PitrCoordinator
     [System.Text.RegularExpressions.GeneratedRegex(@"\bAS\s*\(?\s*(SELECT|WITH|VALUES)\b", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex CreateTableAsSelect();
 
+    /// <summary>
+    /// Stops a running snapshot and every later one: the file is about to be deleted (the shard moved to another silo),
+    /// so closing it need not wait for a whole copy nothing will read.
+    /// </summary>
+    public void AbandonSnapshots() => _abandon.Cancel();
+
     /// <summary>Completes when no snapshot is being written (failures were logged, not thrown).</summary>
     public Task WaitForSnapshotAsync()
     {
@@ -217,7 +226,12 @@ internal sealed partial class PitrCoordinator
     {
         try
         {
-            var sequence = Snapshots.WriteFromDatabase(_paths.Database);
+            if (_abandon.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var sequence = Snapshots.WriteFromDatabase(_paths.Database, _abandon.Token);
             if (sequence > LastSnapshot)
             {
                 Volatile.Write(ref _lastSnapshot, sequence);
@@ -230,9 +244,13 @@ internal sealed partial class PitrCoordinator
             _lastSnapshotAt = _time.GetUtcNow();
             LogSnapshotTaken(_paths.Database, sequence);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (!_abandon.IsCancellationRequested)
         {
             LogSnapshotFailed(ex, _paths.Database);
+        }
+        catch (Exception)
+        {
+            // Abandoned (the copy is being retired): nothing to report.
         }
     }
 

@@ -54,8 +54,9 @@ internal sealed class SnapshotStore
     /// <summary>
     /// Snapshots the database at <paramref name="databasePath"/> with <c>VACUUM INTO</c> on a connection of its
     /// own (one read transaction: a consistent state that does not block the writer). Returns its sequence.
+    /// <paramref name="cancellationToken"/> interrupts the copy (nothing is published).
     /// </summary>
-    public long WriteFromDatabase(string databasePath)
+    public long WriteFromDatabase(string databasePath, CancellationToken cancellationToken = default)
     {
         System.IO.Directory.CreateDirectory(Directory);
         var temporary = NewTemporaryPath();
@@ -66,6 +67,9 @@ internal sealed class SnapshotStore
                 // VACUUM INTO writes its output with the source connection's synchronous setting: no syncs of the
                 // temporary (a journal, the directory, the file). Publish syncs the finished file once.
                 source.Execute("PRAGMA synchronous = OFF");
+
+                // No time bound: a snapshot takes as long as the file needs. Canceled, the copy is interrupted.
+                source.SetDeadline(TimeSpan.FromDays(1), cancellationToken);
                 source.Execute($"VACUUM main INTO {Quote(temporary)}");
             }
 

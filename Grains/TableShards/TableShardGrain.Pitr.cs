@@ -165,6 +165,24 @@ internal sealed partial class TableShardGrain
 
         await run.PhaseAsync("announce", 2, RestoreSteps);
         await _writer.AnnounceRestoreAsync(target, atMs);
+        if (_replicator is { } replicator)
+        {
+            // Acknowledged like a write: only once a majority of the copies hold the restored file (each replica is
+            // seeded with it now, not at the next commit), so that the primary's death right after the answer cannot
+            // bring back the state from before the restore. No majority in time: UNAVAILABLE, and this activation
+            // goes; the next one brings a majority up to this file before it serves.
+            try
+            {
+                await replicator.SyncAsync(_writer.Sequence);
+            }
+            catch (ShardException ex) when (ex.Code == ShardErrorCode.Unavailable)
+            {
+                throw new ShardException(ShardErrorCode.Unavailable,
+                    $"The restore to {BookmarkOf(target)} is not acknowledged: a majority of the shard's copies did not confirm it in time. " +
+                    "Restoring to the same bookmark again gives the same state. " + ex.Message, ex);
+            }
+        }
+
         LogRestored(_shard, target, newSequence, restore.BaseSnapshot, restore.EntriesReplayed, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return new RestoreResult(BookmarkOf(target), BookmarkOf(current));
     }

@@ -319,6 +319,13 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         _repairTimer?.Dispose();
         if (_open)
         {
+            if (_movedTo is not null)
+            {
+                // Retired after a move: writes wait for this deactivation (Orleans holds their resends until it is
+                // done), and a snapshot of a file about to be deleted is worth nothing.
+                _pitr.AbandonSnapshots();
+            }
+
             await CloseCacheAsync();
             if (!_destroyed)
             {

@@ -672,4 +672,63 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
             return body.GetProperty("rows")[0][0].GetInt64();
         }
     }
+
+    [Fact]
+    public async Task A_restore_is_acknowledged_only_once_a_majority_holds_it_so_the_primarys_death_right_after_keeps_it()
+    {
+        var silos = await StartClusterAsync();
+        var (ddl, ddlBody) = await silos[0].PostAsync("/v1/tables/undo/ddl", new { query = "CREATE TABLE undo(n INTEGER PRIMARY KEY, v TEXT)" });
+        Assert.True(ddl == 200, $"{ddl} {ddlBody}\n{silos[0].Tail()}");
+        var primaryName = (await PlacementAsync(silos[0], "undo")).GetProperty("primary").GetString()!;
+        var primary = silos.Single(s => s.Name == primaryName);
+        var survivor = silos.First(s => s != primary);
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        for (var n = 1; n <= 10; n++)
+        {
+            Assert.True(await InsertUntilAcknowledgedAsync(survivor, "undo", n, deadline));
+        }
+
+        var (_, mark) = await survivor.PostAsync("/v1/tables/undo/pitr/bookmark", new { });
+        var bookmark = mark.GetProperty("bookmark").GetString()!;
+        for (var n = 11; n <= 20; n++)
+        {
+            Assert.True(await InsertUntilAcknowledgedAsync(survivor, "undo", n, deadline));
+        }
+
+        // The restore answers; at once, with no commit after it, its primary dies.
+        var (restore, restored) = await survivor.PostAsync("/v1/tables/undo/pitr/restore", new { bookmark });
+        Assert.True(restore == 200, $"{restore} {restored}\n{primary.Tail()}");
+        primary.Kill();
+
+        // A replica takes over: it holds the restored table (10 rows), not the one from before the restore (20).
+        long? count = null;
+        var last = "";
+        await WaitUntilAsync(
+            async () =>
+            {
+                try
+                {
+                    var (status, body) = await survivor.PostAsync("/v1/tables/undo/query", new { query = "SELECT count(*) FROM undo" });
+                    if (status == 200)
+                    {
+                        count = body.GetProperty("rows")[0][0].GetInt64();
+                    }
+                    else
+                    {
+                        last = $"{status} {body}";
+                    }
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    last = ex.Message;
+                }
+
+                return count is not null;
+            },
+            "the table to answer after the kill",
+            TimeSpan.FromSeconds(60),
+            () => $"last: {last}\n{survivor.Tail(60)}");
+        Assert.Equal(10, count);
+        Assert.True(await InsertUntilAcknowledgedAsync(survivor, "undo", 21, DateTime.UtcNow.AddSeconds(30)));
+    }
 }

@@ -41,4 +41,31 @@ public sealed class SnapshotStoreTests
         Assert.Equal([(1L, "a"), (3L, "c"), (4L, "d")], rows);
         Assert.Empty(Directory.GetFiles(store.Directory, ".tmp-*"));
     }
+
+    /// <summary>A retired copy (its shard moved away) abandons its snapshot: the copy is interrupted and nothing is published.</summary>
+    [Fact]
+    public void WriteFromDatabase_is_interrupted_by_its_token_and_publishes_nothing()
+    {
+        using var dir = new TempDirectory("snapshots");
+        var database = dir.Combine("items.db");
+        using (var shard = new ShardConnection(database, readOnly: false, planCacheSize: 4))
+        {
+            ShardSchema.Migrate(shard);
+            shard.Execute("CREATE TABLE blobs(b BLOB)");
+            shard.Execute("WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 2000) INSERT INTO blobs SELECT randomblob(2000) FROM s");
+            shard.ExecuteInternal("UPDATE _meta SET value = 7 WHERE key = 'commit:seq'");
+        }
+
+        var store = new SnapshotStore(dir.Combine("items.snapshots"));
+        using var abandon = new CancellationTokenSource();
+        abandon.Cancel();
+        var error = Assert.ThrowsAny<Exception>(() => store.WriteFromDatabase(database, abandon.Token));
+        Assert.Contains("canceled", error.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.False(File.Exists(store.PathOf(7)));
+        Assert.Empty(Directory.GetFiles(store.Directory, ".tmp-*"));
+
+        // Not canceled, the same copy is published.
+        Assert.Equal(7, store.WriteFromDatabase(database));
+        Assert.True(File.Exists(store.PathOf(7)));
+    }
 }
