@@ -111,6 +111,8 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     private async Task OpenAsync()
     {
         _activatedAtMs = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        var opening = System.Diagnostics.Stopwatch.GetTimestamp();
+        double storageMs = 0, acquireMs = 0;
         _pitr = new PitrCoordinator(_pitrOptions, _paths, TimeProvider, _logger);
 
         // The writer's files count against the silo's budget from now until deactivation; least recently used idle
@@ -126,16 +128,18 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
             _createdByOpen = !ShardExists();
             Directory.CreateDirectory(_paths.TenantDirectory);
             OpenStorage();
+            storageMs = System.Diagnostics.Stopwatch.GetElapsedTime(opening).TotalMilliseconds;
             if (!await AcquireAsync())
             {
                 // Another silo holds the shard (TableShardGrain.Cluster): this activation refuses and goes.
                 ThrowIfRefusing();
             }
 
+            acquireMs = System.Diagnostics.Stopwatch.GetElapsedTime(opening).TotalMilliseconds - storageMs;
+
             LoadSharding();
             OpenCache();
             await ResumeShardOperationAsync();
-            await EnsureCapacityReminderAsync();
         }
         catch
         {
@@ -152,7 +156,11 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         StartCapacityTimer();
         StartReaderIdleTimer();
         _open = true;
-        LogActivated(_shard, _writer.Sequence, _sizeBytes);
+
+        // The durable maintenance reminder (at most daily) need not hold the first call: a round trip to the reminder
+        // service, registered beside it on the grain's scheduler. A failure is retried by the next activation.
+        _ = EnsureCapacityReminderQuietlyAsync();
+        LogActivated(_shard, _writer.Sequence, _sizeBytes, System.Diagnostics.Stopwatch.GetElapsedTime(opening).TotalMilliseconds, storageMs, acquireMs);
     }
 
     /// <summary>
@@ -314,6 +322,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        var closing = System.Diagnostics.Stopwatch.GetTimestamp();
         _capacityTimer?.Dispose();
         _idleTimer?.Dispose();
         _repairTimer?.Dispose();
@@ -343,6 +352,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
 
         _capacity.Remove(_shard);
         _transactions.Clear();
+        LogDeactivated(_shard, reason.ReasonCode.ToString(), System.Diagnostics.Stopwatch.GetElapsedTime(closing).TotalMilliseconds);
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
@@ -484,6 +494,21 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
             new GrainTimerCreationOptions(period, period) { KeepAlive = false, Interleave = true });
     }
 
+    private async Task EnsureCapacityReminderQuietlyAsync()
+    {
+        try
+        {
+            await EnsureCapacityReminderAsync();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogReminderFailed(ex, _shard);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: its maintenance reminder could not be registered; the next activation tries again")]
+    private partial void LogReminderFailed(Exception exception, string shard);
+
     private async Task EnsureCapacityReminderAsync()
     {
         var period = MaintenanceReminderPeriod;
@@ -559,6 +584,9 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard} could not close what it opened before its opening failed")]
     private partial void LogAbandonFailed(Exception exception, string shard);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Shard {Shard} activated at sequence {Sequence}, {Size} bytes")]
-    private partial void LogActivated(string shard, long sequence, long size);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Shard {Shard} activated at sequence {Sequence}, {Size} bytes, in {OpenMs:0.0} ms (files {StorageMs:0.0} ms, ownership {AcquireMs:0.0} ms)")]
+    private partial void LogActivated(string shard, long sequence, long size, double openMs, double storageMs, double acquireMs);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Shard {Shard} deactivated ({Reason}) in {ElapsedMs:0.0} ms")]
+    private partial void LogDeactivated(string shard, string reason, double elapsedMs);
 }
