@@ -104,7 +104,7 @@ internal sealed partial class ShardReplicator : IReplicationGate
             [new ReplicatedEntry(commit.Sequence, commit.AtUnixMs, commit.Ddl is null ? (int)ChangeKind.Data : (int)ChangeKind.Ddl, commit.Changeset, commit.Ddl, commit.Epoch)],
             commit.IdempotencyRows ?? [],
             ReplicaLog.ReadMeta(_writer()));
-        var sends = _peers.Select(peer => peer.Enqueue(() => SendAsync(peer, batch))).ToList();
+        var sends = _peers.Select(peer => peer.Enqueue(() => WatchedAsync(peer, () => SendAsync(peer, batch)))).ToList();
         return AwaitMajorityAsync(sends, commit.Sequence);
     }
 
@@ -116,11 +116,11 @@ internal sealed partial class ShardReplicator : IReplicationGate
             return Task.CompletedTask;
         }
 
-        var sends = _peers.Select(peer => peer.Enqueue(() =>
+        var sends = _peers.Select(peer => peer.Enqueue(() => WatchedAsync(peer, () =>
         {
             peer.Synced = false;
             return CatchUpAsync(peer);
-        })).ToList();
+        }))).ToList();
         return AwaitMajorityAsync(sends, sequence);
     }
 
@@ -373,6 +373,35 @@ internal sealed partial class ShardReplicator : IReplicationGate
     /// <summary>A replica refused this primary: a newer one exists.</summary>
     private sealed class FencedException(string message) : Exception(message);
 
+    /// <summary>
+    /// Runs one send to <paramref name="peer"/>; a failure is logged (at most one warning per replica every 10 s, with
+    /// how many failed since) before it counts against the majority — a replica that keeps failing is visible in the
+    /// logs, not only the lost majority it may cause.
+    /// </summary>
+    private async Task WatchedAsync(Peer peer, Func<Task> send)
+    {
+        try
+        {
+            await send().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            var failures = Interlocked.Increment(ref peer.FailuresSinceWarning);
+            var now = Environment.TickCount64;
+            var last = Interlocked.Read(ref peer.WarnedAt);
+            if (now - last >= 10_000 && Interlocked.CompareExchange(ref peer.WarnedAt, now, last) == last)
+            {
+                Interlocked.Exchange(ref peer.FailuresSinceWarning, 0);
+                LogReplicaFailed(_shard, peer.Silo, failures, ex.GetType().Name, ex.Message);
+            }
+
+            throw;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: replica on silo {Silo} failed {Failures} send(s) in the last 10 s or more; last: {Error}: {Message}")]
+    private partial void LogReplicaFailed(string shard, string silo, long failures, string error, string message);
+
     private sealed class Peer(string silo, IShardReplica replica)
     {
         private readonly Lock _lock = new();
@@ -388,6 +417,11 @@ internal sealed partial class ShardReplicator : IReplicationGate
         public long AckedAt = Environment.TickCount64;
 
         public volatile bool Synced;
+
+        /// <summary>When a failed send was last logged (<see cref="Environment.TickCount64"/>), and the failures since.</summary>
+        public long WarnedAt = long.MinValue / 2;
+
+        public long FailuresSinceWarning;
 
         /// <summary>Runs <paramref name="send"/> after every earlier send to this replica: batches arrive in order.</summary>
         public Task Enqueue(Func<Task> send)

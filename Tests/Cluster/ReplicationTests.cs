@@ -413,6 +413,7 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
         var spare = silos.Single(s => s != primary && !replicas.Contains(s.Name));
         gone.Kill();
         await WriteUntilReplicasAsync(primary, "kept", [replicas[1], spare.Name], 100, $"the replica on {gone.Name} replaced by one on {spare.Name}");
+        Assert.Contains($"replica on silo {gone.Name} failed", primary.Tail(100_000), StringComparison.Ordinal);
 
         // The dead silo comes back (no longer a replica), then the spare is drained: its replica moves to the returned silo.
         var back = StartSilo(gone.Name, new Dictionary<string, string>(Replicated) { ["Shards__Cluster__ReplicaReplaceAfter"] = "00:00:02" });
