@@ -91,6 +91,9 @@ public static class ShardsSiloHostingExtensions
         var configuration = builder.Configuration;
         var section = configuration.GetSection(ShardsSiloOptions.SectionName);
 
+        // Requests Kestrel refuses before any middleware (a NUL in a header or the path) get the JSON error answer too.
+        services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(MalformedRequestAnswer.Install);
+
         var options = services.AddOptions<ShardsSiloOptions>()
             .Configure(o => ApplyMaxShardSizeVariable(o, configuration[ShardsSiloOptions.MaxShardSizeGbVariable]))
             .Bind(section)
