@@ -44,6 +44,9 @@ internal sealed class ShardKeyGuard
         }
     }
 
+    /// <summary>How many times the triggers were (re)created on this connection (once per key layout, and after DDL).</summary>
+    public int Installs { get; private set; }
+
     /// <summary>The guard of <paramref name="connection"/>, created (function registered) on first use.</summary>
     public static ShardKeyGuard Of(ShardConnection connection)
     {
@@ -132,10 +135,12 @@ internal sealed class ShardKeyGuard
         _connection.Mode = SqlMode.Internal;
         try
         {
-            // One cached look-up per routed work; the triggers are recreated whenever they are missing or made for another key.
+            // One cached look-up per routed work; the triggers are recreated whenever they are missing or made for another
+            // key. SQLite stores a TEMP trigger's text without the TEMP keyword.
+            var stored = Array.ConvertAll(sql, text => text.Replace("CREATE TEMP TRIGGER", "CREATE TRIGGER", StringComparison.Ordinal));
             var present = _connection.ExecuteScalar(
                 "SELECT count(*) FROM temp.sqlite_master WHERE type = 'trigger' AND ((name = ? AND sql = ?) OR (name = ? AND sql = ?) OR (name = ? AND sql = ?))",
-                TriggerNames[0], sql[0], TriggerNames[1], sql[1], TriggerNames[2], sql[2]);
+                TriggerNames[0], stored[0], TriggerNames[1], stored[1], TriggerNames[2], stored[2]);
             if (present == TriggerNames.Length)
             {
                 return;
@@ -146,6 +151,8 @@ internal sealed class ShardKeyGuard
                 _connection.Execute($"DROP TRIGGER IF EXISTS temp.{TriggerNames[i]}");
                 _connection.Execute(sql[i]);
             }
+
+            Installs++;
         }
         finally
         {
