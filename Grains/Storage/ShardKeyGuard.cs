@@ -193,38 +193,6 @@ internal sealed class ShardKeyGuard
         raw.sqlite3_result_error(context, _mismatch);
     }
 
-    /// <summary>
-    /// Whether a row's key routes like the request's: the same value, numbers compared by value (hash and range
-    /// routing treat 5 and 5.0 alike); with <paramref name="exactKind"/> (roundRobin, which records keys by type and
-    /// value) the storage class must match too.
-    /// </summary>
-    internal static bool Matches(SqlValue expected, SqlValue actual, bool exactKind)
-    {
-        if (expected.Kind == actual.Kind)
-        {
-            return expected.Kind switch
-            {
-                SqlValueKind.Null => true,
-                SqlValueKind.Integer => expected.AsInteger == actual.AsInteger,
-                SqlValueKind.Real => expected.AsReal.Equals(actual.AsReal),
-                SqlValueKind.Text => string.Equals(expected.AsText, actual.AsText, StringComparison.Ordinal),
-                _ => expected.AsBlob.AsSpan().SequenceEqual(actual.AsBlob),
-            };
-        }
-
-        if (exactKind)
-        {
-            return false;
-        }
-
-        return (expected.Kind, actual.Kind) switch
-        {
-            (SqlValueKind.Integer, SqlValueKind.Real) => actual.AsReal == expected.AsInteger && actual.AsReal == Math.Floor(actual.AsReal),
-            (SqlValueKind.Real, SqlValueKind.Integer) => expected.AsReal == actual.AsInteger && expected.AsReal == Math.Floor(expected.AsReal),
-            _ => false,
-        };
-    }
-
     private static SqlValue Read(sqlite3_value value) => raw.sqlite3_value_type(value) switch
     {
         raw.SQLITE_INTEGER => SqlValue.FromInteger(raw.sqlite3_value_int64(value)),

@@ -226,7 +226,9 @@ internal sealed partial class TableShardGrain : IShardHost
         var layout = check.Layout;
         if (layout.Strategy == ShardStrategies.RoundRobin)
         {
-            return new ShardKeyRule(check, row => ShardKeyGuard.Matches(check.Value, row, exactKind: true));
+            // The assignments are recorded by the key's encoding (type and value): the row's key must encode the same.
+            var key = KeyCodec.Encode(check.Value);
+            return new ShardKeyRule(check, row => KeyCodec.Encode(row) == key);
         }
 
         var routers = ServiceProvider.GetService(typeof(ShardRouterRegistry)) as ShardRouterRegistry;
