@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -7,12 +8,16 @@ namespace OrleansShards.Grains.Cluster;
 /// The ownership map in Redis: hash <c>{ServiceId}/shards</c> (shard → <c>primary|epoch|replica,…</c>) and hash
 /// <c>{ServiceId}/primaries</c> (silo name → number of primaries, for placing new shards). Every change is one Lua
 /// script, so it is a compare-and-set: two silos can never both become a shard's primary at the same epoch.
+/// It runs on the silo's shared <see cref="IConnectionMultiplexer"/> (resolved on first use, off the caller's thread).
 /// When Redis cannot be reached, calls fail with <c>UNAVAILABLE</c>: activations already open keep serving, no
 /// shard is placed or acquired. While the connection is known to be down a call fails at once; a Redis that accepts
-/// but does not answer costs each call its 2 s timeout.
+/// but does not answer costs each call <see cref="CommandTimeout"/>.
 /// </summary>
-internal sealed class RedisShardOwnership : IShardOwnership, IAsyncDisposable
+internal sealed class RedisShardOwnership : IShardOwnership
 {
+    /// <summary>How long one call waits for Redis' answer before it fails with <c>UNAVAILABLE</c>.</summary>
+    internal static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(2);
+
     // Entries are "primary|epoch" or "primary|epoch|replica,replica"; every script parses them the same way.
     private const string Parse = """
         local function parse(v)
@@ -98,12 +103,12 @@ internal sealed class RedisShardOwnership : IShardOwnership, IAsyncDisposable
     private readonly RedisKey _shards;
     private readonly RedisKey _counts;
     private readonly RedisKey _draining;
-    private readonly SemaphoreSlim _connect = new(1, 1);
-    private ConnectionMultiplexer? _redis;
+    private readonly Lazy<Task<IConnectionMultiplexer>> _redis;
 
-    public RedisShardOwnership(IOptions<ShardClusterOptions> options)
+    public RedisShardOwnership(IOptions<ShardClusterOptions> options, IServiceProvider services)
     {
         _options = options.Value;
+        _redis = new(() => Task.Run(services.GetRequiredService<IConnectionMultiplexer>));
         _shards = $"{_options.ServiceId}/shards";
         _counts = $"{_options.ServiceId}/primaries";
         _draining = $"{_options.ServiceId}/draining";
@@ -168,20 +173,11 @@ internal sealed class RedisShardOwnership : IShardOwnership, IAsyncDisposable
             .ToList();
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_redis is { } redis)
-        {
-            await redis.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
-            redis.Dispose();
-        }
-    }
-
     private async Task<T> RunAsync<T>(Func<IDatabase, Task<T>> command)
     {
         try
         {
-            var redis = await ConnectAsync().ConfigureAwait(false);
+            var redis = await _redis.Value.WaitAsync(CommandTimeout).ConfigureAwait(false);
             if (!redis.IsConnected)
             {
                 // Known down (refused or closed; it reconnects in the background): answer now rather than after the
@@ -189,9 +185,10 @@ internal sealed class RedisShardOwnership : IShardOwnership, IAsyncDisposable
                 throw Unreachable("not connected");
             }
 
-            return await command(redis.GetDatabase()).ConfigureAwait(false);
+            return await command(redis.GetDatabase()).WaitAsync(CommandTimeout).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException
+            || (ex is InvalidOperationException && ex.Source is "System.IO.Pipelines" or "Pipelines.Sockets.Unofficial" or "StackExchange.Redis"))
         {
             // No inner exception: this one crosses silos to the caller, and Orleans has no codec for
             // StackExchange.Redis' exceptions (serializing one failed the call with a 500 instead of UNAVAILABLE).
@@ -202,32 +199,4 @@ internal sealed class RedisShardOwnership : IShardOwnership, IAsyncDisposable
 
     private static ShardException Unreachable(string reason) =>
         new(ShardErrorCode.Unavailable, $"The cluster's ownership map (Redis) cannot be reached ({reason}); retry.");
-
-    private async ValueTask<ConnectionMultiplexer> ConnectAsync()
-    {
-        if (_redis is { } connected)
-        {
-            return connected;
-        }
-
-        await _connect.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            if (_redis is null)
-            {
-                var configuration = ConfigurationOptions.Parse(_options.Redis!);
-                configuration.AbortOnConnectFail = false;
-                configuration.ConnectTimeout = Math.Min(configuration.ConnectTimeout, 2000);
-                configuration.SyncTimeout = Math.Min(configuration.SyncTimeout, 2000);
-                configuration.AsyncTimeout = Math.Min(configuration.AsyncTimeout, 2000);
-                _redis = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
-            }
-
-            return _redis;
-        }
-        finally
-        {
-            _connect.Release();
-        }
-    }
 }

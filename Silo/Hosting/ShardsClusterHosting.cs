@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Orleans.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using OrleansShards.Grains.Caching;
 using OrleansShards.Grains.Cluster;
 using OrleansShards.Grains.Hosting;
@@ -53,72 +54,18 @@ internal static class ShardsClusterHosting
     public static string KubernetesPodName =>
         Environment.GetEnvironmentVariable("POD_NAME") is { Length: > 0 } pod ? pod : Environment.MachineName;
 
-    /// <summary>The problems of <paramref name="options"/>, each naming its key.</summary>
+    /// <summary>The problems of <paramref name="options"/>.</summary>
     public static List<string> Validate(ShardClusterOptions options) => Validate(options, RunsInKubernetes);
 
     /// <summary>
-    /// The problems of <paramref name="options"/>, each naming its key; <paramref name="kubernetes"/> adds the rule
-    /// that the silo name is the pod name.
+    /// The problems of <paramref name="options"/>: those of the generated <see cref="ShardClusterOptionsValidator"/>
+    /// (ranges, fields that depend on each other), and with <paramref name="kubernetes"/> the rule of the host that the
+    /// silo name is the pod name.
     /// </summary>
     public static List<string> Validate(ShardClusterOptions options, bool kubernetes)
     {
-        var errors = new List<string>();
-        if (options.SiloPort is < 1 or > 65535)
-        {
-            errors.Add($"Shards:Cluster:SiloPort must be a port number (1-65535); it is {options.SiloPort}.");
-        }
-
-        if (options.GatewayPort is < 1 or > 65535)
-        {
-            errors.Add($"Shards:Cluster:GatewayPort must be a port number (1-65535); it is {options.GatewayPort}.");
-        }
-
-        if (options.SiloPort == options.GatewayPort)
-        {
-            errors.Add("Shards:Cluster:SiloPort and Shards:Cluster:GatewayPort must differ.");
-        }
-
-        if (!options.Enabled)
-        {
-            return errors;
-        }
-
-        try
-        {
-            _ = ConfigurationOptions.Parse(options.Redis!);
-        }
-        catch (Exception ex) when (ex is ArgumentException or RedisException)
-        {
-            errors.Add($"Shards:Cluster:Redis is not a Redis connection string: {ex.Message}");
-        }
-
-        foreach (var (key, value) in new[] { ("ClusterId", options.ClusterId), ("ServiceId", options.ServiceId), ("SiloName", options.EffectiveSiloName) })
-        {
-            if (string.IsNullOrWhiteSpace(value) || value.Length > 128 || !value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
-            {
-                errors.Add($"Shards:Cluster:{key} must be 1-128 characters of letters, digits, '-', '_' or '.'; it is '{value}'.");
-            }
-        }
-
-        if (options.AdvertisedAddress is { Length: > 0 } address && !IPAddress.TryParse(address, out _))
-        {
-            errors.Add($"Shards:Cluster:AdvertisedAddress must be an IP address; it is '{address}'.");
-        }
-
-        if (options.ReplicationFactor is < 1 or > 7)
-        {
-            errors.Add($"Shards:Cluster:ReplicationFactor must be between 1 and 7; it is {options.ReplicationFactor}.");
-        }
-
-        if (options.ReplicationTimeout <= TimeSpan.Zero || options.ReplicationTimeout > TimeSpan.FromMinutes(5))
-        {
-            errors.Add($"Shards:Cluster:ReplicationTimeout must be above 0 and at most 5 minutes; it is {options.ReplicationTimeout}.");
-        }
-
-        if (options.ReplicaReplaceAfter < TimeSpan.FromSeconds(1))
-        {
-            errors.Add($"Shards:Cluster:ReplicaReplaceAfter must be at least 1 second; it is {options.ReplicaReplaceAfter}.");
-        }
+        var result = new ShardClusterOptionsValidator().Validate(ShardClusterOptions.SectionName, options);
+        var errors = result.Failed ? result.Failures.ToList() : [];
 
         // The Kubernetes agent matches membership entries to pods by silo name and declares dead any active silo
         // without a pod of that name: a silo named otherwise would have its peers (or itself) killed.
@@ -150,8 +97,16 @@ internal static class ShardsClusterHosting
             silo.UseKubernetesHosting();
         }
 
+        // One multiplexer for the silo's every Redis use: membership, reminders, the ownership map, the invalidation
+        // stream and the cache (registered once; the cache's and the stream's registrations find it). Membership and
+        // reminders take it as shared, so they leave it open when they stop; it closes when the host has stopped.
+        silo.Services.AddShardsRedisConnection(cluster.Redis!, OwnershipConnectTimeout);
         silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
         silo.UseRedisReminderService(o => o.ConfigurationOptions = redis.Clone());
+        silo.Services.AddOptions<Orleans.Clustering.Redis.RedisClusteringOptions>().Configure<IServiceProvider>(static (o, sp) =>
+            o.CreateMultiplexer = _ => SharedMultiplexerAsync(sp));
+        silo.Services.AddOptions<RedisReminderTableOptions>().Configure<IServiceProvider>(static (o, sp) =>
+            o.CreateMultiplexer = _ => SharedMultiplexerAsync(sp));
 
         // Post-configured: the ownership map's keys and the shards' files follow these values, so nothing else may
         // change them (not the Kubernetes hosting package, not a later Configure).
@@ -187,6 +142,13 @@ internal static class ShardsClusterHosting
         silo.AddRedisStreams(ShardsSiloHostingExtensions.RedisStreamProvider, o => o.Configuration = cluster.Redis!);
         silo.Services.AddOptions<ShardCacheOptions>().Configure(o => o.StreamProvider = ShardsSiloHostingExtensions.RedisStreamProvider);
     }
+
+    /// <summary>Connect timeout of the shared multiplexer in cluster mode (StackExchange.Redis' default is 5 s).</summary>
+    public static readonly TimeSpan OwnershipConnectTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>The silo's shared multiplexer, handed to Orleans' Redis providers as shared (they do not dispose it).</summary>
+    private static Task<(IConnectionMultiplexer Multiplexer, bool IsShared)> SharedMultiplexerAsync(IServiceProvider services) =>
+        Task.Run(() => (services.GetRequiredService<IConnectionMultiplexer>(), true));
 
     /// <summary><see cref="ShardClusterOptions.AdvertisedAddress"/>, else <c>POD_IP</c>, else the first non-loopback IPv4 address.</summary>
     public static IPAddress AdvertisedAddress(ShardClusterOptions cluster)

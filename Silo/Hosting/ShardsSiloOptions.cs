@@ -6,9 +6,8 @@ namespace OrleansShards.Silo.Hosting;
 /// <summary>
 /// Options of the silo host, bound from the configuration section <c>Shards</c>. Every default is
 /// stated; invalid values fail the host at start with a message naming the option's configuration key, through the
-/// generated <see cref="ShardsSiloOptionsValidator"/>: <see cref="DataDirectory"/> by a data annotation, the rest in
-/// <see cref="Validate"/> (the generator's copy of <c>[Range]</c> ignores <c>ErrorMessage</c>, dotnet/runtime#123137, and
-/// these messages name the key, <c>Shards:MaxConcurrentRequests</c>, as operators write it).
+/// generated <see cref="ShardsSiloOptionsValidator"/>: <see cref="DataDirectory"/> and the ranges by data annotations,
+/// the rules that are not plain ranges in <see cref="Validate"/>.
 /// </summary>
 public sealed class ShardsSiloOptions : IValidatableObject
 {
@@ -38,12 +37,14 @@ public sealed class ShardsSiloOptions : IValidatableObject
     public long? MaxShardSizeBytes { get; set; }
 
     /// <summary>Largest accepted request body in bytes; larger bodies answer <c>PAYLOAD_TOO_LARGE</c> (413). Default 1 MB.</summary>
+    [Range(1L, long.MaxValue)]
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
     /// Most <c>/v1</c> requests served at once by this silo; beyond it requests are refused at once
     /// (no queue) with <c>OVERLOADED</c> (429). Default 512.
     /// </summary>
+    [Range(1, int.MaxValue)]
     public int MaxConcurrentRequests { get; set; } = 512;
 
     /// <summary>
@@ -76,22 +77,11 @@ public sealed class ShardsSiloOptions : IValidatableObject
         MaxShardSizeBytes ?? (long)Math.Min(long.MaxValue, MaxShardSizeGb * 1024 * 1024 * 1024);
 
     /// <summary>
-    /// The rules checked here: <see cref="MaxRequestBodyBytes"/> positive and <see cref="MaxConcurrentRequests"/> at least 1
-    /// (ranges, here for their key-naming messages), the shard size (<see cref="MaxShardSizeBytes"/> positive when set,
+    /// The rules checked here: the shard size (<see cref="MaxShardSizeBytes"/> positive when set,
     /// else <see cref="MaxShardSizeGb"/> a positive finite number) and each API and operator key.
     /// </summary>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (MaxRequestBodyBytes <= 0)
-        {
-            yield return new ValidationResult($"Shards:MaxRequestBodyBytes must be positive (was {MaxRequestBodyBytes}).", [nameof(MaxRequestBodyBytes)]);
-        }
-
-        if (MaxConcurrentRequests < 1)
-        {
-            yield return new ValidationResult($"Shards:MaxConcurrentRequests must be at least 1 (was {MaxConcurrentRequests}).", [nameof(MaxConcurrentRequests)]);
-        }
-
         if (MaxShardSizeBytes is { } bytes)
         {
             if (bytes <= 0)

@@ -2,6 +2,9 @@ using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Clustering.Redis;
+using Orleans.Configuration;
 using OrleansShards.Grains.Caching;
 using OrleansShards.Grains.Hosting;
 using OrleansShards.Grains.Streams.Redis;
@@ -66,11 +69,54 @@ public sealed class DistributedCacheTests(RedisServerFixture redis)
         Assert.IsAssignableFrom<RedisCache>(silo.Services.GetRequiredService<IDistributedCache>());
     }
 
+    [Fact]
+    public async Task Cluster_silo_runs_membership_reminders_ownership_map_stream_and_cache_on_one_multiplexer()
+    {
+        var id = "mux" + Guid.NewGuid().ToString("N")[..8];
+        await using var silo = new RedisKestrelSilo(redis.Configuration, cluster: id);
+        await silo.InitializeAsync();
+        var multiplexer = Assert.Single(silo.Services.GetServices<IConnectionMultiplexer>());
+
+        // Orleans' membership table and reminder table take the silo's multiplexer as shared (they do not dispose it).
+        var clustering = silo.Services.GetRequiredService<IOptions<RedisClusteringOptions>>().Value;
+        var (membershipMux, membershipShared) = await clustering.CreateMultiplexer(clustering);
+        Assert.Same(multiplexer, membershipMux);
+        Assert.True(membershipShared);
+        var reminders = silo.Services.GetRequiredService<IOptions<RedisReminderTableOptions>>().Value;
+        var (remindersMux, remindersShared) = await reminders.CreateMultiplexer(reminders);
+        Assert.Same(multiplexer, remindersMux);
+        Assert.True(remindersShared);
+        Assert.True(silo.Services.GetRequiredKeyedService<RedisStreamConnection>("redis").IsShared);
+        Assert.IsType<RedisCacheStore>(silo.Services.GetRequiredService<ICacheStore>());
+
+        // A shard created in cluster mode is recorded in the ownership map, read here over the same multiplexer.
+        var ownership = silo.Services.GetRequiredService<OrleansShards.Grains.Cluster.IShardOwnership>();
+        Assert.True(ownership.IsDistributed);
+        var shard = silo.Grains.GetGrain<ITableShard>(ShardName.Format("t1", "muxed"));
+        await shard.DdlAsync(new DdlRequest("CREATE TABLE muxed(id INTEGER PRIMARY KEY)"));
+        var before = multiplexer.OperationCount;
+        var owner = await ownership.GetAsync(ShardName.Format("t1", "muxed"));
+        Assert.Equal(id, owner?.Primary);
+        Assert.True(multiplexer.OperationCount > before, $"operations on the shared multiplexer: {before} -> {multiplexer.OperationCount}");
+        Assert.True(await redis.Connection.GetDatabase().HashExistsAsync($"{id}/shards", ShardName.Format("t1", "muxed")));
+    }
+
     private sealed class RedisKestrelSilo : KestrelSilo, IAsyncDisposable
     {
-        public RedisKestrelSilo(string configuration)
+        public RedisKestrelSilo(string configuration, string? cluster = null)
         {
-            Settings["Shards:Redis:Configuration"] = configuration;
+            if (cluster is null)
+            {
+                Settings["Shards:Redis:Configuration"] = configuration;
+                return;
+            }
+
+            Settings["Shards:Cluster:Redis"] = configuration;
+            Settings["Shards:Cluster:ClusterId"] = cluster;
+            Settings["Shards:Cluster:ServiceId"] = cluster;
+            Settings["Shards:Cluster:SiloName"] = cluster;
+            Settings["Shards:Cluster:AdvertisedAddress"] = "127.0.0.1";
+            Settings["Shards:Cluster:ReplicationFactor"] = "1";
         }
 
         ValueTask IAsyncDisposable.DisposeAsync() => new(DisposeAsync());

@@ -92,4 +92,49 @@ public sealed class ShardsClusterHostingKubernetesTests
         cluster.SiloName = ShardsClusterHosting.KubernetesPodName;
         Assert.Empty(ShardsClusterHosting.Validate(cluster, kubernetes: true));
     }
+
+    [Theory]
+    [InlineData("SiloPort", "Shards:Cluster.SiloPort must be between 1 and 65535")]
+    [InlineData("GatewayPort", "Shards:Cluster.GatewayPort must be between 1 and 65535")]
+    [InlineData("SamePorts", "Shards:Cluster:SiloPort and Shards:Cluster:GatewayPort must differ")]
+    [InlineData("ReplicationFactor", "Shards:Cluster.ReplicationFactor must be between 1 and 7")]
+    [InlineData("ReplicationTimeout", "Shards:Cluster.ReplicationTimeout must be between")]
+    [InlineData("ReplicaReplaceAfter", "Shards:Cluster.ReplicaReplaceAfter must be between")]
+    [InlineData("Redis", "Shards:Cluster:Redis is not a Redis connection string")]
+    [InlineData("ClusterId", "Shards:Cluster:ClusterId must be 1-128 characters")]
+    [InlineData("ServiceId", "Shards:Cluster:ServiceId must be 1-128 characters")]
+    [InlineData("SiloName", "Shards:Cluster:SiloName must be 1-128 characters")]
+    [InlineData("AdvertisedAddress", "Shards:Cluster:AdvertisedAddress must be an IP address")]
+    public void The_generated_validator_refuses_each_bad_cluster_option(string option, string message)
+    {
+        var cluster = Cluster();
+        Assert.Empty(ShardsClusterHosting.Validate(cluster, kubernetes: false));
+        switch (option)
+        {
+            case "SiloPort": cluster.SiloPort = 0; break;
+            case "GatewayPort": cluster.GatewayPort = 65536; break;
+            case "SamePorts": cluster.GatewayPort = cluster.SiloPort; break;
+            case "ReplicationFactor": cluster.ReplicationFactor = 0; break;
+            case "ReplicationTimeout": cluster.ReplicationTimeout = TimeSpan.FromMinutes(6); break;
+            case "ReplicaReplaceAfter": cluster.ReplicaReplaceAfter = TimeSpan.FromMilliseconds(500); break;
+            case "Redis": cluster.Redis = "127.0.0.1:6379,connectTimeout=soon"; break;
+            case "ClusterId": cluster.ClusterId = "has space"; break;
+            case "ServiceId": cluster.ServiceId = new string('s', 129); break;
+            case "SiloName": cluster.SiloName = "a/b"; break;
+            case "AdvertisedAddress": cluster.AdvertisedAddress = "silo.example"; break;
+        }
+
+        var errors = ShardsClusterHosting.Validate(cluster, kubernetes: false);
+        Assert.True(errors.Count == 1 && errors[0].Contains(message, StringComparison.Ordinal), string.Join(" | ", errors));
+    }
+
+    [Fact]
+    public void Embedded_mode_checks_only_the_ranges_and_the_ports()
+    {
+        // Without Redis the names, address and connection string are unused: not checked.
+        var embedded = new ShardClusterOptions { ClusterId = "has space", AdvertisedAddress = "silo.example" };
+        Assert.Empty(ShardsClusterHosting.Validate(embedded, kubernetes: false));
+        embedded.GatewayPort = embedded.SiloPort;
+        Assert.Single(ShardsClusterHosting.Validate(embedded, kubernetes: false));
+    }
 }

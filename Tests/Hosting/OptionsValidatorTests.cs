@@ -157,8 +157,8 @@ public sealed class OptionsValidatorTests
 
     [Theory]
     [InlineData("DataDirectory", "Shards:DataDirectory must name a directory")]
-    [InlineData("MaxRequestBodyBytes", "Shards:MaxRequestBodyBytes must be positive")]
-    [InlineData("MaxConcurrentRequests", "Shards:MaxConcurrentRequests must be at least 1")]
+    [InlineData("MaxRequestBodyBytes", "ShardsSiloOptions.MaxRequestBodyBytes must be between 1 and")]
+    [InlineData("MaxConcurrentRequests", "ShardsSiloOptions.MaxConcurrentRequests must be between 1 and")]
     [InlineData("MaxShardSizeGb", "Shards:MaxShardSizeGb (or MAX_SHARD_SIZE_GB) must be a positive number")]
     [InlineData("MaxShardSizeBytes", "Shards:MaxShardSizeBytes must be positive")]
     [InlineData("ApiKeys", "Shards:ApiKeys:0:Key must be at least 16 characters")]

@@ -11,7 +11,8 @@ namespace OrleansShards.Tests.Silo;
 public sealed class SiloProcessConfigurationTests
 {
     [Theory]
-    [InlineData("--Shards:MaxConcurrentRequests=0", "Shards:MaxConcurrentRequests must be at least 1")]
+    [InlineData("--Shards:MaxConcurrentRequests=0", "ShardsSiloOptions.MaxConcurrentRequests must be between 1 and")]
+    [InlineData("--Shards:Cluster:ReplicationFactor=9", "Shards:Cluster.ReplicationFactor must be between 1 and 7")]
     [InlineData("--Shards:MaxConcurrentRequests=lots", "'lots' at 'Shards:MaxConcurrentRequests'")]
     [InlineData("--Shards:Cache:Ttl=-00:00:01", "ShardCacheOptions.Ttl must be between")]
     [InlineData("--Shards:Cluster:SiloPort=abc", "'abc' at 'Shards:Cluster:SiloPort'")]
