@@ -58,8 +58,8 @@ public sealed class ShardsSiloHostingExtensionsTests
     }
 
     [Theory]
-    [InlineData("Shards:MaxRequestBodyBytes", "0", "Shards:MaxRequestBodyBytes")]
-    [InlineData("Shards:MaxConcurrentRequests", "0", "Shards:MaxConcurrentRequests")]
+    [InlineData("Shards:MaxRequestBodyBytes", "0", "ShardsSiloOptions.MaxRequestBodyBytes must be between 1 and")]
+    [InlineData("Shards:MaxConcurrentRequests", "0", "ShardsSiloOptions.MaxConcurrentRequests must be between 1 and")]
     [InlineData("Shards:MaxShardSizeGb", "-1", "Shards:MaxShardSizeGb")]
     [InlineData("MAX_SHARD_SIZE_GB", "lots", "MAX_SHARD_SIZE_GB")]
     [InlineData("Shards:ApiKeys:0:Key", "short", "Shards:ApiKeys:0")]
