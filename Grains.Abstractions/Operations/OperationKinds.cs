@@ -17,4 +17,9 @@ public static class OperationKinds
 
     /// <summary>A drain of a silo in cluster mode (<c>POST /v1/cluster/drain</c>); an operator's operation (no tenant).</summary>
     public const string Drain = "drain";
+
+    /// <summary>
+    /// Evening out the primaries of the cluster's silos (<c>POST /v1/cluster/rebalance</c>); an operator's operation.
+    /// </summary>
+    public const string ClusterRebalance = "cluster-rebalance";
 }

@@ -3,13 +3,17 @@ using OrleansShards.Silo.Http.Wire;
 
 namespace OrleansShards.Silo.Http;
 
-/// <summary><c>GET /v1/cluster</c> and <c>GET /v1/tables/{table}/placement</c>.</summary>
+/// <summary>
+/// <c>GET /v1/cluster</c>, <c>POST /v1/cluster/drain</c>, <c>POST /v1/cluster/rebalance</c> and
+/// <c>GET /v1/tables/{table}/placement</c>.
+/// </summary>
 internal static class ClusterEndpoints
 {
     public static void Map(RouteGroupBuilder v1, RouteGroupBuilder tables, ShardsApi api)
     {
         v1.MapGet("/cluster", api.Handle(ClusterAsync));
         v1.MapPost("/cluster/drain", api.Handle(DrainAsync));
+        v1.MapPost("/cluster/rebalance", api.Handle(RebalanceAsync));
         tables.MapGet("/placement", api.Handle(PlacementAsync));
     }
 
@@ -30,14 +34,25 @@ internal static class ClusterEndpoints
         return TypedResults.Json(new DrainResponse(started.Id, started.State), ShardsJsonContext.Default.DrainResponse, statusCode: StatusCodes.Status202Accepted);
     }
 
-    /// <summary>Every silo by name (its newest generation), with its status and the number of primaries it holds.</summary>
+    /// <summary>Starts evening out the silos' primaries; answers the operation id.</summary>
+    private static async Task<IResult> RebalanceAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var body = await ctx.ReadOperatorBodyAsync(http, ShardsJsonContext.Default.ClusterRebalanceBody);
+        var id = OperationIds.New();
+        var started = await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IClusterRebalanceGrain>(id).StartAsync(body.MaxSkew ?? 1);
+        return TypedResults.Json(new DrainResponse(started.Id, started.State), ShardsJsonContext.Default.DrainResponse, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    /// <summary>Every silo by name (its newest generation), with its status and the numbers of primaries and replicas it holds.</summary>
     private static async Task<IResult> ClusterAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         ctx.AuthenticateOperator(http);
         var services = http.RequestServices;
         var view = services.GetRequiredService<ClusterView>();
         var ownership = services.GetRequiredService<IShardOwnership>();
-        var counts = await ownership.PrimaryCountsAsync(http.RequestAborted);
+        var entries = await ownership.ListAsync(cancellationToken: http.RequestAborted);
+        var primaries = entries.GroupBy(e => e.Owner.Primary, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
+        var replicas = entries.SelectMany(e => e.Owner.Replicas).GroupBy(r => r, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
         var silos = view.Members()
             .GroupBy(m => m.Name, StringComparer.Ordinal)
             .Select(g => g.MaxBy(m => m.SiloAddress.Generation)!)
@@ -46,8 +61,8 @@ internal static class ClusterEndpoints
                 m.Name,
                 m.SiloAddress.Endpoint.ToString(),
                 m.Status.ToString().ToLowerInvariant(),
-                counts.GetValueOrDefault(m.Name),
-                0))
+                primaries.GetValueOrDefault(m.Name),
+                replicas.GetValueOrDefault(m.Name)))
             .ToList();
         return TypedResults.Json(new ClusterResponse(view.SelfName, ownership.IsDistributed, silos), ShardsJsonContext.Default.ClusterResponse);
     }

@@ -35,6 +35,7 @@ namespace OrleansShards.Silo.Http;
 [JsonSerializable(typeof(ShardPlacementInfo))]
 [JsonSerializable(typeof(ClusterResponse))]
 [JsonSerializable(typeof(DrainBody))]
+[JsonSerializable(typeof(ClusterRebalanceBody))]
 [JsonSerializable(typeof(DrainResponse))]
 [JsonSerializable(typeof(ShardBody))]
 [JsonSerializable(typeof(UnshardBody))]

@@ -401,6 +401,111 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_joining_silo_receives_primaries_from_a_cluster_rebalance_under_a_writer_and_no_acknowledged_write_is_lost()
+    {
+        var silos = (await StartClusterAsync(2)).ToList();
+        var tables = Enumerable.Range(1, 6).Select(i => "r" + i).ToArray();
+        foreach (var table in tables)
+        {
+            await CreateTableAsync(silos[0], table);
+        }
+
+        var joined = StartSilo("s3");
+        silos.Add(joined);
+        foreach (var silo in silos)
+        {
+            await silo.WaitForActiveSilosAsync(3, FormTimeout);
+        }
+
+        var (_, before) = await silos[0].GetAsync("/v1/cluster");
+        output.WriteLine("before: " + before);
+        Assert.Equal(0, Silo(before, joined.Name).GetProperty("primaries").GetInt64());
+
+        // A writer through the first silo: every write has an idempotency key and is retried until acknowledged.
+        var via = silos[0];
+        var acknowledged = tables.ToDictionary(t => t, _ => new List<string>());
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
+        {
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+            {
+                var table = tables[n % tables.Length];
+                var value = "w" + n;
+                for (var attempt = 0; ; attempt++)
+                {
+                    var (status, body) = await via.PostAsync($"/v1/tables/{table}/mutation", new { query = $"INSERT INTO {table}(v) VALUES (?)", @params = new object[] { value }, idempotencyKey = value });
+                    if (status == 200)
+                    {
+                        acknowledged[table].Add(value);
+                        break;
+                    }
+
+                    Assert.True(status == 503 && attempt < 200, $"write {value} to {table}: {status} {body}");
+                    await Task.Delay(25);
+                }
+            }
+        });
+
+        await Task.Delay(300);
+        var (refused, refusal) = await via.PostAsync("/v1/cluster/rebalance", new { maxSkew = 0 });
+        Assert.True(refused == 400 && refusal.GetProperty("error").GetProperty("code").GetString() == "INVALID_ARGUMENT", $"{refused} {refusal}");
+        var (startStatus, start) = await via.PostAsync("/v1/cluster/rebalance", new { });
+        Assert.True(startStatus == 202, $"{startStatus} {start}");
+        var progress = await OperationEndAsync(via, start.GetProperty("operationId").GetString()!);
+        output.WriteLine("rebalance: " + progress);
+        Assert.Equal("completed", progress.GetProperty("state").GetString());
+        Assert.Equal("cluster-rebalance", progress.GetProperty("kind").GetString());
+        Assert.True(progress.GetProperty("done").GetInt64() >= 2, progress.ToString());
+        await Task.Delay(300);
+        stop.Cancel();
+        await writer;
+
+        // Two primaries on each silo; every acknowledged write there exactly once.
+        var (_, after) = await via.GetAsync("/v1/cluster");
+        output.WriteLine("after: " + after);
+        foreach (var silo in silos)
+        {
+            Assert.Equal(2, Silo(after, silo.Name).GetProperty("primaries").GetInt64());
+        }
+
+        foreach (var table in tables)
+        {
+            var (status, rows) = await via.PostAsync($"/v1/tables/{table}/query", new { query = $"SELECT v FROM {table}" });
+            Assert.True(status == 200, $"{table}: {status} {rows}");
+            var values = rows.GetProperty("rows").EnumerateArray().Select(r => r[0].GetString()!).ToList();
+            Assert.Equal(acknowledged[table].Order(StringComparer.Ordinal), values.Order(StringComparer.Ordinal));
+        }
+
+        // Balanced already: a second rebalance moves nothing.
+        var (_, again) = await via.PostAsync("/v1/cluster/rebalance", new { maxSkew = 1 });
+        var second = await OperationEndAsync(via, again.GetProperty("operationId").GetString()!);
+        Assert.Equal("completed", second.GetProperty("state").GetString());
+        Assert.Equal(0, second.GetProperty("done").GetInt64());
+    }
+
+    /// <summary>The operation's record once it is no longer running (60 s at most).</summary>
+    private static async Task<JsonElement> OperationEndAsync(SiloProcess via, string operation)
+    {
+        JsonElement progress = default;
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            (_, progress) = await via.GetAsync($"/v1/operations/{operation}");
+            if (progress.GetProperty("state").GetString() != "running")
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        return progress;
+    }
+
+    private static JsonElement Silo(JsonElement cluster, string name) =>
+        cluster.GetProperty("silos").EnumerateArray().First(s => s.GetProperty("name").GetString() == name);
+
+    [Fact]
     public async Task A_table_sharded_in_a_cluster_spreads_its_partitions_answers_fan_out_and_unshards()
     {
         var silos = await StartClusterAsync();

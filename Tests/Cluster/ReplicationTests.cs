@@ -111,6 +111,15 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(2, replicas.Count);
         Assert.DoesNotContain(primaryName, replicas);
 
+        // GET /v1/cluster counts the same: one primary on its silo, one replica on each of the two others.
+        var (_, cluster) = await silos[0].GetAsync("/v1/cluster");
+        foreach (var entry in cluster.GetProperty("silos").EnumerateArray())
+        {
+            var name = entry.GetProperty("name").GetString()!;
+            Assert.True(entry.GetProperty("primaries").GetInt64() == (name == primaryName ? 1 : 0), cluster.ToString());
+            Assert.True(entry.GetProperty("replicas").GetInt64() == (replicas.Contains(name) ? 1 : 0), cluster.ToString());
+        }
+
         var primary = silos.Single(s => s.Name == primaryName);
         var survivors = silos.Where(s => s != primary).ToArray();
 

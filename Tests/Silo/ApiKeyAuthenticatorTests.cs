@@ -88,4 +88,33 @@ public sealed class ApiKeyAuthenticatorTests(SecuredSiloFixture silo) : IClassFi
         using var data = await silo.CreateTenantClient("alpha", SecuredSiloFixture.OperatorKey).GetAsync("/v1/tables/mine/rows/1");
         await SiloHttp.AssertErrorAsync(data, "UNAUTHENTICATED", 401);
     }
+
+    [Fact]
+    public async Task The_cluster_routes_need_the_operator_key_and_on_an_embedded_silo_moves_are_refused_as_invalid()
+    {
+        var anonymous = silo.CreateClient();
+        var tenant = silo.CreateTenantClient("alpha", SecuredSiloFixture.AlphaKey);
+        var operatorClient = silo.CreateTenantClient(null, SecuredSiloFixture.OperatorKey);
+        foreach (var (path, body) in new[] { ("/v1/cluster/rebalance", "{}"), ("/v1/cluster/drain", """{"silo":"s1"}""") })
+        {
+            using (var none = await anonymous.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, "application/json")))
+            {
+                await SiloHttp.AssertErrorAsync(none, "UNAUTHENTICATED", 401);
+            }
+
+            using (var refused = await tenant.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, "application/json")))
+            {
+                await SiloHttp.AssertErrorAsync(refused, "FORBIDDEN", 403);
+            }
+
+            // Embedded: there is no other silo to move to.
+            using var embedded = await operatorClient.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            await SiloHttp.AssertErrorAsync(embedded, "INVALID_ARGUMENT", 400);
+        }
+
+        using var badSkew = await operatorClient.PostAsync("/v1/cluster/rebalance", new StringContent("""{"maxSkew":"one"}""", System.Text.Encoding.UTF8, "application/json"));
+        await SiloHttp.AssertErrorAsync(badSkew, "INVALID_ARGUMENT", 400);
+        using var cluster = await operatorClient.GetAsync("/v1/cluster");
+        Assert.True(cluster.IsSuccessStatusCode, $"/v1/cluster with the operator key: {(int)cluster.StatusCode}");
+    }
 }

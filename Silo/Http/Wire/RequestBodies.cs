@@ -53,3 +53,6 @@ internal sealed record WarmBody(string? TenantId = null, IReadOnlyList<SqlValue>
 
 /// <summary>Body of <c>POST /v1/cluster/drain</c>.</summary>
 internal sealed record DrainBody(string? Silo = null);
+
+/// <summary>Body of <c>POST /v1/cluster/rebalance</c>: the largest difference in primaries left between two silos (default 1).</summary>
+internal sealed record ClusterRebalanceBody(int? MaxSkew = null);
