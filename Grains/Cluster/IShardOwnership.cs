@@ -39,8 +39,17 @@ internal interface IShardOwnership
     /// </summary>
     Task<ShardOwner?> FailoverAsync(string shard, string from, long epoch, string to, IReadOnlyList<string> replicas, CancellationToken cancellationToken = default);
 
-    /// <summary>Removes the shard's entry if the map still names <paramref name="silo"/> at <paramref name="epoch"/> (its files were deleted).</summary>
+    /// <summary>
+    /// Removes the shard's entry if the map still names <paramref name="silo"/> at <paramref name="epoch"/> (its files were
+    /// deleted), leaving a tombstone (<see cref="DroppedAsync"/>); a later claim of the shard continues above that epoch.
+    /// </summary>
     Task ReleaseAsync(string shard, string silo, long epoch, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Shards whose entry was released (files deleted) and not created again, with the epoch they had: copies of them
+    /// left on silos that did not hear of the drop are stale.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, long>> DroppedAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Number of primaries per silo name.</summary>
     Task<IReadOnlyDictionary<string, long>> PrimaryCountsAsync(CancellationToken cancellationToken = default);

@@ -6,6 +6,7 @@ namespace OrleansShards.Grains.Cluster;
 internal sealed class LocalShardOwnership : IShardOwnership
 {
     private readonly ConcurrentDictionary<string, ShardOwner> _owners = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _dropped = new(StringComparer.Ordinal);
 
     public bool IsDistributed => false;
 
@@ -15,9 +16,9 @@ internal sealed class LocalShardOwnership : IShardOwnership
     public Task<ShardOwner> ClaimAsync(string shard, string silo, long minEpoch, CancellationToken cancellationToken = default) =>
         Task.FromResult(_owners.AddOrUpdate(
             shard,
-            static (_, state) => new ShardOwner(state.silo, state.minEpoch + 1),
+            static (key, state) => new ShardOwner(state.silo, Math.Max(state.minEpoch, state.dropped.TryRemove(key, out var was) ? was : 0) + 1),
             static (_, existing, state) => existing with { Primary = state.silo, Epoch = Math.Max(existing.Epoch, state.minEpoch) + 1 },
-            (silo, minEpoch)));
+            (silo, minEpoch, dropped: _dropped)));
 
     public Task<ShardOwner?> TransferAsync(string shard, string from, string to, long epoch, CancellationToken cancellationToken = default)
     {
@@ -51,11 +52,17 @@ internal sealed class LocalShardOwnership : IShardOwnership
     {
         if (_owners.TryGetValue(shard, out var owner) && owner.Primary == silo && owner.Epoch == epoch)
         {
-            _owners.TryRemove(new KeyValuePair<string, ShardOwner>(shard, owner));
+            if (_owners.TryRemove(new KeyValuePair<string, ShardOwner>(shard, owner)))
+            {
+                _dropped[shard] = owner.Epoch;
+            }
         }
 
         return Task.CompletedTask;
     }
+
+    public Task<IReadOnlyDictionary<string, long>> DroppedAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyDictionary<string, long>>(new Dictionary<string, long>(_dropped, StringComparer.Ordinal));
 
     public Task SetDrainingAsync(string silo, bool draining, CancellationToken cancellationToken = default) => Task.CompletedTask;
 

@@ -6,7 +6,9 @@ namespace OrleansShards.Grains.Cluster;
 
 /// <summary>
 /// The ownership map in Redis: hash <c>{ServiceId}/shards</c> (shard → <c>primary|epoch|replica,…</c>) and hash
-/// <c>{ServiceId}/primaries</c> (silo name → number of primaries, for placing new shards). Every change is one Lua
+/// <c>{ServiceId}/primaries</c> (silo name → number of primaries, for placing new shards); hash
+/// <c>{ServiceId}/dropped</c> (shard → the epoch it had when its files were deleted: a tombstone, removed when the
+/// shard is created again, which then continues above that epoch). Every change is one Lua
 /// script, so it is a compare-and-set: two silos can never both become a shard's primary at the same epoch.
 /// It runs on the silo's shared <see cref="IConnectionMultiplexer"/> (resolved on first use, off the caller's thread).
 /// When Redis cannot be reached, calls fail with <c>UNAVAILABLE</c>: activations already open keep serving, no
@@ -30,7 +32,8 @@ internal sealed class RedisShardOwnership : IShardOwnership
         end
         """;
 
-    // KEYS: shards hash, counts hash. ARGV: shard, silo, minEpoch.
+    // KEYS: shards hash, counts hash, dropped hash. ARGV: shard, silo, minEpoch. A shard created again continues above
+    // the epoch its dropped predecessor reached (copies of the old one left on silos are then strictly older).
     private const string ClaimScript = Parse + "\n" + """
         local v = redis.call('HGET', KEYS[1], ARGV[1])
         local e = 0
@@ -41,6 +44,11 @@ internal sealed class RedisShardOwnership : IShardOwnership
           if p ~= ARGV[2] then return v end
         else
           redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+          local d = redis.call('HGET', KEYS[3], ARGV[1])
+          if d then
+            e = tonumber(d)
+            redis.call('HDEL', KEYS[3], ARGV[1])
+          end
         end
         local m = tonumber(ARGV[3])
         if m > e then e = m end
@@ -88,7 +96,7 @@ internal sealed class RedisShardOwnership : IShardOwnership
         return nv
         """;
 
-    // KEYS: shards hash, counts hash. ARGV: shard, silo, epoch.
+    // KEYS: shards hash, counts hash, dropped hash. ARGV: shard, silo, epoch. The entry leaves a tombstone: its epoch.
     private const string ReleaseScript = Parse + "\n" + """
         local v = redis.call('HGET', KEYS[1], ARGV[1])
         if not v then return 0 end
@@ -96,6 +104,7 @@ internal sealed class RedisShardOwnership : IShardOwnership
         if p ~= ARGV[2] or e ~= tonumber(ARGV[3]) then return 0 end
         redis.call('HDEL', KEYS[1], ARGV[1])
         redis.call('HINCRBY', KEYS[2], ARGV[2], -1)
+        redis.call('HSET', KEYS[3], ARGV[1], e)
         return 1
         """;
 
@@ -103,6 +112,7 @@ internal sealed class RedisShardOwnership : IShardOwnership
     private readonly RedisKey _shards;
     private readonly RedisKey _counts;
     private readonly RedisKey _draining;
+    private readonly RedisKey _dropped;
     private readonly Lazy<Task<IConnectionMultiplexer>> _redis;
 
     public RedisShardOwnership(IOptions<ShardClusterOptions> options, IServiceProvider services)
@@ -112,6 +122,7 @@ internal sealed class RedisShardOwnership : IShardOwnership
         _shards = $"{_options.ServiceId}/shards";
         _counts = $"{_options.ServiceId}/primaries";
         _draining = $"{_options.ServiceId}/draining";
+        _dropped = $"{_options.ServiceId}/dropped";
     }
 
     public bool IsDistributed => true;
@@ -124,7 +135,7 @@ internal sealed class RedisShardOwnership : IShardOwnership
 
     public async Task<ShardOwner> ClaimAsync(string shard, string silo, long minEpoch, CancellationToken cancellationToken = default)
     {
-        var result = await RunAsync(db => db.ScriptEvaluateAsync(ClaimScript, [_shards, _counts], [shard, silo, minEpoch])).ConfigureAwait(false);
+        var result = await RunAsync(db => db.ScriptEvaluateAsync(ClaimScript, [_shards, _counts, _dropped], [shard, silo, minEpoch])).ConfigureAwait(false);
         return ShardOwner.Decode((string)result!);
     }
 
@@ -147,7 +158,13 @@ internal sealed class RedisShardOwnership : IShardOwnership
     }
 
     public Task ReleaseAsync(string shard, string silo, long epoch, CancellationToken cancellationToken = default) =>
-        RunAsync(db => db.ScriptEvaluateAsync(ReleaseScript, [_shards, _counts], [shard, silo, epoch]));
+        RunAsync(db => db.ScriptEvaluateAsync(ReleaseScript, [_shards, _counts, _dropped], [shard, silo, epoch]));
+
+    public async Task<IReadOnlyDictionary<string, long>> DroppedAsync(CancellationToken cancellationToken = default)
+    {
+        var entries = await RunAsync(db => db.HashGetAllAsync(_dropped)).ConfigureAwait(false);
+        return entries.ToDictionary(e => (string)e.Name!, e => (long)e.Value, StringComparer.Ordinal);
+    }
 
     public Task SetDrainingAsync(string silo, bool draining, CancellationToken cancellationToken = default) =>
         RunAsync(db => draining ? db.SetAddAsync(_draining, silo) : db.SetRemoveAsync(_draining, silo));

@@ -34,6 +34,8 @@ public static class ShardClusterServiceCollectionExtensions
             services.AddPlacementDirector<ShardPlacement, ShardPlacementDirector>();
             services.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
             services.AddHostedService<ClusterStartup>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, StaleCopySweep>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Replication.ReplicaRepair>();
         }
 
         return services;

@@ -12,7 +12,10 @@ namespace OrleansShards.Grains.Replication;
 /// The copy of one shard on one replica silo, keyed <c>{silo}/{tenant}:{table}</c> and placed on that silo. It holds
 /// the shard's file at the same path a primary there would use, applies the primary's batches in order (refusing an
 /// older primary's and asking for a missing tail), is seeded with a whole copy when its log cannot follow, and is
-/// fenced by a promotion (a newer epoch, kept durably in <c>{file}.fence</c> even before it holds a copy).
+/// fenced by a promotion (a newer epoch, kept durably in <c>{file}.fence</c> even before it holds a copy). Its open
+/// connections count in the silo's file budget (<see cref="ShardFileBudget"/>) like a primary's: it takes its share
+/// before opening, and as the least recently used idle holder it is closed (deactivated) to make room; the next batch
+/// opens the copy again.
 /// </summary>
 [Alias("orleansshards.IShardReplica")]
 internal interface IShardReplica : IGrainWithStringKey
@@ -67,8 +70,10 @@ internal sealed partial class ShardReplicaGrain(
     IOptions<TableShardOptions> options,
     ClusterView cluster,
     IGrainFactory grains,
-    ILogger<ShardReplicaGrain> logger) : Grain, IShardReplica
+    ShardFileBudget files,
+    ILogger<ShardReplicaGrain> logger) : Grain, IShardReplica, IIncomingGrainCallFilter
 {
+    private ShardFileBudget.Lease? _lease;
     private readonly string _root = Path.GetFullPath(options.Value.DataDirectory);
     private ShardPaths _paths = null!;
     private string _silo = null!;
@@ -96,6 +101,7 @@ internal sealed partial class ShardReplicaGrain(
 
         (_tenant, _table) = ShardName.Parse(key[(slash + 1)..]);
         _paths = new ShardPaths(_root, _tenant, _table);
+        _lease = files.Open(key, static () => true, CloseForBudget);
         _fence = File.Exists(FencePath) && long.TryParse(File.ReadAllText(FencePath), NumberStyles.None, CultureInfo.InvariantCulture, out var fence) ? fence : 0;
         return Task.CompletedTask;
     }
@@ -103,8 +109,29 @@ internal sealed partial class ShardReplicaGrain(
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         Close();
+        _lease?.Dispose();
+        _lease = null;
         return Task.CompletedTask;
     }
+
+    /// <summary>Every call marks the copy in use: the budget closes idle holders only, the least recently used first.</summary>
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        var lease = _lease;
+        lease?.Enter();
+        try
+        {
+            await context.Invoke();
+        }
+        finally
+        {
+            lease?.Exit();
+        }
+    }
+
+    private void CloseForBudget() => GrainContext.Deactivate(
+        new DeactivationReason(DeactivationReasonCode.ApplicationRequested, "Closed to keep the silo's open files within its budget (least recently used idle replica)."),
+        CancellationToken.None);
 
     private string FencePath => _paths.Database + ".fence";
 
@@ -209,9 +236,11 @@ internal sealed partial class ShardReplicaGrain(
     /// <summary>A read-only connection for follower reads, under the tenant SQL policy and result caps of the shard's own readers.</summary>
     private ShardConnection OpenReader()
     {
-        var reader = new ShardConnection(_paths.Database, readOnly: true, options.Value.PlanCacheSize);
+        _lease!.Reserve(ShardFileBudget.ReaderFiles);
+        ShardConnection? reader = null;
         try
         {
+            reader = new ShardConnection(_paths.Database, readOnly: true, options.Value.PlanCacheSize);
             ShardSecurity.Apply(reader);
             reader.MaxResultRows = options.Value.MaxResultRows;
             reader.MaxResultBytes = options.Value.MaxResultBytes;
@@ -219,7 +248,8 @@ internal sealed partial class ShardReplicaGrain(
         }
         catch
         {
-            reader.Dispose();
+            reader?.Dispose();
+            _lease.Release(ShardFileBudget.ReaderFiles);
             throw;
         }
     }
@@ -323,17 +353,33 @@ internal sealed partial class ShardReplicaGrain(
             return null;
         }
 
-        var connection = new ShardConnection(_paths.Database, readOnly: false, planCacheSize: 16);
+        // Its share of the silo's file budget first (OVERLOADED, retryable, when no idle holder can make room).
+        _lease!.Reserve(ShardFileBudget.WriterFiles);
+        ShardConnection? connection = null;
         try
         {
+            connection = new ShardConnection(_paths.Database, readOnly: false, planCacheSize: 16);
+
             // Durable before the answer: an acknowledgement counts this copy in the majority.
             connection.Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;");
             ShardSchema.Migrate(connection);
             ShardStateBuilder.SetTriggers(connection, enabled: false);
         }
-        catch
+        catch (Exception ex)
         {
-            connection.Dispose();
+            connection?.Dispose();
+            _lease.Release(ShardFileBudget.WriterFiles);
+            if (ex is IOException io && ShardFileBudget.IsTooManyOpenFiles(io))
+            {
+                files.ReportExhausted();
+                throw new ShardException(ShardErrorCode.Overloaded, "The silo cannot open more files now; retry shortly.", ex);
+            }
+
+            if (ex is ShardException { SqliteCode: SqliteResultCodes.CantOpen })
+            {
+                files.ReportExhausted();
+            }
+
             throw;
         }
 
@@ -343,10 +389,20 @@ internal sealed partial class ShardReplicaGrain(
 
     private void Close()
     {
-        _reader?.Dispose();
-        _reader = null;
-        _connection?.Dispose();
-        _connection = null;
+        if (_reader is not null)
+        {
+            _reader.Dispose();
+            _reader = null;
+            _lease?.Release(ShardFileBudget.ReaderFiles);
+        }
+
+        if (_connection is not null)
+        {
+            _connection.Dispose();
+            _connection = null;
+            _lease?.Release(ShardFileBudget.WriterFiles);
+        }
+
         _sequence = -1;
     }
 

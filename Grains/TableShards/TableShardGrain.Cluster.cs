@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Grains.Cluster;
+using OrleansShards.Grains.Replication;
 using OrleansShards.Grains.Writes;
 
 namespace OrleansShards.Grains.TableShards;
@@ -119,6 +120,41 @@ internal sealed partial class TableShardGrain
         {
             _writerConnection.Execute("ROLLBACK");
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The shard's files are gone (a partition dropped by unshard): its replicas delete their copies too. A replica that
+    /// cannot be reached keeps its copy until its silo starts again and finds the shard dropped in the map
+    /// (<see cref="Replication.StaleCopies"/>).
+    /// </summary>
+    private async Task DropReplicaCopiesAsync()
+    {
+        if (!Ownership.IsDistributed || Cluster is null || _epoch == 0)
+        {
+            return;
+        }
+
+        ShardOwner? owner;
+        try
+        {
+            owner = await Ownership.GetAsync(_shard);
+        }
+        catch (ShardException)
+        {
+            return; // the map is unreachable: the release fails too, and the sweep finds the copies later
+        }
+
+        foreach (var silo in owner?.Replicas ?? [])
+        {
+            try
+            {
+                await _grains.GetGrain<IShardReplica>(ShardReplicaGrain.KeyOf(silo, _shard)).DropAsync(_epoch).WaitAsync(ClusterOptions.ReplicationTimeout);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogDropFailed(_shard, silo, ex.Message);
+            }
         }
     }
 

@@ -76,7 +76,7 @@ internal sealed partial class TableShardGrain
     /// <summary>
     /// Every third of <see cref="ShardClusterOptions.ReplicaReplaceAfter"/> (1 s to 1 min): a replica whose silo is not an
     /// active member and that acknowledged nothing for that long is replaced by a new one elsewhere. The timer does not
-    /// keep the shard active: an idle shard repairs when it is next opened and written.
+    /// keep the shard active: a shard that is not open is repaired by its primary silo's <see cref="ReplicaRepair"/>.
     /// </summary>
     private void StartRepairTimer()
     {

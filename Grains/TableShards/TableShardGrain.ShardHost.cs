@@ -316,6 +316,7 @@ internal sealed partial class TableShardGrain
         DeleteFiles();
         _destroyed = true;
         _capacity.Remove(_shard);
+        await DropReplicaCopiesAsync();
         await ReleaseOwnershipAsync();
         if (await this.GetReminder(CapacityReminder) is { } reminder)
         {

@@ -425,8 +425,13 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains($"replica on silo {gone.Name} failed", primary.Tail(100_000), StringComparison.Ordinal);
 
         // The dead silo comes back (no longer a replica), then the spare is drained: its replica moves to the returned silo.
+        var copy = Path.Combine(gone.DataDirectory, "acme", "kept.db");
+        Assert.True(File.Exists(copy), "the dead silo's replica copy");
         var back = StartSilo(gone.Name, new Dictionary<string, string>(Replicated) { ["Shards__Cluster__ReplicaReplaceAfter"] = "00:00:02" });
         await back.WaitForActiveSilosAsync(4, FormTimeout);
+
+        // Replaced while it was away, its copy is stale: deleted while it started, before it joined as active.
+        Assert.False(File.Exists(copy), "the returned silo kept the copy of a replica replaced while it was away");
         var (drain, started) = await primary.PostAsync("/v1/cluster/drain", new { silo = spare.Name });
         Assert.True(drain == 202, $"{drain} {started}");
         var id = started.GetProperty("operationId").GetString();
@@ -445,6 +450,51 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
         var (read, rows) = await primary.PostAsync("/v1/tables/kept/query", new { query = "SELECT count(*), count(DISTINCT n) FROM kept" });
         Assert.True(read == 200, $"{read} {rows}");
         Assert.Equal(rows.GetProperty("rows")[0][0].GetInt64(), rows.GetProperty("rows")[0][1].GetInt64());
+    }
+
+    [Fact]
+    public async Task A_shard_that_is_not_open_has_a_gone_replica_replaced_by_its_primarys_silo()
+    {
+        var silos = await StartFourAsync();
+        var (ddl, ddlBody) = await silos[0].PostAsync("/v1/tables/idle/ddl", new { query = "CREATE TABLE idle(n INTEGER, v TEXT)" });
+        Assert.True(ddl == 200, $"{ddl} {ddlBody}\n{silos[0].Tail()}");
+        var placement = await PlacementAsync(silos[0], "idle");
+        var primary = silos.Single(s => s.Name == placement.GetProperty("primary").GetString());
+        var replicas = placement.GetProperty("replicas").EnumerateArray().Select(r => r.GetProperty("silo").GetString()!).ToList();
+        Assert.Equal(2, replicas.Count);
+        for (var n = 1; n <= 5; n++)
+        {
+            Assert.True(await InsertUntilAcknowledgedAsync(primary, "idle", n, DateTime.UtcNow.AddSeconds(30)));
+        }
+
+        // The primary's silo stops (its shard closes) and a replica's silo dies; the primary's silo comes back with
+        // nothing open. Nothing calls the table from here on: only the silo's repair service can open it.
+        var gone = silos.Single(s => s.Name == replicas[0]);
+        var spare = silos.Single(s => s != primary && !replicas.Contains(s.Name));
+        await primary.StopAsync();
+        gone.Kill();
+        var restarted = StartSilo(primary.Name, new Dictionary<string, string>(Replicated) { ["Shards__Cluster__ReplicaReplaceAfter"] = "00:00:02" });
+        await restarted.WaitForActiveSilosAsync(3, FormTimeout);
+
+        var answer = "";
+        await WaitUntilAsync(
+            async () =>
+            {
+                var (status, cluster) = await spare.GetAsync("/v1/cluster");
+                answer = cluster.ToString();
+                var held = status == 200
+                    ? cluster.GetProperty("silos").EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e.GetProperty("replicas").GetInt64())
+                    : [];
+                return held.GetValueOrDefault(spare.Name) == 1 && held.GetValueOrDefault(gone.Name) == 0;
+            },
+            "the gone replica of the closed shard replaced on the spare silo",
+            TimeSpan.FromSeconds(60),
+            () => answer + "\n" + restarted.Tail());
+
+        var (read, rows) = await spare.PostAsync("/v1/tables/idle/query", new { query = "SELECT count(*) FROM idle" });
+        Assert.True(read == 200, $"{read} {rows}");
+        Assert.Equal(5, rows.GetProperty("rows")[0][0].GetInt64());
+        Assert.True(File.Exists(Path.Combine(spare.DataDirectory, "acme", "idle.db")), "the spare silo holds the new copy");
     }
 
     /// <summary>Starts again (same name and directory) every silo of <paramref name="silos"/> whose process has exited, and waits for the whole cluster.</summary>

@@ -14,6 +14,7 @@ namespace OrleansShards.Tests.Cluster;
 /// </summary>
 public sealed class SiloProcess : IAsyncDisposable
 {
+    private const int SigTerm = 15;
     private const int SigCont = 18;
     private const int SigStop = 19;
 
@@ -137,6 +138,26 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             _process.Kill();
             _process.WaitForExit(10_000);
+        }
+    }
+
+    /// <summary>SIGTERM: the silo stops gracefully (its grains deactivate, it leaves the membership); kill -9 after 30 s.</summary>
+    public async Task StopAsync()
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        Signal(SigTerm);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Kill();
         }
     }
 

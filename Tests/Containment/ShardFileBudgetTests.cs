@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using OrleansShards.Grains.Replication;
 using OrleansShards.Grains.Storage;
 using OrleansShards.Tests.Infrastructure;
 using OrleansShards.Tests.TableShards;
@@ -34,6 +35,46 @@ public sealed class ShardFileBudgetTests
         Assert.True(budget.Evictions > 0);
         Assert.Equal(1, await ShardAssert.CountAsync(host.Shard("budget", "t0"), "t0"));
         Assert.Contains("budget:t0", budget.OpenShardNames());
+    }
+
+    [Fact]
+    public async Task Replica_copies_take_their_share_of_the_budget_and_are_closed_when_idle_to_make_room()
+    {
+        await using var host = await ShardTestHost.StartAsync(o => o.MaxOpenFiles = 16);
+        var budget = host.Services.GetRequiredService<ShardFileBudget>();
+        var self = host.Services.GetRequiredService<OrleansShards.Grains.Cluster.ClusterView>().SelfName;
+
+        // Replica copies of shards no primary opens on this silo (empty files, as a seed leaves a new copy).
+        var keys = Enumerable.Range(0, 3).Select(i => ShardReplicaGrain.KeyOf(self, ShardName.Format("copies", "r" + i))).ToList();
+        Directory.CreateDirectory(Path.Combine(host.DataDirectory, "copies"));
+        foreach (var key in keys)
+        {
+            File.WriteAllBytes(Path.Combine(host.DataDirectory, "copies", key[(key.LastIndexOf(':') + 1)..] + ".db"), []);
+            var status = await host.Grains.GetGrain<IShardReplica>(key).FenceAsync(0);
+            Assert.True(status.Exists);
+        }
+
+        Assert.Equal(3 * ShardFileBudget.WriterFiles, budget.OpenFiles);
+        Assert.Equal(keys, budget.OpenShardNames());
+
+        // Primaries opened after them need room: the least recently used copies close (their grains deactivate).
+        for (var i = 0; i < 4; i++)
+        {
+            var shard = host.Shard("budget", "p" + i);
+            await shard.DdlAsync(new DdlRequest($"CREATE TABLE p{i}(id INTEGER PRIMARY KEY)"));
+            await shard.MutateAsync(new MutationRequest($"INSERT INTO p{i}(id) VALUES (1)"));
+        }
+
+        await Eventually.TrueAsync(() => budget.OpenFiles <= budget.Limit, "the budget to be kept");
+        var open = budget.OpenShardNames();
+        Assert.DoesNotContain(keys[0], open);
+        Assert.Contains("budget:p3", open);
+        Assert.True(budget.Evictions >= 2, $"evictions: {budget.Evictions}");
+
+        // Used again, the copy opens again (and takes its share again).
+        Assert.True((await host.Grains.GetGrain<IShardReplica>(keys[0]).FenceAsync(0)).Exists);
+        Assert.Contains(keys[0], budget.OpenShardNames());
+        await Eventually.TrueAsync(() => budget.OpenFiles <= budget.Limit, "the budget to be kept after the copy reopened");
     }
 
     [Fact]
