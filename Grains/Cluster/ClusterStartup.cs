@@ -36,13 +36,15 @@ internal sealed partial class ClusterStartup(IShardOwnership ownership, IOptions
 
 /// <summary>
 /// In cluster mode, while the silo starts and before it joins the cluster as active (so no replica call can reach it
-/// yet): deletes the shard copies the ownership map has left behind on its disk (<see cref="Replication.StaleCopies"/>).
+/// yet): moves aside the shard copies the ownership map has left behind on its disk (<see cref="Replication.StaleCopies"/>).
 /// A Redis that cannot be reached is logged, not fatal: the copies wait for the next start.
 /// </summary>
 internal sealed partial class StaleCopySweep(
     IShardOwnership ownership,
     IOptions<ShardClusterOptions> options,
     IOptions<Hosting.TableShardOptions> shards,
+    ClusterView cluster,
+    [Microsoft.Extensions.DependencyInjection.FromKeyedServices(Hosting.ShardClock.ServiceKey)] TimeProvider time,
     ILogger<StaleCopySweep> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     public void Participate(ISiloLifecycle observer) =>
@@ -58,10 +60,11 @@ internal sealed partial class StaleCopySweep(
         var silo = options.Value.EffectiveSiloName;
         try
         {
-            var deleted = await Replication.StaleCopies.SweepAsync(ownership, silo, shards.Value.DataDirectory, cancellationToken).ConfigureAwait(false);
-            if (deleted.Count > 0)
+            var active = cluster.ActiveMembers().Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+            var moved = await Replication.StaleCopies.SweepAsync(ownership, silo, active, shards.Value.DataDirectory, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            if (moved.Count > 0)
             {
-                LogStaleCopies(silo, deleted.Count, string.Join(", ", deleted.Take(20)));
+                LogStaleCopies(silo, moved.Count, Replication.StaleCopies.QuarantineDirectory(shards.Value.DataDirectory), string.Join(", ", moved.Take(20)));
             }
         }
         catch (Exception ex) when (ex is ShardException or IOException or UnauthorizedAccessException)
@@ -70,8 +73,8 @@ internal sealed partial class StaleCopySweep(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Silo {Silo} deleted {Count} stale shard copies the ownership map left behind: {Shards}")]
-    private partial void LogStaleCopies(string silo, int count, string shards);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Silo {Silo} moved {Count} stale shard copies the ownership map left behind into {Folder} (deleted after 7 days): {Shards}")]
+    private partial void LogStaleCopies(string silo, int count, string folder, string shards);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Silo {Silo} could not look for stale shard copies: {Reason}")]
     private partial void LogSweepFailed(string silo, string reason);

@@ -60,6 +60,9 @@ internal interface IShardOwnership
     /// <summary>The silos marked draining.</summary>
     Task<IReadOnlyCollection<string>> DrainingAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>Every entry of <paramref name="tenant"/>'s shards (keys <c>{tenant}:…</c>).</summary>
+    Task<IReadOnlyList<(string Shard, ShardOwner Owner)>> ListTenantAsync(string tenant, CancellationToken cancellationToken = default);
+
     /// <summary>Every entry whose primary is <paramref name="silo"/>.</summary>
     Task<IReadOnlyList<(string Shard, ShardOwner Owner)>> ListAsync(string? silo = null, CancellationToken cancellationToken = default);
 }

@@ -61,6 +61,10 @@ internal sealed class LocalShardOwnership : IShardOwnership
         return Task.CompletedTask;
     }
 
+    public Task<IReadOnlyList<(string Shard, ShardOwner Owner)>> ListTenantAsync(string tenant, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<(string, ShardOwner)>>(
+            _owners.Where(e => e.Key.StartsWith(tenant + ":", StringComparison.Ordinal)).Select(e => (e.Key, e.Value)).ToList());
+
     public Task<IReadOnlyDictionary<string, long>> DroppedAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyDictionary<string, long>>(new Dictionary<string, long>(_dropped, StringComparer.Ordinal));
 

@@ -160,6 +160,22 @@ internal sealed class RedisShardOwnership : IShardOwnership
     public Task ReleaseAsync(string shard, string silo, long epoch, CancellationToken cancellationToken = default) =>
         RunAsync(db => db.ScriptEvaluateAsync(ReleaseScript, [_shards, _counts, _dropped], [shard, silo, epoch]));
 
+    public async Task<IReadOnlyList<(string Shard, ShardOwner Owner)>> ListTenantAsync(string tenant, CancellationToken cancellationToken = default)
+    {
+        // Tenant names are letters, digits and '_': no glob characters to escape.
+        ShardName.Validate(tenant, "tenant");
+        return await RunAsync(async db =>
+        {
+            var entries = new List<(string, ShardOwner)>();
+            await foreach (var entry in db.HashScanAsync(_shards, tenant + ":*", pageSize: 1000).ConfigureAwait(false))
+            {
+                entries.Add(((string)entry.Name!, ShardOwner.Decode(entry.Value!)));
+            }
+
+            return (IReadOnlyList<(string, ShardOwner)>)entries;
+        }).ConfigureAwait(false);
+    }
+
     public async Task<IReadOnlyDictionary<string, long>> DroppedAsync(CancellationToken cancellationToken = default)
     {
         var entries = await RunAsync(db => db.HashGetAllAsync(_dropped)).ConfigureAwait(false);

@@ -32,6 +32,13 @@ internal interface ISiloAgent : IGrainWithStringKey
     /// <summary>The silo name this agent runs on (for tests and diagnostics).</summary>
     [Alias("GetSiloNameAsync")]
     Task<string> GetSiloNameAsync();
+
+    /// <summary>
+    /// Bytes on this silo's disk of the given tables of <paramref name="tenant"/> (database, WAL, shared memory, PITR
+    /// snapshots): a tenant's storage quota in a cluster sums them over the silos holding its primaries.
+    /// </summary>
+    [Alias("TenantBytesAsync")]
+    Task<long> TenantBytesAsync(string tenant, IReadOnlyList<string> tables);
 }
 
 [SiloNamePlacement]
@@ -106,6 +113,40 @@ internal sealed partial class SiloAgentGrain(IOptions<TableShardOptions> options
     }
 
     public Task<string> GetSiloNameAsync() => Task.FromResult(cluster.SelfName);
+
+    public Task<long> TenantBytesAsync(string tenant, IReadOnlyList<string> tables)
+    {
+        ShardName.Validate(tenant, "tenant");
+        long total = 0;
+        foreach (var table in tables)
+        {
+            ShardName.Validate(table, "table");
+            var paths = new Storage.ShardPaths(_root, tenant, table);
+            foreach (var file in new[] { paths.Database, paths.Wal, paths.Database + "-shm" })
+            {
+                total += FileLength(file);
+            }
+
+            if (Directory.Exists(paths.Snapshots))
+            {
+                total += Directory.EnumerateFiles(paths.Snapshots, "*", SearchOption.AllDirectories).Sum(FileLength);
+            }
+        }
+
+        return Task.FromResult(total);
+    }
+
+    private static long FileLength(string path)
+    {
+        try
+        {
+            return new FileInfo(path).Length;
+        }
+        catch (FileNotFoundException)
+        {
+            return 0; // not there, or removed while counting (a checkpointed WAL, a pruned snapshot)
+        }
+    }
 
     private string Final(string relativePath)
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Runtime;
 using OrleansShards.Grains.Cluster;
 
 namespace OrleansShards.Grains.Replication;
@@ -13,7 +14,9 @@ namespace OrleansShards.Grains.Replication;
 /// this silo has seen absent from the active members for <see cref="ShardClusterOptions.ReplicaReplaceAfter"/>, asks
 /// the shard to replace it (<see cref="IShardMove.ReplaceReplicaAsync"/>; that opens an idle shard, which goes idle
 /// again afterwards) — only when some active, not draining silo can take the copy, so a cluster with no spare silo does
-/// not open its idle shards every period.
+/// not open its idle shards every period, and only when the live copies are a majority (a shard that cannot open
+/// cannot be repaired from here). The map is read while some member is not active (or a gone replica is watched), else
+/// every <see cref="FullReadEvery"/>.
 /// </summary>
 internal sealed partial class ReplicaRepair(
     IShardOwnership ownership,
@@ -22,7 +25,11 @@ internal sealed partial class ReplicaRepair(
     IOptions<ShardClusterOptions> options,
     ILogger<ReplicaRepair> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
+    /// <summary>How often the map is read when every member is active and no replica is watched.</summary>
+    internal static readonly TimeSpan FullReadEvery = TimeSpan.FromMinutes(10);
+
     private readonly Dictionary<string, long> _goneSince = new(StringComparer.Ordinal);
+    private long _lastRead;
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
 
@@ -77,9 +84,19 @@ internal sealed partial class ReplicaRepair(
     internal async Task RepairAsync(CancellationToken cancellationToken)
     {
         var after = options.Value.ReplicaReplaceAfter;
+        var now = Stopwatch.GetTimestamp();
+
+        // The map is read only while some member is not active, a replica is being watched, or every FullReadEvery (for
+        // replicas on silos that left the membership table altogether).
+        if (_goneSince.Count == 0 && cluster.Members().All(m => m.Status == SiloStatus.Active)
+            && _lastRead != 0 && Stopwatch.GetElapsedTime(_lastRead, now) < FullReadEvery)
+        {
+            return;
+        }
+
+        _lastRead = now;
         var active = cluster.ActiveMembers().Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
         var entries = await ownership.ListAsync(cluster.SelfName, cancellationToken).ConfigureAwait(false);
-        var now = Stopwatch.GetTimestamp();
         var absent = entries.SelectMany(e => e.Owner.Replicas).Where(r => !active.Contains(r)).ToHashSet(StringComparer.Ordinal);
         foreach (var back in _goneSince.Keys.Where(k => !absent.Contains(k)).ToList())
         {
@@ -103,7 +120,12 @@ internal sealed partial class ReplicaRepair(
             foreach (var silo in owner.Replicas.Where(longGone.Contains))
             {
                 var spare = active.Any(n => n != owner.Primary && !owner.Replicas.Contains(n) && !draining.Contains(n));
-                if (!spare || cancellationToken.IsCancellationRequested)
+
+                // Opening the shard needs a majority of its copies: without one (two copies, one gone) it cannot be
+                // repaired from here, and trying would only raise its epoch and wait out the replication timeout.
+                var live = 1 + owner.Replicas.Count(active.Contains);
+                var majority = (1 + owner.Replicas.Count) / 2 + 1;
+                if (!spare || live < majority || cancellationToken.IsCancellationRequested)
                 {
                     continue;
                 }

@@ -74,6 +74,9 @@ internal sealed partial class ShardReplicaGrain(
     ILogger<ShardReplicaGrain> logger) : Grain, IShardReplica, IIncomingGrainCallFilter
 {
     private ShardFileBudget.Lease? _lease;
+
+    /// <summary>The writer's share of the budget, taken by the call filter for an open in this call.</summary>
+    private bool _reserved;
     private readonly string _root = Path.GetFullPath(options.Value.DataDirectory);
     private ShardPaths _paths = null!;
     private string _silo = null!;
@@ -101,8 +104,8 @@ internal sealed partial class ShardReplicaGrain(
 
         (_tenant, _table) = ShardName.Parse(key[(slash + 1)..]);
         _paths = new ShardPaths(_root, _tenant, _table);
-        _lease = files.Open(key, static () => true, CloseForBudget);
         _fence = File.Exists(FencePath) && long.TryParse(File.ReadAllText(FencePath), NumberStyles.None, CultureInfo.InvariantCulture, out var fence) ? fence : 0;
+        _lease = files.Open(key, static () => true, CloseForBudget);
         return Task.CompletedTask;
     }
 
@@ -121,10 +124,25 @@ internal sealed partial class ShardReplicaGrain(
         lease?.Enter();
         try
         {
+            if (lease is not null && _connection is null && File.Exists(_paths.Database))
+            {
+                // The copy will be opened: take its share of the budget here, where a burst of opens can wait (bounded)
+                // for the holders already asked to close, as a primary's open does, instead of being refused at once.
+                await lease.ReserveAsync(ShardFileBudget.WriterFiles, ShardFileBudget.ClosingWait);
+                _reserved = true;
+            }
+
             await context.Invoke();
         }
         finally
         {
+            if (_reserved)
+            {
+                // Reserved but not used by an open.
+                _reserved = false;
+                lease?.Release(ShardFileBudget.WriterFiles);
+            }
+
             lease?.Exit();
         }
     }
@@ -298,8 +316,19 @@ internal sealed partial class ShardReplicaGrain(
 
     public Task DropAsync(long epoch)
     {
+        // A copy that has seen a newer epoch than the asking primary's (fenced, or seeded by a newer primary) is not its to drop.
+        long seen;
+        try
+        {
+            seen = Math.Max(_fence, Open() is { } connection ? ReplicaLog.FileEpoch(connection) : 0);
+        }
+        catch (ShardException)
+        {
+            seen = long.MaxValue; // the copy cannot be read now: kept (the start-up sweep finds it if it is stale)
+        }
+
         Close();
-        if (epoch >= _fence)
+        if (epoch >= seen)
         {
             foreach (var path in new[] { _paths.Database, _paths.Database + "-wal", _paths.Database + "-shm", FencePath })
             {
@@ -353,8 +382,17 @@ internal sealed partial class ShardReplicaGrain(
             return null;
         }
 
-        // Its share of the silo's file budget first (OVERLOADED, retryable, when no idle holder can make room).
-        _lease!.Reserve(ShardFileBudget.WriterFiles);
+        // Its share of the silo's file budget first (taken by the call filter, else now: OVERLOADED, retryable, when no
+        // idle holder can make room).
+        if (_reserved)
+        {
+            _reserved = false;
+        }
+        else
+        {
+            _lease!.Reserve(ShardFileBudget.WriterFiles);
+        }
+
         ShardConnection? connection = null;
         try
         {
@@ -368,7 +406,7 @@ internal sealed partial class ShardReplicaGrain(
         catch (Exception ex)
         {
             connection?.Dispose();
-            _lease.Release(ShardFileBudget.WriterFiles);
+            _lease!.Release(ShardFileBudget.WriterFiles);
             if (ex is IOException io && ShardFileBudget.IsTooManyOpenFiles(io))
             {
                 files.ReportExhausted();

@@ -220,7 +220,7 @@ public sealed class ShardFileBudget
             if (needed > 0)
             {
                 var freed = 0L;
-                foreach (var candidate in _leases.Values.Where(l => l != lease && l.IsIdle).OrderBy(l => l.LastUsed).ToList())
+                foreach (var candidate in _leases.Values.Where(l => l != lease && l.IsIdle && l.Files > 0).OrderBy(l => l.LastUsed).ToList())
                 {
                     if (freed >= needed)
                     {

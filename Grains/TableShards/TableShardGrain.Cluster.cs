@@ -145,7 +145,12 @@ internal sealed partial class TableShardGrain
             return; // the map is unreachable: the release fails too, and the sweep finds the copies later
         }
 
-        foreach (var silo in owner?.Replicas ?? [])
+        if (owner is null || owner.Primary != Cluster.SelfName || owner.Epoch != _epoch)
+        {
+            return; // superseded: the copies are a newer primary's now
+        }
+
+        foreach (var silo in owner.Replicas)
         {
             try
             {
@@ -239,6 +244,13 @@ internal sealed partial class TableShardGrain
             {
                 // Queued behind a move's switch: the caller resends it to the new primary.
                 throw new ShardMovedException(grain._shard, movedTo);
+            }
+
+            if (grain._quorumLost is { } lost)
+            {
+                // Writes queued when the activation learned it must serve nothing more (a lost majority, a hand-over
+                // whose outcome is unknown) commit nothing.
+                throw new ShardException(ShardErrorCode.Unavailable, lost);
             }
 
             var epoch = grain._epoch;

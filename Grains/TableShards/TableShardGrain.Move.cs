@@ -75,7 +75,37 @@ internal sealed partial class TableShardGrain : IShardMove
         {
             var switchStarted = Stopwatch.GetTimestamp();
             await target.SyncAsync(_writer.Sequence);
-            moved = await Ownership.TransferAsync(_shard, cluster.SelfName, targetSilo, _epoch, cancellationToken);
+            try
+            {
+                moved = await Ownership.TransferAsync(_shard, cluster.SelfName, targetSilo, _epoch, cancellationToken);
+            }
+            catch (ShardException ex) when (ex.Code == ShardErrorCode.Unavailable)
+            {
+                // The outcome is unknown: the script may have run after the call gave up waiting. Read the entry again:
+                // unchanged → the move failed and this activation stays primary; the target named → the hand-over
+                // happened; anything else, or no answer → this activation must not commit again (it may be superseded).
+                ShardOwner? now = null;
+                try
+                {
+                    now = await Ownership.GetAsync(_shard, cancellationToken);
+                }
+                catch (ShardException)
+                {
+                }
+
+                if (now is not null && now.Primary == cluster.SelfName && now.Epoch == _epoch)
+                {
+                    throw;
+                }
+
+                if (now is null || now.Primary != targetSilo)
+                {
+                    OnQuorumLost($"the ownership map's answer to the hand-over to '{targetSilo}' was lost");
+                    throw;
+                }
+
+                moved = now;
+            }
             if (moved is not null)
             {
                 // From here no write commits here: the fence refuses every transaction and calls are refused (moved).

@@ -50,10 +50,10 @@ internal sealed class ShardRequestContext(
     /// As <see cref="GetShard"/> for a write of <paramref name="statements"/>: also refuses it with <c>CAPACITY_EXCEEDED</c>
     /// when the tenant is over its storage quota and a statement may grow it.
     /// </summary>
-    public ITableShard GetShardForWrite(HttpContext http, string table, string? requestTenant, params IEnumerable<string?> statements)
+    public async Task<ITableShard> GetShardForWriteAsync(HttpContext http, string table, string? requestTenant, params IEnumerable<string?> statements)
     {
         var key = Admit(http, table, requestTenant);
-        quota.EnsureWritable(ShardName.Parse(key).Tenant, statements);
+        await quota.EnsureWritableAsync(ShardName.Parse(key).Tenant, statements);
         return grains.GetGrain<ITableShard>(key);
     }
 

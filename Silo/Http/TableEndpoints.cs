@@ -68,7 +68,7 @@ internal static class TableEndpoints
     private static async Task<IResult> MutationAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.MutationBody);
-        var shard = ctx.GetShardForWrite(http, table, body.TenantId, body.Query);
+        var shard = await ctx.GetShardForWriteAsync(http, table, body.TenantId, body.Query);
         var request = new MutationRequest(Required(body.Query, "query"), body.Params, body.TransactionId, body.IdempotencyKey, body.ShardKey);
         var result = await shard.MutateAsync(request, http.RequestAborted);
         return result.Queued
@@ -79,7 +79,7 @@ internal static class TableEndpoints
     private static async Task<IResult> BatchAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.BatchBody);
-        var shard = ctx.GetShardForWrite(http, table, body.TenantId, body.Statements?.Select(s => s?.Query) ?? []);
+        var shard = await ctx.GetShardForWriteAsync(http, table, body.TenantId, body.Statements?.Select(s => s?.Query) ?? []);
         if (body.Statements is not { Count: > 0 } statements)
         {
             throw Invalid("statements must hold at least one statement.");
@@ -99,7 +99,7 @@ internal static class TableEndpoints
     private static async Task<IResult> DdlAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.DdlBody);
-        var shard = ctx.GetShardForWrite(http, table, body.TenantId, body.Query);
+        var shard = await ctx.GetShardForWriteAsync(http, table, body.TenantId, body.Query);
         var result = await shard.DdlAsync(new DdlRequest(Required(body.Query, "query")), http.RequestAborted);
         return TypedResults.Json(new DdlResponse(result.Ok, result.Bookmark), ShardsJsonContext.Default.DdlResponse);
     }

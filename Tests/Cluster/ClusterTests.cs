@@ -35,16 +35,16 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         _root.Dispose();
     }
 
-    private SiloProcess StartSilo(string name, string? dataDirectory = null)
+    private SiloProcess StartSilo(string name, string? dataDirectory = null, IDictionary<string, string>? settings = null)
     {
-        var silo = SiloProcess.Start(_redis.Configuration, _serviceId, name, dataDirectory ?? _root.Combine(name));
+        var silo = SiloProcess.Start(_redis.Configuration, _serviceId, name, dataDirectory ?? _root.Combine(name), settings);
         _silos.Add(silo);
         return silo;
     }
 
-    private async Task<SiloProcess[]> StartClusterAsync(int count = 3)
+    private async Task<SiloProcess[]> StartClusterAsync(int count = 3, IDictionary<string, string>? settings = null)
     {
-        var silos = Enumerable.Range(1, count).Select(i => StartSilo("s" + i)).ToArray();
+        var silos = Enumerable.Range(1, count).Select(i => StartSilo("s" + i, settings: settings)).ToArray();
         foreach (var silo in silos)
         {
             await silo.WaitForActiveSilosAsync(count, FormTimeout);
@@ -501,6 +501,79 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
 
         return progress;
     }
+
+    [Fact]
+    public async Task A_tenants_storage_quota_counts_its_tables_on_every_silo_whichever_silo_a_write_arrives_at()
+    {
+        const long quota = 1024 * 1024;
+        var silos = await StartClusterAsync(settings: new Dictionary<string, string>
+        {
+            ["Shards__Limits__MaxTenantStorageBytes"] = quota.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Shards__Limits__StorageUsageRefresh"] = "00:00:00",
+        });
+        var tables = new[] { "q1", "q2", "q3" };
+        foreach (var table in tables)
+        {
+            await CreateTableAsync(silos[0], table);
+        }
+
+        var primaries = new Dictionary<string, string>();
+        foreach (var table in tables)
+        {
+            primaries[table] = await PrimaryOfAsync(silos[0], table);
+        }
+
+        Assert.Equal(3, primaries.Values.Distinct().Count()); // one table per silo
+
+        // 64 KiB rows, round-robin over the tables, each written through the silo that holds the table after it, until
+        // the quota refuses one.
+        JsonElement refusal = default;
+        SiloProcess? refusedVia = null;
+        for (var n = 0; n < 200 && refusedVia is null; n++)
+        {
+            var table = tables[n % 3];
+            var via = silos.Single(s => s.Name == primaries[tables[(n + 1) % 3]]);
+            var (status, body) = await via.PostAsync($"/v1/tables/{table}/mutation", new { query = $"INSERT INTO {table}(v) VALUES (hex(randomblob(32768)))" });
+            if (status != 200)
+            {
+                Assert.True(body.ValueKind == JsonValueKind.Object && body.TryGetProperty("error", out _), $"{status} {body}");
+                (refusal, refusedVia) = (body, via);
+            }
+        }
+
+        Assert.True(refusedVia is not null, "no write was refused");
+        output.WriteLine("refused: " + refusal);
+        Assert.Equal("CAPACITY_EXCEEDED", refusal.GetProperty("error").GetProperty("code").GetString());
+
+        // The silos together hold the quota; the silo that refused holds well under it on its own disk.
+        var perSilo = silos.ToDictionary(s => s.Name, s => DirectoryBytes(Path.Combine(s.DataDirectory, Tenant)));
+        output.WriteLine("tenant bytes per silo: " + string.Join(", ", perSilo));
+        Assert.True(perSilo.Values.Sum() >= quota, $"refused at {perSilo.Values.Sum()} bytes in all");
+        Assert.True(perSilo[refusedVia.Name] < quota, $"the refusing silo alone holds {perSilo[refusedVia.Name]} bytes");
+
+        // Reads and space-freeing statements still pass.
+        Assert.Equal(200, (await refusedVia.PostAsync("/v1/tables/q1/query", new { query = "SELECT count(*) FROM q1" })).Status);
+        foreach (var table in tables)
+        {
+            var (deleted, body) = await refusedVia.PostAsync($"/v1/tables/{table}/mutation", new { query = $"DELETE FROM {table}" });
+            Assert.True(deleted == 200, $"{deleted} {body}");
+        }
+    }
+
+    private static long DirectoryBytes(string directory) =>
+        Directory.Exists(directory)
+            ? Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Sum(f =>
+            {
+                try
+                {
+                    return new FileInfo(f).Length;
+                }
+                catch (FileNotFoundException)
+                {
+                    return 0L;
+                }
+            })
+            : 0;
 
     private static JsonElement Silo(JsonElement cluster, string name) =>
         cluster.GetProperty("silos").EnumerateArray().First(s => s.GetProperty("name").GetString() == name);

@@ -430,8 +430,9 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
         var back = StartSilo(gone.Name, new Dictionary<string, string>(Replicated) { ["Shards__Cluster__ReplicaReplaceAfter"] = "00:00:02" });
         await back.WaitForActiveSilosAsync(4, FormTimeout);
 
-        // Replaced while it was away, its copy is stale: deleted while it started, before it joined as active.
+        // Replaced while it was away, its copy is stale: moved aside while it started, before it joined as active.
         Assert.False(File.Exists(copy), "the returned silo kept the copy of a replica replaced while it was away");
+        Assert.Single(Directory.GetFiles(Path.Combine(gone.DataDirectory, ".silo", "stale"), "kept.db", SearchOption.AllDirectories));
         var (drain, started) = await primary.PostAsync("/v1/cluster/drain", new { silo = spare.Name });
         Assert.True(drain == 202, $"{drain} {started}");
         var id = started.GetProperty("operationId").GetString();

@@ -6,8 +6,8 @@ using OrleansShards.Tests.Infrastructure;
 namespace OrleansShards.Tests.Replication;
 
 /// <summary>
-/// A silo starting deletes the copies the ownership map has left behind (a replica replaced while its silo was away, a
-/// dropped partition) — and only those: a copy the map does not prove stale stays.
+/// A silo starting moves aside the copies the ownership map has left behind (a replica replaced while its silo was away,
+/// a dropped partition) — and only those: a copy the map does not prove stale stays.
 /// </summary>
 public sealed class StaleCopiesTests
 {
@@ -41,7 +41,7 @@ public sealed class StaleCopiesTests
     private static bool Exists(TempDirectory data, string table) => File.Exists(Path.Combine(data.Path, "acme", table + ".db"));
 
     [Fact]
-    public async Task Only_copies_the_map_proves_stale_are_deleted()
+    public async Task Only_copies_the_map_proves_stale_are_moved_aside_and_deleted_after_seven_days()
     {
         using var data = new TempDirectory("stale-copies");
         var map = new LocalShardOwnership();
@@ -82,17 +82,34 @@ public sealed class StaleCopiesTests
         // Not a shard file: kept.
         File.WriteAllText(Path.Combine(data.Path, "acme", "junk.db"), "not sqlite");
 
-        var deleted = await StaleCopies.SweepAsync(map, Self, data.Path);
+        // The entry's primary is not an active member (gone, or this silo came back under another name): kept.
+        Copy(data, "orphaned", 3);
+        await map.ClaimAsync("acme:orphaned", "gone", 5);
 
-        Assert.Equal(["acme:dropped", "acme:replaced", "acme:same_epoch"], deleted.Order(StringComparer.Ordinal));
+        var now = new DateTimeOffset(2026, 12, 4, 12, 0, 0, TimeSpan.Zero);
+        var moved = await StaleCopies.SweepAsync(map, Self, new HashSet<string> { Self, "s2", "s3" }, data.Path, now);
+
+        Assert.Equal(["acme:dropped", "acme:replaced", "acme:same_epoch"], moved.Order(StringComparer.Ordinal));
         Assert.False(Exists(data, "same_epoch"));
         Assert.False(Exists(data, "replaced"));
         Assert.False(Directory.Exists(Path.Combine(data.Path, "acme", "replaced.snapshots")));
         Assert.False(Exists(data, "dropped"));
-        foreach (var kept in new[] { "replica", "primary", "unknown", "newer", "fenced", "dropped_later", "junk" })
+        foreach (var kept in new[] { "replica", "primary", "unknown", "newer", "fenced", "dropped_later", "junk", "orphaned" })
         {
-            Assert.True(Exists(data, kept), kept + " was deleted");
+            Assert.True(Exists(data, kept), kept + " was moved");
         }
+
+        // Moved aside, not deleted: the files and snapshots are in the quarantine folder of this sweep.
+        var folder = Assert.Single(Directory.GetDirectories(StaleCopies.QuarantineDirectory(data.Path)));
+        Assert.True(File.Exists(Path.Combine(folder, "acme", "replaced.db")));
+        Assert.True(File.Exists(Path.Combine(folder, "acme", "replaced.snapshots", "1.db")));
+        Assert.True(File.Exists(Path.Combine(folder, "acme", "dropped.db")));
+
+        // A sweep more than 7 days later deletes that folder; one within them keeps it.
+        await StaleCopies.SweepAsync(map, Self, new HashSet<string> { Self }, data.Path, now.AddDays(6));
+        Assert.True(Directory.Exists(folder));
+        await StaleCopies.SweepAsync(map, Self, new HashSet<string> { Self }, data.Path, now.AddDays(8));
+        Assert.False(Directory.Exists(folder));
     }
 
     [Fact]
