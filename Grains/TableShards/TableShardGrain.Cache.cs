@@ -8,29 +8,23 @@ using OrleansShards.Grains.Writes;
 namespace OrleansShards.Grains.TableShards;
 
 /// <summary>
-/// The cache side of the shard: the outbox (events written in the commit's transaction, published
-/// after COMMIT, replayed on activation), the consistency decision of reads, populates stamped with
-/// the commit sequence, stale-while-revalidate refreshes, hot keys and warming.
+/// The cache side of the shard: the outbox (<see cref="InvalidationOutbox"/>, a plain class: events written in the
+/// commit's transaction, published after COMMIT, replayed on activation), the consistency decision of reads, populates
+/// stamped with the commit sequence, stale-while-revalidate refreshes, hot keys and warming.
 /// </summary>
 internal sealed partial class TableShardGrain
 {
-    private readonly Channel<InvalidationEvent> _publish = Channel.CreateUnbounded<InvalidationEvent>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly PendingKeys _pending = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
-    private readonly Queue<(long Sequence, long AtUnixMs)> _outboxRows = new();
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Lock _publishGate = new();
     private readonly CacheInterest _interest;
-    private int _publishQueued;
-    private (InvalidationEvent Event, Task Publish)? _inlinePublish;
-    private InvalidationKeys _invalidationKeys = null!;
+    private InvalidationOutbox? _outboxState;
     private HotKeys _hot = null!;
     private TableInfo? _tableInfo;
-    private Task _publisher = Task.CompletedTask;
-    private InvalidationEvent? _lastEvent;
-    private InvalidationEvent? _acknowledging;
-    private long _outboxDeletedThrough;
     private long _cacheFloor;
+
+    /// <summary>The outbox and publishing of this shard's invalidation events (a plain class; created on first use).</summary>
+    private InvalidationOutbox Outbox => _outboxState ??= new InvalidationOutbox(
+        _shard, _cache, _interest, TimeProvider, PublishOnceAsync, _logger);
 
     /// <summary>
     /// When this activation started: row and index entries stored at or before it were admitted by an earlier
@@ -40,13 +34,10 @@ internal sealed partial class TableShardGrain
 
     private ShardCacheOptions CacheOptions => _cache.Options;
 
-    /// <summary>Commits before this time are older than any entry could be: nothing cached can predate them.</summary>
-    private long EntryHorizon(long nowMs) => nowMs - (long)CacheOptions.EntryLifetime.TotalMilliseconds;
-
     /// <summary>Cache coherence of each commit: the outbox event, the pending keys, the publish.</summary>
     private sealed class CacheObserver(TableShardGrain grain) : ICommitObserver
     {
-        public byte[]? BeforeCommit(CommitContext commit) => grain.BuildOutboxPayload(commit);
+        public byte[]? BeforeCommit(CommitContext commit) => grain.Outbox.BuildPayload(commit);
 
         public void Committed(CommittedGroup commit) => grain.OnCommittedForCache(commit);
 
@@ -56,8 +47,7 @@ internal sealed partial class TableShardGrain
     /// <summary>Prepares the cache for a (re)opened writer: activation, and after a restore or reshard swapped the file.</summary>
     private void AttachCache()
     {
-        _invalidationKeys ??= new InvalidationKeys(_tenant, _table);
-        _invalidationKeys.Reset();
+        Outbox.Keys.Reset();
 
         // Entries older than the newest schema change or restore are never used.
         _cacheFloor = Math.Max(_cacheFloor, _writerConnection.ExecuteScalar("SELECT coalesce(max(seq), 0) FROM _changes WHERE kind IN (1, 2)"));
@@ -71,19 +61,7 @@ internal sealed partial class TableShardGrain
 
         // Replay: every event still in the outbox is published again (the silo may have died between
         // COMMIT and publish); the invalidator skips the ones it already applied.
-        foreach (var row in _writerConnection.Query("SELECT seq, payload FROM _outbox ORDER BY seq"))
-        {
-            var invalidation = DecodeEvent(row[1].AsBlob);
-            if (invalidation is null)
-            {
-                continue;
-            }
-
-            _outboxRows.Enqueue((invalidation.Sequence, invalidation.CommittedAtUnixMs));
-            _pending.Add(invalidation, _cache.Watermarks.Get(_shard), EntryHorizon(TimeProvider.GetUtcNow().ToUnixTimeMilliseconds()));
-            _publishQueued++;
-            _publish.Writer.TryWrite(invalidation);
-        }
+        Outbox.Replay(_writerConnection);
 
         foreach (var row in _writerConnection.Query("SELECT value FROM _meta WHERE key = 'cache:hot'"))
         {
@@ -101,7 +79,7 @@ internal sealed partial class TableShardGrain
 
         using (ExecutionContext.SuppressFlow())
         {
-            _publisher = Task.Run(PublishLoopAsync);
+            Outbox.Start();
             if (_hot.Top().Count > 0)
             {
                 // Re-warm hot keys once the activation completed (the call waits for it).
@@ -122,19 +100,15 @@ internal sealed partial class TableShardGrain
 
     private async Task CloseCacheAsync()
     {
-        _publish.Writer.TryComplete();
         await _stopping.CancelAsync();
-        try
+        if (_outboxState is { } outbox)
         {
-            await _publisher;
-        }
-        catch (OperationCanceledException)
-        {
+            await outbox.StopAsync();
         }
 
         var hot = _hot?.Top().Select(h => new HotKeyRecord(h.Lookup.Column, h.Lookup.Value)).ToList();
         var applied = _cache.Watermarks.Get(_shard);
-        if (_writer is null || _destroyed || _fenced || _movedTo is not null || (hot is not { Count: > 0 } && applied <= _outboxDeletedThrough))
+        if (_writer is null || _destroyed || _fenced || _movedTo is not null || (hot is not { Count: > 0 } && applied <= (_outboxState?.DeletedThrough ?? 0)))
         {
             return;
         }
@@ -172,82 +146,6 @@ internal sealed partial class TableShardGrain
     }
 
     /// <summary>
-    /// On the writer loop, inside the transaction: cleanup of done outbox rows, and the commit's invalidation
-    /// event; none while no row or index entry of the shard can be served (<see cref="CacheInterest"/>), always
-    /// one for a schema change.
-    /// </summary>
-    private byte[]? BuildOutboxPayload(CommitContext commit)
-    {
-        DeleteDoneOutboxRows(commit);
-        List<string>? keys;
-        var flush = commit.Ddl is not null;
-        if (!flush && !_interest.EventsNeeded(commit.Sequence, TimeProvider.GetUtcNow().ToUnixTimeMilliseconds()))
-        {
-            // No row or index entry of this shard can be served now: nothing to invalidate.
-            _lastEvent = null;
-            return null;
-        }
-
-        try
-        {
-            keys = flush || commit.Changeset is null
-                ? []
-                : _invalidationKeys.Extract(commit.Connection, Changeset.Read(commit.Changeset));
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            LogKeysFailed(ex, _shard, commit.Sequence);
-            keys = null;
-        }
-
-        if (keys is null)
-        {
-            flush = true;
-            keys = [];
-        }
-
-        if (flush)
-        {
-            _invalidationKeys.Reset();
-        }
-
-        if (keys.Count == 0 && !flush)
-        {
-            _lastEvent = null;
-            return null;
-        }
-
-        _lastEvent = new InvalidationEvent(_shard, commit.Sequence, commit.AtUnixMs, keys, flush);
-        return JsonSerializer.SerializeToUtf8Bytes(_lastEvent, CacheJsonContext.Default.InvalidationEvent);
-    }
-
-    /// <summary>In the commit's transaction: outbox rows whose event is applied, or older than an entry's lifetime, are done.</summary>
-    private void DeleteDoneOutboxRows(CommitContext commit)
-    {
-        var done = _outboxDeletedThrough;
-        lock (_outboxRows)
-        {
-            if (_outboxRows.Count == 0)
-            {
-                return;
-            }
-
-            var applied = _cache.Watermarks.Get(_shard);
-            var horizon = EntryHorizon(commit.AtUnixMs);
-            while (_outboxRows.TryPeek(out var row) && (row.Sequence <= applied || row.AtUnixMs < horizon))
-            {
-                done = _outboxRows.Dequeue().Sequence;
-            }
-        }
-
-        if (done > _outboxDeletedThrough)
-        {
-            commit.Connection.ExecuteInternal("DELETE FROM _outbox WHERE seq <= ?", done);
-            _outboxDeletedThrough = done;
-        }
-    }
-
-    /// <summary>
     /// On the writer loop, after COMMIT and before the writes are acknowledged: everything a read right
     /// after the acknowledgement consults is updated here (the floor, the table info, the outbox rows, and
     /// the pending set, which keeps a cached read of a changed key from using an entry older than the
@@ -255,43 +153,15 @@ internal sealed partial class TableShardGrain
     /// </summary>
     private void OnCommittedForCache(CommittedGroup group)
     {
-        if (_acknowledging is { } unpublished)
+        if (group.Ddl is not null || group.IsRestore)
         {
-            // A commit whose acknowledged step never ran (a fault between the two): its event still leaves first.
-            _acknowledging = null;
-            Publish(unpublished);
-        }
-
-        if (group.Ddl is not null)
-        {
+            // A schema change, or a restore (the whole content changed): no entry older than it is used again; after a
+            // restore the invalidator flushes the table's keys.
             _cacheFloor = group.Sequence;
             _tableInfo = null;
         }
 
-        if (group.IsRestore)
-        {
-            // The whole content changed: no entry older than the restore is used again, and the
-            // invalidator flushes the table's keys.
-            _cacheFloor = group.Sequence;
-            _tableInfo = null;
-            _invalidationKeys.Reset();
-            _lastEvent = new InvalidationEvent(_shard, group.Sequence, group.AtUnixMs, [], Flush: true);
-        }
-
-        if (_lastEvent is not { } invalidation || invalidation.Sequence != group.Sequence)
-        {
-            return;
-        }
-
-        _lastEvent = null;
-        lock (_outboxRows)
-        {
-            _outboxRows.Enqueue((invalidation.Sequence, invalidation.CommittedAtUnixMs));
-        }
-
-        _pending.Add(invalidation, _cache.Watermarks.Get(_shard), EntryHorizon(group.AtUnixMs));
-        _acknowledging = invalidation;
-        group.HasAcknowledgedWork = true;
+        Outbox.Committed(group);
     }
 
     /// <summary>
@@ -301,13 +171,11 @@ internal sealed partial class TableShardGrain
     /// </summary>
     private void OnAcknowledgedForCache(CommittedGroup group)
     {
-        if (_acknowledging is not { } invalidation || invalidation.Sequence != group.Sequence)
+        if (Outbox.Acknowledged(group) is not { } invalidation)
         {
             return;
         }
 
-        _acknowledging = null;
-        Publish(invalidation);
         if (CacheOptions.HotKeys > 0 && invalidation.Keys.Count > 0)
         {
             var top = _hot.TopSnapshot();
@@ -327,80 +195,10 @@ internal sealed partial class TableShardGrain
         }
     }
 
-    /// <summary>
-    /// On the writer loop, after the commit's writes are acknowledged: publishes at once when nothing is
-    /// queued before it (no further thread hop between the commit and the stream), else queues behind the
-    /// earlier events. A publish that does not complete at once is handed to the publish loop, which awaits
-    /// it (and retries it on failure) before anything later, so events still leave in commit order.
-    /// </summary>
-    private void Publish(InvalidationEvent invalidation)
-    {
-        lock (_publishGate)
-        {
-            if (_publishQueued == 0 && _cache.Streams is not null)
-            {
-                Task publish;
-                try
-                {
-                    publish = PublishOnceAsync(invalidation);
-                }
-                catch (Exception ex)
-                {
-                    publish = Task.FromException(ex);
-                }
-
-                if (publish.IsCompletedSuccessfully)
-                {
-                    return;
-                }
-
-                _inlinePublish = (invalidation, publish);
-            }
-
-            _publishQueued++;
-            _publish.Writer.TryWrite(invalidation);
-        }
-    }
-
+    /// <summary>Delivers one invalidation event: the invalidation stream, or the invalidator grain without streams.</summary>
     private Task PublishOnceAsync(InvalidationEvent invalidation) => _cache.Streams is { } streams
         ? streams.GetStream<InvalidationEvent>(StreamId.Create(InvalidationStream.Namespace, _shard)).OnNextAsync(invalidation)
         : _grains.GetGrain<ICacheInvalidator>(_shard).InvalidateAsync(invalidation);
-
-    private async Task PublishLoopAsync()
-    {
-        var reader = _publish.Reader;
-        while (await reader.WaitToReadAsync(_stopping.Token))
-        {
-            while (reader.TryPeek(out var invalidation))
-            {
-                try
-                {
-                    Task? started = null;
-                    lock (_publishGate)
-                    {
-                        if (_inlinePublish is { } inline && ReferenceEquals(inline.Event, invalidation))
-                        {
-                            started = inline.Publish;
-                            _inlinePublish = null;
-                        }
-                    }
-
-                    await (started ?? PublishOnceAsync(invalidation));
-                    lock (_publishGate)
-                    {
-                        reader.TryRead(out _);
-                        _publishQueued--;
-                    }
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    // The event stays queued (and in the outbox): publish again after a delay, in order.
-                    LogPublishFailed(ex, _shard, invalidation.Sequence);
-                    await Task.Delay(CacheOptions.PublishRetryDelay, TimeProvider, _stopping.Token);
-                }
-            }
-        }
-    }
 
     /// <summary>The consistency a read gets.</summary>
     private Consistency ResolveConsistency(Consistency? requested) => requested ?? CacheOptions.DefaultFor(_tenant, _table);
@@ -417,7 +215,7 @@ internal sealed partial class TableShardGrain
         var lifetimeMs = (long)CacheOptions.EntryLifetime.TotalMilliseconds;
         if (!versioned)
         {
-            minSequence = Math.Max(minSequence, _pending.RequiredSequence(key, _cache.Watermarks.Get(_shard), nowMs, lifetimeMs));
+            minSequence = Math.Max(minSequence, Outbox.Pending.RequiredSequence(key, _cache.Watermarks.Get(_shard), nowMs, lifetimeMs));
         }
 
         CacheEntry? entry;
@@ -676,24 +474,6 @@ internal sealed partial class TableShardGrain
     }
 
     private static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-
-    private static InvalidationEvent? DecodeEvent(byte[] payload)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize(payload, CacheJsonContext.Default.InvalidationEvent);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing invalidation {Sequence} of shard {Shard} failed; it stays in the outbox and is retried")]
-    private partial void LogPublishFailed(Exception exception, string shard, long sequence);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not derive invalidation keys of commit {Sequence} of shard {Shard}; the table's entries are flushed instead")]
-    private partial void LogKeysFailed(Exception exception, string shard, long sequence);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Cache warm/refresh of shard {Shard} failed")]
     private partial void LogWarmFailed(Exception exception, string shard);
