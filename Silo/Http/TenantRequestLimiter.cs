@@ -70,7 +70,7 @@ internal sealed class TenantRequestLimiter : IDisposable
         var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         throw new ShardException(ShardErrorCode.Overloaded,
-            $"Tenant {tenant} is over its {(query ? "query" : "request")} limit (Shards:Limits); retry after {seconds} s.");
+            $"Tenant {tenant} is over its {(query ? "query limits (concurrent queries, concurrent requests or request rate" : "request limits (concurrent requests or request rate")}, Shards:Limits); retry after {seconds} s.");
     }
 
     /// <summary>Takes a request permit of <paramref name="tenant"/> directly (tests hold slots this way); the caller disposes it.</summary>
