@@ -327,61 +327,20 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains(drained.Name, primaries.Values);
 
         // A writer through another silo: every write has an idempotency key and is retried until acknowledged.
-        var acknowledged = tables.ToDictionary(t => t, _ => new List<string>());
         using var stop = new CancellationTokenSource();
-        var longest = TimeSpan.Zero;
-        var writer = Task.Run(async () =>
-        {
-            var n = 0;
-            while (!stop.IsCancellationRequested)
-            {
-                var table = tables[n % tables.Length];
-                var value = "w" + n++;
-                var started = Stopwatch.StartNew();
-                for (var attempt = 0; ; attempt++)
-                {
-                    var (status, body) = await via.PostAsync($"/v1/tables/{table}/mutation", new { query = $"INSERT INTO {table}(v) VALUES (?)", @params = new object[] { value }, idempotencyKey = value });
-                    if (status == 200)
-                    {
-                        acknowledged[table].Add(value);
-                        break;
-                    }
-
-                    Assert.True(status == 503 && attempt < 200, $"write {value} to {table}: {status} {body}");
-                    await Task.Delay(25);
-                }
-
-                if (started.Elapsed > longest)
-                {
-                    longest = started.Elapsed;
-                }
-            }
-        });
+        var writer = KeyedWriter.Start(via, tables, stop.Token);
 
         await Task.Delay(500);
         var (startStatus, start) = await via.PostAsync("/v1/cluster/drain", new { silo = drained.Name });
         Assert.True(startStatus == 202, $"{startStatus} {start}");
-        var operation = start.GetProperty("operationId").GetString()!;
-        JsonElement progress = default;
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            (_, progress) = await via.GetAsync($"/v1/operations/{operation}");
-            if (progress.GetProperty("state").GetString() != "running")
-            {
-                break;
-            }
-
-            await Task.Delay(100);
-        }
-
+        var progress = await OperationEndAsync(via, start.GetProperty("operationId").GetString()!);
         output.WriteLine("drain: " + progress);
         Assert.Equal("completed", progress.GetProperty("state").GetString());
         Assert.Equal(progress.GetProperty("total").GetInt64(), progress.GetProperty("done").GetInt64());
         await Task.Delay(500);
         stop.Cancel();
-        await writer;
-        output.WriteLine($"longest write (stall) during the drain: {longest.TotalMilliseconds:0} ms");
+        await writer.Running;
+        output.WriteLine($"longest write (stall) during the drain: {writer.Longest.TotalMilliseconds:0} ms");
 
         // Nothing is left on the drained silo, and every acknowledged write is there exactly once.
         foreach (var table in tables)
@@ -392,7 +351,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(200, status);
             var values = rows.GetProperty("rows").EnumerateArray().Select(r => r[0].GetString()!).ToList();
             Assert.Equal(values.Count, values.Distinct().Count());
-            Assert.Equal(acknowledged[table].Order(StringComparer.Ordinal), values.Order(StringComparer.Ordinal));
+            Assert.Equal(writer.Acknowledged[table].Order(StringComparer.Ordinal), values.Order(StringComparer.Ordinal));
         }
 
         var (_, cluster) = await via.GetAsync("/v1/cluster");
@@ -436,28 +395,8 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
 
         // A writer through the first silo: every write has an idempotency key and is retried until acknowledged.
         var via = silos[0];
-        var acknowledged = tables.ToDictionary(t => t, _ => new List<string>());
         using var stop = new CancellationTokenSource();
-        var writer = Task.Run(async () =>
-        {
-            for (var n = 0; !stop.IsCancellationRequested; n++)
-            {
-                var table = tables[n % tables.Length];
-                var value = "w" + n;
-                for (var attempt = 0; ; attempt++)
-                {
-                    var (status, body) = await via.PostAsync($"/v1/tables/{table}/mutation", new { query = $"INSERT INTO {table}(v) VALUES (?)", @params = new object[] { value }, idempotencyKey = value });
-                    if (status == 200)
-                    {
-                        acknowledged[table].Add(value);
-                        break;
-                    }
-
-                    Assert.True(status == 503 && attempt < 200, $"write {value} to {table}: {status} {body}");
-                    await Task.Delay(25);
-                }
-            }
-        });
+        var writer = KeyedWriter.Start(via, tables, stop.Token);
 
         await Task.Delay(300);
         var (refused, refusal) = await via.PostAsync("/v1/cluster/rebalance", new { maxSkew = 0 });
@@ -471,7 +410,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(progress.GetProperty("done").GetInt64() >= 2, progress.ToString());
         await Task.Delay(300);
         stop.Cancel();
-        await writer;
+        await writer.Running;
 
         // Two primaries on each silo; every acknowledged write there exactly once.
         var (_, after) = await via.GetAsync("/v1/cluster");
@@ -486,7 +425,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
             var (status, rows) = await via.PostAsync($"/v1/tables/{table}/query", new { query = $"SELECT v FROM {table}" });
             Assert.True(status == 200, $"{table}: {status} {rows}");
             var values = rows.GetProperty("rows").EnumerateArray().Select(r => r[0].GetString()!).ToList();
-            Assert.Equal(acknowledged[table].Order(StringComparer.Ordinal), values.Order(StringComparer.Ordinal));
+            Assert.Equal(writer.Acknowledged[table].Order(StringComparer.Ordinal), values.Order(StringComparer.Ordinal));
         }
 
         // Balanced already: a second rebalance moves nothing.
@@ -494,6 +433,57 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         var second = await OperationEndAsync(via, again.GetProperty("operationId").GetString()!);
         Assert.Equal("completed", second.GetProperty("state").GetString());
         Assert.Equal(0, second.GetProperty("done").GetInt64());
+    }
+
+    /// <summary>
+    /// Inserts into <c>tables</c> in turn through one silo until stopped; each write carries an idempotency key and is
+    /// retried on 503 (at most 200 times, 25 ms apart) until acknowledged. Any other answer fails the test.
+    /// </summary>
+    private sealed class KeyedWriter
+    {
+        public Dictionary<string, List<string>> Acknowledged { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The longest time one write took until acknowledged (the stall a client saw).</summary>
+        public TimeSpan Longest { get; private set; }
+
+        public Task Running { get; private set; } = Task.CompletedTask;
+
+        public static KeyedWriter Start(SiloProcess via, string[] tables, CancellationToken stop)
+        {
+            var writer = new KeyedWriter();
+            foreach (var table in tables)
+            {
+                writer.Acknowledged[table] = [];
+            }
+
+            writer.Running = Task.Run(async () =>
+            {
+                for (var n = 0; !stop.IsCancellationRequested; n++)
+                {
+                    var table = tables[n % tables.Length];
+                    var value = "w" + n;
+                    var started = Stopwatch.StartNew();
+                    for (var attempt = 0; ; attempt++)
+                    {
+                        var (status, body) = await via.PostAsync($"/v1/tables/{table}/mutation", new { query = $"INSERT INTO {table}(v) VALUES (?)", @params = new object[] { value }, idempotencyKey = value });
+                        if (status == 200)
+                        {
+                            writer.Acknowledged[table].Add(value);
+                            break;
+                        }
+
+                        Assert.True(status == 503 && attempt < 200, $"write {value} to {table}: {status} {body}");
+                        await Task.Delay(25);
+                    }
+
+                    if (started.Elapsed > writer.Longest)
+                    {
+                        writer.Longest = started.Elapsed;
+                    }
+                }
+            });
+            return writer;
+        }
     }
 
     /// <summary>The operation's record once it is no longer running (60 s at most).</summary>

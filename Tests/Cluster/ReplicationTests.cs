@@ -374,6 +374,23 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     /// <summary>Four silos, three copies per shard, replicas replaced after 2 s away.</summary>
+    /// <summary>Creates <paramref name="table"/> through the first silo and inserts <paramref name="rows"/> rows through its primary; returns the primary and its two replicas' silos.</summary>
+    private static async Task<(SiloProcess Primary, List<string> Replicas)> CreateReplicatedTableAsync(SiloProcess[] silos, string table, int rows)
+    {
+        var (ddl, ddlBody) = await silos[0].PostAsync($"/v1/tables/{table}/ddl", new { query = $"CREATE TABLE {table}(n INTEGER, v TEXT)" });
+        Assert.True(ddl == 200, $"{ddl} {ddlBody}\n{silos[0].Tail()}");
+        var placement = await PlacementAsync(silos[0], table);
+        var primary = silos.Single(s => s.Name == placement.GetProperty("primary").GetString());
+        var replicas = placement.GetProperty("replicas").EnumerateArray().Select(r => r.GetProperty("silo").GetString()!).ToList();
+        Assert.Equal(2, replicas.Count);
+        for (var n = 1; n <= rows; n++)
+        {
+            Assert.True(await InsertUntilAcknowledgedAsync(primary, table, n, DateTime.UtcNow.AddSeconds(30)));
+        }
+
+        return (primary, replicas);
+    }
+
     private async Task<SiloProcess[]> StartFourAsync()
     {
         var settings = new Dictionary<string, string>(Replicated) { ["Shards__Cluster__ReplicaReplaceAfter"] = "00:00:02" };
@@ -406,16 +423,7 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task A_replica_whose_silo_is_gone_is_replaced_on_another_silo_and_a_drained_silos_replicas_move_off_it()
     {
         var silos = await StartFourAsync();
-        var (ddl, ddlBody) = await silos[0].PostAsync("/v1/tables/kept/ddl", new { query = "CREATE TABLE kept(n INTEGER, v TEXT)" });
-        Assert.True(ddl == 200, $"{ddl} {ddlBody}\n{silos[0].Tail()}");
-        var placement = await PlacementAsync(silos[0], "kept");
-        var primary = silos.Single(s => s.Name == placement.GetProperty("primary").GetString());
-        var replicas = placement.GetProperty("replicas").EnumerateArray().Select(r => r.GetProperty("silo").GetString()!).ToList();
-        Assert.Equal(2, replicas.Count);
-        for (var n = 1; n <= 10; n++)
-        {
-            Assert.True(await InsertUntilAcknowledgedAsync(primary, "kept", n, DateTime.UtcNow.AddSeconds(30)));
-        }
+        var (primary, replicas) = await CreateReplicatedTableAsync(silos, "kept", 10);
 
         // A replica's silo dies: after ReplicaReplaceAfter the primary seeds the fourth silo instead.
         var gone = silos.Single(s => s.Name == replicas[0]);
@@ -457,16 +465,7 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task A_shard_that_is_not_open_has_a_gone_replica_replaced_by_its_primarys_silo()
     {
         var silos = await StartFourAsync();
-        var (ddl, ddlBody) = await silos[0].PostAsync("/v1/tables/idle/ddl", new { query = "CREATE TABLE idle(n INTEGER, v TEXT)" });
-        Assert.True(ddl == 200, $"{ddl} {ddlBody}\n{silos[0].Tail()}");
-        var placement = await PlacementAsync(silos[0], "idle");
-        var primary = silos.Single(s => s.Name == placement.GetProperty("primary").GetString());
-        var replicas = placement.GetProperty("replicas").EnumerateArray().Select(r => r.GetProperty("silo").GetString()!).ToList();
-        Assert.Equal(2, replicas.Count);
-        for (var n = 1; n <= 5; n++)
-        {
-            Assert.True(await InsertUntilAcknowledgedAsync(primary, "idle", n, DateTime.UtcNow.AddSeconds(30)));
-        }
+        var (primary, replicas) = await CreateReplicatedTableAsync(silos, "idle", 5);
 
         // The primary's silo stops (its shard closes) and a replica's silo dies; the primary's silo comes back with
         // nothing open. Nothing calls the table from here on: only the silo's repair service can open it.
