@@ -17,14 +17,23 @@ public static class ShardsSiloBuilderExtensions
     public static readonly TimeSpan MemoryStreamPullPeriod = TimeSpan.FromMilliseconds(5);
 
     /// <summary>
+    /// The memory stream's pull period when invalidations ride another provider (Redis) and it carries only the rare
+    /// shard events: Orleans' own default. Every period each of its queues is read by a grain call, so 5 ms there would
+    /// cost a few thousand idle calls a second across a cluster for nothing.
+    /// </summary>
+    public static readonly TimeSpan ShardEventsPullPeriod = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
     /// Adds the TableShard, ShardRegistry and CacheInvalidator grains with their services (see
     /// <see cref="TableShardsServiceCollectionExtensions.AddTableShards"/>), Orleans' reminder service and, unless
     /// <paramref name="memoryStreams"/> is false, the in-memory stream provider <c>default</c> that carries
     /// invalidation events to the implicitly subscribed invalidator grains (pulled every
     /// <see cref="MemoryStreamPullPeriod"/>; explicit subscriptions, e.g. to shard events, are kept in memory grain
     /// storage). A reminder table must be configured separately (embedded: <c>UseSqliteReminderService</c>).
+    /// <paramref name="memoryStreamPullPeriod"/> replaces that period (e.g. <see cref="ShardEventsPullPeriod"/> when
+    /// invalidations ride Redis).
     /// </summary>
-    public static ISiloBuilder AddShards(this ISiloBuilder silo, Action<TableShardOptions>? configure = null, bool memoryStreams = true)
+    public static ISiloBuilder AddShards(this ISiloBuilder silo, Action<TableShardOptions>? configure = null, bool memoryStreams = true, TimeSpan? memoryStreamPullPeriod = null)
     {
         ArgumentNullException.ThrowIfNull(silo);
         silo.Services.AddTableShards(configure);
@@ -32,7 +41,7 @@ public static class ShardsSiloBuilderExtensions
         {
             silo.AddMemoryStreams(DefaultStreamProvider, streams =>
             {
-                streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = MemoryStreamPullPeriod));
+                streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = memoryStreamPullPeriod ?? MemoryStreamPullPeriod));
                 // Implicit subscriptions carry invalidations; explicit ones let applications follow shard events.
                 streams.ConfigureStreamPubSub(StreamPubSubType.ExplicitGrainBasedAndImplicit);
             });

@@ -137,7 +137,8 @@ internal static class ShardsClusterHosting
             o.ReplicationTimeout = cluster.ReplicationTimeout;
             o.ReplicaReplaceAfter = cluster.ReplicaReplaceAfter;
         });
-        silo.AddShards();
+        // Invalidations ride Redis: the memory stream carries only shard events.
+        silo.AddShards(memoryStreamPullPeriod: ShardsSiloBuilderExtensions.ShardEventsPullPeriod);
         silo.Services.AddShardMovedRetry();
         silo.AddRedisStreams(ShardsSiloHostingExtensions.RedisStreamProvider, o => o.Configuration = cluster.Redis!);
         silo.Services.AddOptions<ShardCacheOptions>().Configure(o => o.StreamProvider = ShardsSiloHostingExtensions.RedisStreamProvider);

@@ -61,7 +61,9 @@ public static class ShardsSiloHostingExtensions
         {
             silo.UseLocalhostClustering(siloPort, gatewayPort);
             silo.UseSqliteReminderService(static _ => { });
-            silo.AddShards();
+
+            // With Redis, invalidations ride Redis Streams and the memory stream carries only shard events.
+            silo.AddShards(memoryStreamPullPeriod: string.IsNullOrEmpty(redis) ? null : ShardsSiloBuilderExtensions.ShardEventsPullPeriod);
             if (DashboardEnabled(builder.Configuration, configure))
             {
                 silo.AddDashboard();

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting.Kubernetes;
 using OrleansShards.Grains.Cluster;
+using OrleansShards.Grains.Hosting;
 using OrleansShards.Silo.Hosting;
 
 namespace OrleansShards.Tests.Deploy;
@@ -78,6 +79,23 @@ public sealed class ShardsClusterHostingKubernetesTests
         using var host = Build(Cluster(), kubernetes: false, out var agent);
         Assert.False(agent, "KubernetesClusterAgent is registered outside Kubernetes");
         Assert.Equal("silo-2", host.Services.GetRequiredService<IOptions<SiloOptions>>().Value.SiloName);
+    }
+
+    [Fact]
+    public void In_cluster_mode_the_memory_stream_carries_only_shard_events_and_is_pulled_at_orleans_default_period()
+    {
+        // Invalidations ride Redis there: polling the memory stream's queues every 5 ms (the embedded latency floor)
+        // would be thousands of idle grain calls a second across the cluster.
+        using var cluster = Build(Cluster(), kubernetes: false, out _);
+        var pulled = cluster.Services.GetRequiredService<IOptionsMonitor<StreamPullingAgentOptions>>();
+        Assert.Equal(ShardsSiloBuilderExtensions.ShardEventsPullPeriod, pulled.Get(ShardsSiloBuilderExtensions.DefaultStreamProvider).GetQueueMsgsTimerPeriod);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), ShardsSiloBuilderExtensions.ShardEventsPullPeriod);
+
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.UseOrleans(silo => silo.UseLocalhostClustering().AddShards());
+        using var embedded = builder.Build();
+        Assert.Equal(ShardsSiloBuilderExtensions.MemoryStreamPullPeriod, embedded.Services.GetRequiredService<IOptionsMonitor<StreamPullingAgentOptions>>()
+            .Get(ShardsSiloBuilderExtensions.DefaultStreamProvider).GetQueueMsgsTimerPeriod);
     }
 
     [Fact]
