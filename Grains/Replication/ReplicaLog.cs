@@ -68,11 +68,32 @@ internal static class ReplicaLog
     }
 
     /// <summary>
+    /// Applies <paramref name="batch"/> on a replica's connection (triggers and foreign keys off), outside a writer: each
+    /// transaction begins and commits at once (tests; a replica applies through its <see cref="Writes.ShardWriter"/>).
+    /// </summary>
+    public static ReplicaApplyResult Apply(ShardConnection connection, ReplicaBatch batch, long fence) =>
+        ApplyAsync(
+            connection,
+            batch,
+            fence,
+            () => { connection.Execute("BEGIN IMMEDIATE"); return ValueTask.CompletedTask; },
+            () => { connection.Execute("COMMIT"); return ValueTask.CompletedTask; },
+            applied: null).AsTask().GetAwaiter().GetResult();
+
+    /// <summary>
     /// Applies <paramref name="batch"/> on a replica's connection (triggers and foreign keys off): entries already held
     /// are skipped, the first new one must follow the newest held, each is applied and logged as the primary logged it.
-    /// Data entries run in one transaction; a DDL entry replays alone, as on the primary.
+    /// Data entries run in one transaction; a DDL entry replays alone, as on the primary. Transactions begin and commit
+    /// through <paramref name="begin"/> and <paramref name="commit"/> (the replica's writer: busy retry, its durability);
+    /// <paramref name="applied"/> is told about each entry once its transaction committed.
     /// </summary>
-    public static ReplicaApplyResult Apply(ShardConnection connection, ReplicaBatch batch, long fence)
+    public static async ValueTask<ReplicaApplyResult> ApplyAsync(
+        ShardConnection connection,
+        ReplicaBatch batch,
+        long fence,
+        Func<ValueTask> begin,
+        Func<ValueTask> commit,
+        Action<ReplicatedEntry>? applied)
     {
         var epoch = Math.Max(FileEpoch(connection), fence);
         if (batch.Epoch < epoch)
@@ -83,8 +104,9 @@ internal static class ReplicaLog
         var index = 0;
         while (true)
         {
-            connection.Execute("BEGIN IMMEDIATE");
+            await begin().ConfigureAwait(false);
             var committed = false;
+            var first = index;
             try
             {
                 // Again under the write lock: a promotion may have stamped a newer epoch into this very file.
@@ -100,6 +122,7 @@ internal static class ReplicaLog
                     index++;
                 }
 
+                first = index;
                 if (index < batch.Entries.Count && batch.Entries[index].Seq != seq + 1)
                 {
                     return new ReplicaApplyResult(ReplicaApplyOutcome.Gap, seq, epoch);
@@ -148,8 +171,9 @@ internal static class ReplicaLog
                     connection.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES ('epoch', ?)", batch.Epoch);
                 }
 
-                connection.Execute("COMMIT");
+                await commit().ConfigureAwait(false);
                 committed = true;
+                Told(applied, batch, first, index);
                 if (!ddl)
                 {
                     return new ReplicaApplyResult(ReplicaApplyOutcome.Applied, seq, Math.Max(epoch, batch.Epoch));
@@ -162,7 +186,7 @@ internal static class ReplicaLog
             }
             finally
             {
-                if (!committed)
+                if (!committed && SQLitePCL.raw.sqlite3_get_autocommit(connection.Db) == 0)
                 {
                     connection.Execute("ROLLBACK");
                 }
@@ -174,16 +198,35 @@ internal static class ReplicaLog
             {
                 ShardStateBuilder.ReplayDdl(connection, schema.Ddl ?? string.Empty, schema.Changeset, schema.Seq);
                 ShardStateBuilder.SetTriggers(connection, enabled: false);
-                connection.Execute("BEGIN IMMEDIATE");
+                await begin().ConfigureAwait(false);
                 Log(connection, schema);
-                connection.Execute("COMMIT");
+                await commit().ConfigureAwait(false);
+                Told(applied, batch, index, index + 1);
             }
             catch (ShardException)
             {
+                if (SQLitePCL.raw.sqlite3_get_autocommit(connection.Db) == 0)
+                {
+                    connection.Execute("ROLLBACK");
+                }
+
                 return new ReplicaApplyResult(ReplicaApplyOutcome.NeedsSeed, ChangeLog.CurrentSequence(connection), epoch);
             }
 
             index++;
+        }
+    }
+
+    private static void Told(Action<ReplicatedEntry>? applied, ReplicaBatch batch, int from, int to)
+    {
+        if (applied is null)
+        {
+            return;
+        }
+
+        for (var i = from; i < to; i++)
+        {
+            applied(batch.Entries[i]);
         }
     }
 

@@ -5,6 +5,7 @@ using OrleansShards.Grains.Cluster;
 using OrleansShards.Grains.Hosting;
 using OrleansShards.Grains.Pitr;
 using OrleansShards.Grains.Storage;
+using OrleansShards.Grains.Writes;
 
 namespace OrleansShards.Grains.Replication;
 
@@ -81,6 +82,9 @@ internal sealed partial class ShardReplicaGrain(
     private ShardPaths _paths = null!;
     private string _silo = null!;
     private ShardConnection? _connection;
+
+    /// <summary>The copy's writer: every batch is applied through it (the same commit pipeline as a primary's writes).</summary>
+    private ShardWriter? _writer;
     private ShardConnection? _reader;
     private long _fence;
     private string _tenant = null!;
@@ -109,12 +113,11 @@ internal sealed partial class ShardReplicaGrain(
         return Task.CompletedTask;
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        Close();
+        await CloseAsync();
         _lease?.Dispose();
         _lease = null;
-        return Task.CompletedTask;
     }
 
     /// <summary>Every call marks the copy in use: the budget closes idle holders only, the least recently used first.</summary>
@@ -167,19 +170,21 @@ internal sealed partial class ShardReplicaGrain(
         return Task.FromResult(Open() is { } connection ? ReplicaLog.Status(connection, _fence) : new ReplicaStatus(false, _fence, 0, -1));
     }
 
-    public Task<ReplicaApplyResult> ApplyAsync(ReplicaBatch batch)
+    public async Task<ReplicaApplyResult> ApplyAsync(ReplicaBatch batch)
     {
         if (batch.Epoch < _fence)
         {
-            return Task.FromResult(new ReplicaApplyResult(ReplicaApplyOutcome.StaleEpoch, -1, _fence));
+            return new ReplicaApplyResult(ReplicaApplyOutcome.StaleEpoch, -1, _fence);
         }
 
-        if (Open() is not { } connection)
+        if (Open() is null)
         {
-            return Task.FromResult(new ReplicaApplyResult(ReplicaApplyOutcome.NeedsSeed, 0, _fence));
+            return new ReplicaApplyResult(ReplicaApplyOutcome.NeedsSeed, 0, _fence);
         }
 
-        var result = ReplicaLog.Apply(connection, batch, _fence);
+        // Through the copy's writer, off the grain's thread: this call's turn waits for it (the grain is not reentrant,
+        // so nothing else touches the connection meanwhile).
+        var result = await _writer!.ApplyReplicatedAsync(batch, _fence);
         if (result.Outcome != ReplicaApplyOutcome.Applied)
         {
             LogNotApplied(Key, result.Outcome, batch.Epoch, result.Seq, result.Epoch);
@@ -190,7 +195,7 @@ internal sealed partial class ShardReplicaGrain(
             _sequence = result.Seq;
         }
 
-        return Task.FromResult(result);
+        return result;
     }
 
     /// <summary>This copy's newest sequence as of its last applied batch.</summary>
@@ -296,7 +301,7 @@ internal sealed partial class ShardReplicaGrain(
             return false;
         }
 
-        Close();
+        await CloseAsync();
 
         // Snapshots of an older copy go: the seed brings the primary's. Not the seed's own incoming snapshot files, which
         // the agent received into this same directory (deleting the directory lost them: every seed of a shard with
@@ -314,7 +319,7 @@ internal sealed partial class ShardReplicaGrain(
         return true;
     }
 
-    public Task DropAsync(long epoch)
+    public async Task DropAsync(long epoch)
     {
         // A copy that has seen a newer epoch than the asking primary's (fenced, or seeded by a newer primary) is not its to drop.
         long seen;
@@ -327,7 +332,7 @@ internal sealed partial class ShardReplicaGrain(
             seen = long.MaxValue; // the copy cannot be read now: kept (the start-up sweep finds it if it is stale)
         }
 
-        Close();
+        await CloseAsync();
         if (epoch >= seen)
         {
             foreach (var path in new[] { _paths.Database, _paths.Database + "-wal", _paths.Database + "-shm", FencePath })
@@ -344,10 +349,9 @@ internal sealed partial class ShardReplicaGrain(
         }
 
         this.DeactivateOnIdle();
-        return Task.CompletedTask;
     }
 
-    public Task ReleaseAsync()
+    public async Task ReleaseAsync()
     {
         // The primary opens this very file next, here: closing must not first checkpoint the WAL into it (a seeded copy's
         // WAL holds megabytes, and the checkpoint's writes and fsyncs held the moved shard's writes for ~100 ms). The
@@ -360,9 +364,8 @@ internal sealed partial class ShardReplicaGrain(
             }
         }
 
-        Close();
+        await CloseAsync();
         this.DeactivateOnIdle();
-        return Task.CompletedTask;
     }
 
     /// <summary><c>SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE</c>.</summary>
@@ -422,11 +425,19 @@ internal sealed partial class ShardReplicaGrain(
         }
 
         _connection = connection;
+        _writer = new ShardWriter(connection, options.Value, TimeProvider.System, logger);
         return connection;
     }
 
-    private void Close()
+    private async Task CloseAsync()
     {
+        if (_writer is not null)
+        {
+            // Its loop ends first: nothing is queued (the grain's calls wait for their applies), so this returns at once.
+            await _writer.DisposeAsync();
+            _writer = null;
+        }
+
         if (_reader is not null)
         {
             _reader.Dispose();

@@ -203,7 +203,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             group.Clear();
             while (group.Count < _options.MaxGroupCommitSize && reader.TryPeek(out var next))
             {
-                var alone = next.Kind is WriteKind.Ddl or WriteKind.Maintenance or WriteKind.Engine;
+                var alone = next.Kind is WriteKind.Ddl or WriteKind.Maintenance or WriteKind.Engine or WriteKind.Replicated;
                 if (alone && group.Count > 0)
                 {
                     break;
@@ -238,6 +238,11 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     {
         try
         {
+            if (group is [{ Kind: WriteKind.Replicated } replicated])
+            {
+                return await ApplyReplicatedAsync(replicated).ConfigureAwait(false);
+            }
+
             if (group is [{ Kind: WriteKind.Maintenance } maintenance])
             {
                 await maintenance.Maintenance!(_connection).ConfigureAwait(false);

@@ -17,4 +17,9 @@ internal enum WriteKind
     /// tenant write. Tenant triggers it fires are judged by the tenant policy.
     /// </summary>
     Engine,
+    /// <summary>
+    /// A batch a primary committed, applied on a replica's copy (<see cref="ShardWriter.ApplyReplicatedAsync"/>): runs
+    /// alone; its entries keep the primary's sequences and epochs, and its transactions begin and commit as the writer's.
+    /// </summary>
+    Replicated,
 }

@@ -33,6 +33,23 @@ internal sealed class WriteWork
         ForeignKeysOff = foreignKeysOff;
     }
 
+    /// <summary>A <see cref="WriteKind.Replicated"/> work: <paramref name="batch"/> applied on a copy fenced at <paramref name="fence"/>.</summary>
+    public WriteWork(Replication.ReplicaBatch batch, long fence)
+        : this(WriteKind.Replicated, [])
+    {
+        ReplicaBatch = batch;
+        ReplicaFence = fence;
+    }
+
+    /// <summary>The batch of a <see cref="WriteKind.Replicated"/> work.</summary>
+    public Replication.ReplicaBatch? ReplicaBatch { get; }
+
+    /// <summary>The copy's fence for a <see cref="WriteKind.Replicated"/> work.</summary>
+    public long ReplicaFence { get; }
+
+    /// <summary>The outcome of a <see cref="WriteKind.Replicated"/> work, set before it completes.</summary>
+    public Replication.ReplicaApplyResult? ReplicaResult { get; set; }
+
     /// <summary>The body of an <see cref="WriteKind.Engine"/> work.</summary>
     public Action<ShardConnection>? EngineWrite { get; }
 

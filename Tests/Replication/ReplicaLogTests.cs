@@ -1,7 +1,10 @@
 using OrleansShards.Grains.Cluster;
 using OrleansShards.Grains.Pitr;
 using OrleansShards.Grains.Replication;
+using Microsoft.Extensions.Logging.Abstractions;
+using OrleansShards.Grains.Hosting;
 using OrleansShards.Grains.Storage;
+using OrleansShards.Grains.Writes;
 using OrleansShards.Grains.Storage.Native;
 using OrleansShards.Tests.Infrastructure;
 
@@ -80,6 +83,53 @@ public sealed class ReplicaLogTests : IDisposable
 
         // Delivered twice: entries already held are skipped, nothing is applied again.
         Assert.Equal(ReplicaApplyOutcome.Applied, ReplicaLog.Apply(_replica, Batch(3, second), fence: 0).Outcome);
+        Assert.Equal(Rows(_primary), Rows(_replica));
+    }
+
+    /// <summary>Records the commits a writer tells its observers about.</summary>
+    private sealed class Recorder : ICommitObserver
+    {
+        public List<long> Sequences { get; } = [];
+
+        public void Committed(CommittedGroup commit) => Sequences.Add(commit.Sequence);
+    }
+
+    [Fact]
+    public async Task A_replicas_batches_go_through_its_writer_which_follows_the_copy_and_stays_usable_after_a_refusal()
+    {
+        var first = Commit("INSERT INTO t VALUES (1, 'a'), (2, 'b')", epoch: 3);
+
+        // A schema change, logged by the primary as DDL (kind 1, its SQL), replayed alone on the copy.
+        _primary.Execute("CREATE TABLE u(x)");
+        _primary.ExecuteInternal("INSERT INTO _changes(seq, at_ms, kind, changeset, ddl, epoch) VALUES (2, 20, 1, NULL, 'CREATE TABLE u(x)', 3)");
+        var ddl = new ReplicatedEntry(2, 20, (int)ChangeKind.Ddl, null, "CREATE TABLE u(x)", 3);
+        var third = Commit("UPDATE t SET v = 'B' WHERE id = 2", epoch: 3);
+
+        var recorder = new Recorder();
+        await using var writer = new ShardWriter(_replica, new TableShardOptions(), TimeProvider.System, NullLogger.Instance, observers: [recorder]);
+        Assert.Equal(0, writer.Sequence);
+
+        var result = await writer.ApplyReplicatedAsync(Batch(3, first, ddl, third), fence: 0);
+
+        Assert.Equal(ReplicaApplyOutcome.Applied, result.Outcome);
+        Assert.Equal(3, result.Seq);
+        Assert.Equal(3, writer.Sequence);
+        Assert.Equal(3, writer.Commits);
+        Assert.Equal(first.Changeset!.Length + third.Changeset!.Length, writer.LoggedBytes);
+        Assert.Equal([1L, 2L, 3L], recorder.Sequences);
+        Assert.Equal(Rows(_primary), Rows(_replica));
+        Assert.Equal(1, _replica.ExecuteScalar("SELECT count(*) FROM sqlite_schema WHERE name = 'u'"));
+
+        // An older primary's batch is refused through the writer too; the writer and the copy stay as they were.
+        var stale = third with { Seq = 4, Epoch = 2 };
+        var refused = await writer.ApplyReplicatedAsync(Batch(2, stale), fence: 0);
+        Assert.Equal(ReplicaApplyOutcome.StaleEpoch, refused.Outcome);
+        Assert.Equal(3, writer.Sequence);
+        Assert.Equal([1L, 2L, 3L], recorder.Sequences);
+
+        var fourth = Commit("UPDATE t SET v = 'A' WHERE id = 1", epoch: 3);
+        Assert.Equal(ReplicaApplyOutcome.Applied, (await writer.ApplyReplicatedAsync(Batch(3, fourth), fence: 0)).Outcome);
+        Assert.Equal(4, writer.Sequence);
         Assert.Equal(Rows(_primary), Rows(_replica));
     }
 
