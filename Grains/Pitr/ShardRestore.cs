@@ -49,7 +49,7 @@ internal sealed class ShardRestore
     /// restore entry <paramref name="newSequence"/> at <paramref name="atMs"/>. The live file must be closed
     /// by every other connection. Throws with the live file untouched.
     /// </summary>
-    public void Prepare(long target, long newSequence, long atMs)
+    public void Prepare(long target, long newSequence, long atMs, long epoch = 0)
     {
         var prepared = PreparedPath(_paths);
         DeletePrepared(_paths);
@@ -65,7 +65,7 @@ internal sealed class ShardRestore
             file.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES ('commit:seq', ?)", newSequence);
             _snapshots.WriteCopyOf(prepared);
 
-            ImportInternalTables(file, target, newSequence, atMs);
+            ImportInternalTables(file, target, newSequence, atMs, epoch);
             var check = file.Query("PRAGMA quick_check");
             if (check is not [var only] || only[0].Kind != SqlValueKind.Text || only[0].AsText != "ok")
             {
@@ -153,7 +153,7 @@ internal sealed class ShardRestore
     }
 
     /// <summary>Replaces the internal tables of the prepared file by the live ones and appends the restore entry.</summary>
-    private void ImportInternalTables(ShardConnection file, long target, long newSequence, long atMs)
+    private void ImportInternalTables(ShardConnection file, long target, long newSequence, long atMs, long epoch)
     {
         file.Execute($"ATTACH DATABASE '{_paths.Database.Replace("'", "''", StringComparison.Ordinal)}' AS live");
         try
@@ -178,9 +178,11 @@ internal sealed class ShardRestore
                 file.Execute($"DELETE FROM main.\"{name}\"; INSERT INTO main.\"{name}\" SELECT * FROM live.\"{name}\";");
             }
 
+            // With the epoch of the primary that restored, like every entry: a promotion ranks copies by their newest
+            // entry's epoch, and a 0 here would rank a copy holding the acknowledged restore below one without it.
             file.ExecuteInternal(
-                "INSERT INTO _changes(seq, at_ms, kind, changeset, ddl, restored_to) VALUES (?, ?, ?, NULL, NULL, ?)",
-                newSequence, atMs, (long)ChangeKind.Restore, target);
+                "INSERT INTO _changes(seq, at_ms, kind, changeset, ddl, restored_to, epoch) VALUES (?, ?, ?, NULL, NULL, ?, ?)",
+                newSequence, atMs, (long)ChangeKind.Restore, target, epoch);
             file.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES ('commit:seq', ?)", newSequence);
             file.Execute("COMMIT");
         }

@@ -60,6 +60,14 @@ internal static class ShardQueryExecutor
         }
 
         var ok = parts.Where(p => p.Error is null).ToList();
+        if (aggregation is ShardAggregations.Count or ShardAggregations.Avg && ok.FirstOrDefault(p => !HasAggregateShape(p.Result!, aggregation)) is { } odd)
+        {
+            // The wrapper was escaped (a ')' and a comment in the query): its answer is not the aggregate's one row.
+            throw new ShardException(
+                ShardErrorCode.InvalidArgument,
+                $"The {aggregation} aggregation wraps the query as a subquery, and partition {odd.Name} did not answer one row of the aggregate: send one SELECT statement.");
+        }
+
         IReadOnlyList<string> columns = ok.FirstOrDefault(p => p.Result!.Columns.Count > 0)?.Result!.Columns ?? [];
         List<SqlValue[]> rows;
         SqlValue? value = null;
@@ -105,6 +113,14 @@ internal static class ShardQueryExecutor
             aggregation == ShardAggregations.Avg && p.Error is null ? p.Result!.Rows[0][0].AsReal : null)).ToList();
         return new ShardQueryResult(aggregation, columns, rows, value, shardResults.Sum(s => s.ItemCount), shardResults, watch.Elapsed.TotalMilliseconds);
     }
+
+    /// <summary>True when <paramref name="result"/> is the one row the count or avg wrapper returns.</summary>
+    private static bool HasAggregateShape(QueryResult result, string aggregation) =>
+        result.Rows is [var row] && aggregation switch
+        {
+            ShardAggregations.Count => row.Length == 1 && row[0].Kind == SqlValueKind.Integer,
+            _ => row.Length == 2 && row[0].Kind is SqlValueKind.Real or SqlValueKind.Integer && row[1].Kind == SqlValueKind.Integer,
+        };
 
     private static async Task<Part> RunOneAsync(
         ITableShard shard, string key, int index, string sql, ShardQueryRequest request, TimeSpan timeout, ResultCap? cap, CancellationTokenSource tooLarge, CancellationToken cancellationToken)

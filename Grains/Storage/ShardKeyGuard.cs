@@ -197,7 +197,8 @@ internal sealed class ShardKeyGuard
     {
         raw.SQLITE_INTEGER => SqlValue.FromInteger(raw.sqlite3_value_int64(value)),
         raw.SQLITE_FLOAT => SqlValue.FromReal(raw.sqlite3_value_double(value)),
-        raw.SQLITE_TEXT => SqlValue.FromText(raw.sqlite3_value_text(value).utf8_to_string() ?? string.Empty),
+        // The bytes SQLite holds, with their length: a C-string read would stop at an embedded NUL ("a\0x" seen as "a").
+        raw.SQLITE_TEXT => SqlValue.FromText(System.Text.Encoding.UTF8.GetString(raw.sqlite3_value_blob(value))),
         raw.SQLITE_BLOB => SqlValue.FromBlob(raw.sqlite3_value_blob(value).ToArray()),
         _ => SqlValue.Null,
     };

@@ -26,6 +26,12 @@ internal sealed partial class TableShardGrain
     /// <summary>The primary named by the map when this activation is elsewhere.</summary>
     private string? _primaryElsewhere;
 
+    /// <summary>When this activation started refusing (<see cref="Environment.TickCount64"/>).</summary>
+    private long _refusedAt;
+
+    /// <summary>How long an activation refusing for an unreachable primary stays before it goes, so that a later call tries the takeover again.</summary>
+    internal static readonly TimeSpan PromotionRetry = TimeSpan.FromSeconds(2);
+
     /// <summary>True once a newer epoch was found in the file: nothing more is written, the activation goes.</summary>
     private volatile bool _fenced;
 
@@ -179,6 +185,7 @@ internal sealed partial class TableShardGrain
     private void Refuse(string primary)
     {
         _primaryElsewhere = primary;
+        _refusedAt = Environment.TickCount64;
         if (Cluster?.ActiveSilo(primary) is not null)
         {
             // Calls waiting for this activation are re-addressed once it is gone: the director puts them on the primary.
@@ -216,7 +223,11 @@ internal sealed partial class TableShardGrain
         if (_refusal is { } refusal)
         {
             // The primary's silo came back (or the shard moved to a live one): go, so that the next call is placed there.
-            if (_primaryElsewhere is { } primary && Cluster?.ActiveSilo(primary) is not null)
+            // Still down: go after a while too, so that a later call tries the takeover again (a promotion that failed for
+            // a peer's timeout, or handed over to a more advanced copy, must not leave the shard refusing until the old
+            // primary returns).
+            if ((_primaryElsewhere is { } primary && Cluster?.ActiveSilo(primary) is not null)
+                || Environment.TickCount64 - _refusedAt >= (long)PromotionRetry.TotalMilliseconds)
             {
                 this.DeactivateOnIdle();
             }

@@ -130,7 +130,7 @@ internal sealed partial class TableShardGrain
         AbortTransactions();
         try
         {
-            restore.Prepare(target, newSequence, atMs);
+            restore.Prepare(target, newSequence, atMs, _epoch);
         }
         catch (Exception ex)
         {

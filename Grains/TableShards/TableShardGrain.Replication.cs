@@ -242,15 +242,28 @@ internal sealed partial class TableShardGrain
         }
 
         var held = local.Seq;
-        if (!cluster.IsSelf(best.Silo) && best.Status.Seq > held)
+        var behind = !cluster.IsSelf(best.Silo)
+            && (best.Status.LastEntryEpoch > local.LastEntryEpoch || (best.Status.LastEntryEpoch == local.LastEntryEpoch && best.Status.Seq > held));
+        if (behind && (best.Status.Seq <= held || (held > 0 && await best.Replica.EntryEpochAsync(held) != local.LastEntryEpoch)))
         {
-            if (held > 0 && await best.Replica.EntryEpochAsync(held) != local.LastEntryEpoch)
+            // This copy's log went another way (entries of an older primary no majority confirmed, perhaps as many as the
+            // best copy holds): taking over from it would re-seed the others from it and lose what they acknowledged. The
+            // most advanced copy must promote itself: it is put first among the replicas, where the next placement looks.
+            LogPromotionRefused(_shard, answers.Count, copies);
+            var reordered = owner.Replicas.Where(r => r != best.Silo).Prepend(best.Silo).ToList();
+            try
             {
-                // This copy's log went another way: the most advanced copy must promote itself.
-                LogPromotionRefused(_shard, answers.Count, copies);
-                return false;
+                await Ownership.SetReplicasAsync(_shard, owner.Primary, owner.Epoch, reordered);
+            }
+            catch (ShardException)
+            {
             }
 
+            return false;
+        }
+
+        if (behind)
+        {
             while (held < best.Status.Seq)
             {
                 var tail = await best.Replica.ReadTailAsync(held, 256);

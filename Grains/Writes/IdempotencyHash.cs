@@ -10,6 +10,18 @@ namespace OrleansShards.Grains.Writes;
 /// </summary>
 internal static class IdempotencyHash
 {
+    /// <summary>The longest idempotency key a write may carry (characters): keys are stored, replicated and kept for the idempotency window.</summary>
+    public const int MaxKeyLength = 256;
+
+    /// <summary>Refuses a key longer than <see cref="MaxKeyLength"/> (<c>INVALID_ARGUMENT</c>).</summary>
+    public static void CheckKey(string? key)
+    {
+        if (key is { Length: > MaxKeyLength })
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument, $"idempotencyKey is {key.Length} characters; at most {MaxKeyLength} are allowed.");
+        }
+    }
+
     /// <summary>The hash of a mutation, batch or transaction COMMIT's statements.</summary>
     public static string Of(WriteKind kind, IReadOnlyList<Statement> statements)
     {

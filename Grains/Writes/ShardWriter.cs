@@ -164,6 +164,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// <summary>The remembered outcome of <paramref name="key"/>, or null; a remembered error is thrown.</summary>
     public async Task<WriteOutcome?> FindIdempotentAsync(string key, string requestHash)
     {
+        IdempotencyHash.CheckKey(key);
         StoredOutcome? stored = null;
         await RunMaintenanceAsync(_ =>
         {
@@ -724,6 +725,14 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             if (ReservedNames().FirstOrDefault(name => !reserved.Contains(name)) is { } taken)
             {
                 throw new ShardException(ShardErrorCode.SqlError, $"not authorized: {taken} starts with '_', which is reserved for the engine's tables.",
+                    SqliteResultCodes.Auth, SqliteResultCodes.Auth);
+            }
+
+            // Nor does it see a foreign key's parent table: one naming an engine table would make SQLite refuse the
+            // engine's own writes to it ("foreign key mismatch") in every later commit, the DROP that undoes it included.
+            if (_connection.Query("SELECT s.name, f.\"table\" FROM sqlite_schema s, pragma_foreign_key_list(s.name) f WHERE s.type = 'table' AND substr(f.\"table\", 1, 1) = '_' LIMIT 1") is [var reference])
+            {
+                throw new ShardException(ShardErrorCode.SqlError, $"not authorized: {reference[0].AsText} references {reference[1].AsText}, which is reserved for the engine.",
                     SqliteResultCodes.Auth, SqliteResultCodes.Auth);
             }
 

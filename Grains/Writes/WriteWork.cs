@@ -12,6 +12,7 @@ internal sealed class WriteWork
 
     public WriteWork(WriteKind kind, IReadOnlyList<Statement> statements, string? idempotencyKey = null, Func<ShardConnection, Task>? maintenance = null, string? requestHash = null)
     {
+        IdempotencyHash.CheckKey(idempotencyKey);
         Kind = kind;
         Statements = statements;
         IdempotencyKey = idempotencyKey;

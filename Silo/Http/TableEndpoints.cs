@@ -143,7 +143,9 @@ internal static class TableEndpoints
     private static async Task<IResult> RestoreAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.RestoreBody);
-        var shard = ctx.GetShard(http, table, body.TenantId);
+
+        // Under the storage quota like a write: a restore keeps a snapshot of the state it replaces.
+        var shard = await ctx.GetShardForWriteAsync(http, table, body.TenantId, [null]);
         var result = await shard.RestoreAsync(new RestoreRequest(Required(body.Bookmark, "bookmark"), body.OperationId), http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.RestoreResult);
     }

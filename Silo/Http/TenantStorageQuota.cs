@@ -111,11 +111,17 @@ internal sealed class TenantStorageQuota(
         return answers.Sum();
     }
 
-    /// <summary>True for statements that can only shrink storage: <c>DELETE</c> and <c>DROP</c> (leading comments and spaces ignored).</summary>
+    /// <summary>
+    /// True for a statement that can only shrink storage: one <c>DELETE</c> or <c>DROP</c> (leading spaces ignored). Text
+    /// holding a second statement (any ';' before its end) does not count, whatever it starts with: "DROP TABLE IF EXISTS
+    /// z; CREATE TABLE big AS …" would pass the quota otherwise. A ';' inside a literal makes a DELETE count as a write
+    /// that may grow: refused only while the tenant is over its quota.
+    /// </summary>
     internal static bool FreesSpace(string? sql)
     {
-        var text = (sql ?? string.Empty).AsSpan().TrimStart();
-        return text.StartsWith("DELETE", StringComparison.OrdinalIgnoreCase) || text.StartsWith("DROP", StringComparison.OrdinalIgnoreCase);
+        var text = (sql ?? string.Empty).AsSpan().Trim().TrimEnd(';').TrimEnd();
+        return (text.StartsWith("DELETE", StringComparison.OrdinalIgnoreCase) || text.StartsWith("DROP", StringComparison.OrdinalIgnoreCase))
+            && !text.Contains(';');
     }
 
     private static long Measure(string directory)

@@ -45,7 +45,7 @@ public sealed class FileDescriptorExhaustionTests
         }
 
         Assert.True(refused is not null, $"100 tables were served under a limit of {DescriptorLimit} descriptors without a budget");
-        using var health = await silo.Client.GetAsync("/health");
+        using var health = await silo.GetAsync("/health");
         var healthText = await health.Content.ReadAsStringAsync();
         Assert.True(health.StatusCode == HttpStatusCode.ServiceUnavailable, healthText);
         Assert.Equal("degraded", JsonDocument.Parse(healthText).RootElement.GetProperty("status").GetString());
@@ -121,7 +121,20 @@ public sealed class FileDescriptorExhaustionTests
             }
             catch (HttpRequestException ex)
             {
-                throw new InvalidOperationException($"POST {path} failed ({ex.Message}; exited: {_process.HasExited}). Silo output:\n{Output}", ex);
+                throw new InvalidOperationException($"POST {path} failed ({ex.Message}; exited: {_process.HasExited}{(_process.HasExited ? ", code " + _process.ExitCode : "")}). Silo output:\n{Output}", ex);
+            }
+        }
+
+        /// <summary>GETs on the kept-alive connection; a failed exchange fails the test with the silo's output.</summary>
+        public async Task<HttpResponseMessage> GetAsync(string path)
+        {
+            try
+            {
+                return await Client.GetAsync(path);
+            }
+            catch (HttpRequestException ex)
+            {
+                throw new InvalidOperationException($"GET {path} failed ({ex.Message}; exited: {_process.HasExited}{(_process.HasExited ? ", code " + _process.ExitCode : "")}). Silo output:\n{Output}", ex);
             }
         }
 

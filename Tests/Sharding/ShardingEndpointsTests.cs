@@ -45,6 +45,10 @@ public sealed class ShardingEndpointsTests(SiloFixture silo)
         await client.PostErrorAsync("/v1/tables/other/shard", """{"count":2}""", "INVALID_ARGUMENT", 400);
         await client.PostErrorAsync(Path + "/shards/query", """{"query":"SELECT 1","aggregation":"median"}""", "INVALID_ARGUMENT", 400);
 
+        // A query that escapes the aggregation's wrapper (a ')' and a comment) answers no aggregate row: a typed error, not INTERNAL.
+        await client.PostErrorAsync(Path + "/shards/query", """{"query":"SELECT 1) LIMIT 0 --","aggregation":"count"}""", "INVALID_ARGUMENT", 400);
+        await client.PostErrorAsync(Path + "/shards/query", """{"query":"SELECT 1) SELECT 'x', 'y' --","aggregation":"avg"}""", "INVALID_ARGUMENT", 400);
+
         var unshard = await client.PostOkAsync(Path + "/unshard", "{}");
         Assert.Equal(59, unshard.GetProperty("rowCount").GetInt64());
         var all = await client.PostOkAsync(Path + "/query", """{"query":"SELECT count(*) FROM orders"}""");

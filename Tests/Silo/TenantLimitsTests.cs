@@ -101,6 +101,16 @@ public sealed class TenantLimitsTests(OneRequestPerTenantSilo oneAtATime, RateLi
         await full.PostOkAsync("/v1/tables/a/mutation", """{"query":"DELETE FROM a"}""");
         await full.PostOkAsync("/v1/tables/a/query", """{"query":"SELECT count(*) FROM a"}""");
 
+        // A restore keeps a snapshot of what it replaces: refused too (the bookmark is not even read).
+        await full.PostErrorAsync("/v1/tables/a/pitr/restore", """{"bookmark":"any"}""", "CAPACITY_EXCEEDED", 507);
+
+        // An idempotency key is at most 256 characters (checked by the shard, before anything runs).
+        await tinyQuota.CreateTenantClient("keys").PostOkAsync("/v1/tables/k/ddl", """{"query":"CREATE TABLE k (id INTEGER PRIMARY KEY)"}""");
+        await tinyQuota.CreateTenantClient("keys").PostErrorAsync("/v1/tables/k/mutation", $$"""{"query":"DELETE FROM k","idempotencyKey":"{{new string('k', 257)}}"}""", "INVALID_ARGUMENT", 400);
+
+        // A DROP followed by a statement that grows storage is not a DROP: refused like any write.
+        await full.PostErrorAsync("/v1/tables/big/ddl", """{"query":"DROP TABLE IF EXISTS z; CREATE TABLE big AS SELECT randomblob(1000) AS b"}""", "CAPACITY_EXCEEDED", 507);
+
         // The quota is per tenant: another tenant writes.
         await tinyQuota.CreateTenantClient("frugal").PostOkAsync("/v1/tables/a/ddl", """{"query":"CREATE TABLE a (id INTEGER PRIMARY KEY)"}""");
     }
@@ -111,6 +121,9 @@ public sealed class TenantLimitsTests(OneRequestPerTenantSilo oneAtATime, RateLi
     [InlineData("INSERT INTO t VALUES (1)", false)]
     [InlineData("UPDATE t SET v = 1", false)]
     [InlineData(null, false)]
+    [InlineData("DELETE FROM t;", true)]
+    [InlineData("DROP TABLE IF EXISTS z; CREATE TABLE big AS SELECT randomblob(1000000) AS b", false)]
+    [InlineData("DELETE FROM t WHERE 0; INSERT INTO t VALUES (1)", false)]
     public void FreesSpace_is_true_only_for_DELETE_and_DROP(string? sql, bool frees) =>
         Assert.Equal(frees, TenantStorageQuota.FreesSpace(sql));
 }

@@ -148,12 +148,19 @@ public sealed class ShardSecurityTests(ShardHostFixture fixture)
     [InlineData("ALTER TABLE items RENAME TO _x")]
     [InlineData("CREATE TEMP TABLE x(a)")]
     [InlineData("CREATE TRIGGER t AFTER INSERT ON _meta BEGIN SELECT 1; END")]
+    [InlineData("CREATE TABLE c(x REFERENCES _outbox(payload))")]
+    [InlineData("CREATE TABLE c(x, FOREIGN KEY (x) REFERENCES _idempotency(outcome))")]
     public async Task Apply_denies_ddl_when_it_creates_an_internal_name(string ddl)
     {
         var shard = await ItemsAsync();
         await ShardAssert.FailsWith(ShardErrorCode.SqlError, () => shard.DdlAsync(new DdlRequest(ddl)));
         var names = await shard.QueryAsync(new QueryRequest("SELECT count(*) FROM sqlite_schema WHERE name = 'items'"));
         Assert.Equal(1, names.Rows[0][0].AsInteger);
+
+        // Nothing of it stayed, and the shard still commits (a foreign key to an engine table would fail every commit).
+        var others = await shard.QueryAsync(new QueryRequest("SELECT count(*) FROM sqlite_schema WHERE name IN ('c', 'x', '_x')"));
+        Assert.Equal(0, others.Rows[0][0].AsInteger);
+        await shard.MutateAsync(new MutationRequest("INSERT INTO items(name) VALUES ('after')", IdempotencyKey: "after-" + Guid.NewGuid().ToString("N")));
     }
 
     [Fact]
