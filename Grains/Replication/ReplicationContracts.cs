@@ -20,13 +20,23 @@ internal sealed record ReplicatedEntry(
 [GenerateSerializer, Immutable, Alias("orleansshards.ReplicatedKey")]
 internal sealed record ReplicatedKey([Id(0)] string Key, [Id(1)] long AtMs, [Id(2)] string Outcome);
 
-/// <summary>A batch for a replica: the entries in order, the idempotency rows and the engine's <c>_meta</c> rows they left.</summary>
+/// <summary>
+/// A batch for a replica: the entries in order, the idempotency rows and the engine's <c>_meta</c> rows they left, and
+/// when the primary built it (Unix ms, its clock; 0: unknown): a copy that applied it was current as of then, which is
+/// what a bounded follower read's staleness is measured from — not when the batch arrived, which a lagging pipeline
+/// delays.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("orleansshards.ReplicaBatch")]
 internal sealed record ReplicaBatch(
     [Id(0)] long Epoch,
     [Id(1)] IReadOnlyList<ReplicatedEntry> Entries,
     [Id(2)] IReadOnlyList<ReplicatedKey> Keys,
-    [Id(3)] IReadOnlyList<KeyValuePair<string, SqlValue>>? Meta);
+    [Id(3)] IReadOnlyList<KeyValuePair<string, SqlValue>>? Meta,
+    [Id(4)] long BuiltAtMs = 0)
+{
+    /// <summary>Now, as a batch's <see cref="BuiltAtMs"/>.</summary>
+    public static long Now() => TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
+}
 
 /// <summary>A replica's copy as it stands: its fence epoch, newest sequence and the epoch of its newest entry.</summary>
 /// <param name="Exists">False when the replica holds no copy (it must be seeded).</param>

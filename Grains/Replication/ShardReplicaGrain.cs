@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
 using OrleansShards.Grains.Cluster;
 using OrleansShards.Grains.Hosting;
 using OrleansShards.Grains.Pitr;
@@ -54,7 +55,7 @@ internal interface IShardReplica : IGrainWithStringKey
     /// for it (behind its <c>minBookmark</c>, not heard from the primary within its <c>maxStalenessMs</c>, a sharded
     /// table, no copy).
     /// </summary>
-    [Alias("ReadAsync")]
+    [Alias("ReadAsync"), AlwaysInterleave]
     Task<QueryResult?> ReadAsync(QueryRequest request);
 
     /// <summary>Deletes this copy (it was replaced by a replica elsewhere) if no newer primary than <paramref name="epoch"/> fenced it.</summary>
@@ -90,8 +91,11 @@ internal sealed partial class ShardReplicaGrain(
     private string _tenant = null!;
     private string _table = null!;
 
-    /// <summary>When this copy last heard from the primary (a batch applied, empty or not): its staleness bound.</summary>
-    private long _heardAt = long.MinValue;
+    /// <summary>
+    /// As of when this copy is known current (Unix ms): the build time of the newest applied batch that the primary built
+    /// at its newest commit. A bounded follower read's staleness is measured from it.
+    /// </summary>
+    private long _heardAtMs = long.MinValue;
 
     public static string KeyOf(string silo, string shard) => silo + "/" + shard;
 
@@ -127,7 +131,8 @@ internal sealed partial class ShardReplicaGrain(
         lease?.Enter();
         try
         {
-            if (lease is not null && _connection is null && File.Exists(_paths.Database))
+            // A follower read never opens the copy (it interleaves and answers null when the copy is closed).
+            if (lease is not null && _connection is null && File.Exists(_paths.Database) && context.InterfaceMethod.Name != nameof(ReadAsync))
             {
                 // The copy will be opened: take its share of the budget here, where a burst of opens can wait (bounded)
                 // for the holders already asked to close, as a primary's open does, instead of being refused at once.
@@ -191,7 +196,12 @@ internal sealed partial class ShardReplicaGrain(
         }
         else
         {
-            _heardAt = Environment.TickCount64;
+            if (batch.BuiltAtMs > 0)
+            {
+                // Current as of when the primary built the batch (a tail of a catch-up carries 0: not current yet).
+                _heardAtMs = Math.Max(_heardAtMs, batch.BuiltAtMs);
+            }
+
             _sequence = result.Seq;
         }
 
@@ -201,25 +211,14 @@ internal sealed partial class ShardReplicaGrain(
     /// <summary>This copy's newest sequence as of its last applied batch.</summary>
     private long _sequence = -1;
 
+    /// <summary>
+    /// Interleaves with the copy's other calls (it never waits for a batch's apply, nor does an apply wait for a slow read:
+    /// a replica held by reads would stop acknowledging, and the primary lose its majority). It reads through its own
+    /// connection, one read at a time (<see cref="_readGate"/>), and never opens the copy: a copy not open here (closed,
+    /// being seeded) answers null, and the read goes to the primary.
+    /// </summary>
     public async Task<QueryResult?> ReadAsync(QueryRequest request)
     {
-        if (Open() is not { } connection || _sequence < 0
-            || connection.ExecuteScalar("SELECT count(*) FROM _meta WHERE key = 'shard:layout'") != 0)
-        {
-            return null;
-        }
-
-        var age = _heardAt == long.MinValue ? long.MaxValue : Environment.TickCount64 - _heardAt;
-        if (request.MinBookmark is { } bookmark && Bookmark.Parse(bookmark, _tenant, _table).Sequence > _sequence)
-        {
-            return null;
-        }
-
-        if (request.Consistency == Consistency.Bounded && (request.MaxStalenessMs is not { } bound || age > bound))
-        {
-            return null;
-        }
-
         var sql = request.Query;
         if (string.IsNullOrWhiteSpace(sql))
         {
@@ -227,34 +226,70 @@ internal sealed partial class ShardReplicaGrain(
         }
 
         ShardConnection.RejectNul(sql);
-        var reader = _reader ??= OpenReader();
-        var sequence = _sequence;
-        var outcome = await Task.Run(() =>
+        await _readGate.WaitAsync();
+        try
         {
-            reader.SetDeadline(options.Value.StatementTimeout);
-            reader.Mode = SqlMode.TenantRead;
-            try
+            // Checked once the gate is ours: a close (seed, drop, release) may have run while this read waited.
+            if (_connection is null || _sequence < 0)
             {
-                var statement = reader.Prepare(sql);
-                if (!statement.IsReadOnly)
+                return null;
+            }
+
+            var age = _heardAtMs == long.MinValue ? long.MaxValue : Math.Max(0, ReplicaBatch.Now() - _heardAtMs);
+            if (request.MinBookmark is { } bookmark && Bookmark.Parse(bookmark, _tenant, _table).Sequence > _sequence)
+            {
+                return null;
+            }
+
+            if (request.Consistency == Consistency.Bounded && (request.MaxStalenessMs is not { } bound || age > bound))
+            {
+                return null;
+            }
+
+            var reader = _reader ??= OpenReader();
+            var sequence = _sequence;
+            var outcome = await Task.Run<StatementOutcome?>(() =>
+            {
+                // A sharded table's base copy is not what a read of the table means: the primary routes it.
+                if (reader.ExecuteScalar("SELECT count(*) FROM _meta WHERE key = 'shard:layout'") != 0)
                 {
-                    throw new ShardException(ShardErrorCode.InvalidArgument, "query runs read-only statements; send writes to mutation.");
+                    return null;
                 }
 
-                return reader.Run(statement, request.Params);
-            }
-            finally
-            {
-                reader.Mode = SqlMode.Internal;
-                reader.ClearDeadline();
-            }
-        });
-        return new QueryResult(
-            outcome.Columns ?? [],
-            (IReadOnlyList<SqlValue[]>?)outcome.Rows ?? [],
-            outcome.RowsRead,
-            new QueryMeta("replica", age == long.MaxValue ? 0 : age, new Bookmark(sequence, _tenant, _table).ToString()));
+                reader.SetDeadline(options.Value.StatementTimeout);
+                reader.Mode = SqlMode.TenantRead;
+                try
+                {
+                    var statement = reader.Prepare(sql);
+                    if (!statement.IsReadOnly)
+                    {
+                        throw new ShardException(ShardErrorCode.InvalidArgument, "query runs read-only statements; send writes to mutation.");
+                    }
+
+                    return reader.Run(statement, request.Params);
+                }
+                finally
+                {
+                    reader.Mode = SqlMode.Internal;
+                    reader.ClearDeadline();
+                }
+            });
+            return outcome is not { } read
+                ? null
+                : new QueryResult(
+                    read.Columns ?? [],
+                    (IReadOnlyList<SqlValue[]>?)read.Rows ?? [],
+                    read.RowsRead,
+                    new QueryMeta("replica", age == long.MaxValue ? 0 : age, new Bookmark(sequence, _tenant, _table).ToString()));
+        }
+        finally
+        {
+            _readGate.Release();
+        }
     }
+
+    /// <summary>One follower read at a time on <see cref="_reader"/>; a close takes it too before disposing the reader.</summary>
+    private readonly SemaphoreSlim _readGate = new(1, 1);
 
     /// <summary>A read-only connection for follower reads, under the tenant SQL policy and result caps of the shard's own readers.</summary>
     private ShardConnection OpenReader()
@@ -438,6 +473,20 @@ internal sealed partial class ShardReplicaGrain(
             _writer = null;
         }
 
+        // A follower read in progress (it interleaves) finishes with the reader first.
+        await _readGate.WaitAsync();
+        try
+        {
+            CloseConnections();
+        }
+        finally
+        {
+            _readGate.Release();
+        }
+    }
+
+    private void CloseConnections()
+    {
         if (_reader is not null)
         {
             _reader.Dispose();

@@ -99,11 +99,15 @@ internal sealed partial class ShardReplicator : IReplicationGate
         }
 
         // Read here, on the writer's loop between transactions: the engine rows as this commit left them.
+        // A keys-only group carries no entry: the replica stores its idempotency rows at the sequence it holds.
         var batch = new ReplicaBatch(
             Epoch,
-            [new ReplicatedEntry(commit.Sequence, commit.AtUnixMs, commit.Ddl is null ? (int)ChangeKind.Data : (int)ChangeKind.Ddl, commit.Changeset, commit.Ddl, commit.Epoch)],
+            commit.KeysOnly
+                ? []
+                : [new ReplicatedEntry(commit.Sequence, commit.AtUnixMs, commit.Ddl is null ? (int)ChangeKind.Data : (int)ChangeKind.Ddl, commit.Changeset, commit.Ddl, commit.Epoch)],
             commit.IdempotencyRows ?? [],
-            ReplicaLog.ReadMeta(_writer()));
+            ReplicaLog.ReadMeta(_writer()),
+            ReplicaBatch.Now());
         var sends = _peers.Select(peer => peer.Enqueue(() => WatchedAsync(peer, () => SendAsync(peer, batch)))).ToList();
         return AwaitMajorityAsync(sends, commit.Sequence);
     }
@@ -272,7 +276,7 @@ internal sealed partial class ShardReplicator : IReplicationGate
         var keys = shipped
             ? reader.Query("SELECT key, at_ms, outcome FROM _idempotency").Select(r => new ReplicatedKey(r[0].AsText, r[1].AsInteger, r[2].AsText)).ToList()
             : [];
-        var final = await Call(peer, r => r.ApplyAsync(new ReplicaBatch(Epoch, [], keys, ReplicaLog.ReadMeta(reader)))).ConfigureAwait(false);
+        var final = await Call(peer, r => r.ApplyAsync(new ReplicaBatch(Epoch, [], keys, ReplicaLog.ReadMeta(reader), ReplicaBatch.Now()))).ConfigureAwait(false);
         if (final.Outcome == ReplicaApplyOutcome.StaleEpoch)
         {
             throw Fenced(peer, final.Epoch);

@@ -13,6 +13,28 @@ internal sealed class InteractiveTransaction(string id, DateTimeOffset expiresAt
 
     public DateTimeOffset ExpiresAt { get; } = expiresAt;
 
+    private long _bytes;
+
+    /// <summary>The memory its queued statements hold, estimated (<see cref="SizeOf"/>).</summary>
+    public long Bytes => Interlocked.Read(ref _bytes);
+
+    /// <summary>An estimate of the memory <paramref name="statement"/> holds while queued: its text and its values.</summary>
+    public static long SizeOf(Statement statement)
+    {
+        long size = 64 + (statement.Query?.Length ?? 0) * 2L;
+        foreach (var value in statement.Params ?? [])
+        {
+            size += value.Kind switch
+            {
+                SqlValueKind.Text => 24 + value.AsText.Length * 2L,
+                SqlValueKind.Blob => 24 + value.AsBlob.Length,
+                _ => 16,
+            };
+        }
+
+        return size;
+    }
+
     public int Count
     {
         get
@@ -35,6 +57,7 @@ internal sealed class InteractiveTransaction(string id, DateTimeOffset expiresAt
             }
 
             _statements.Add(statement);
+            Interlocked.Add(ref _bytes, SizeOf(statement));
             return true;
         }
     }

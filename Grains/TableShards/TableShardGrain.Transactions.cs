@@ -7,6 +7,12 @@ internal sealed partial class TableShardGrain
 {
     private const int MaxOpenTransactions = 1000;
 
+    /// <summary>The most one open transaction may queue (estimated bytes of its statements and values).</summary>
+    internal const long MaxTransactionBytes = 8L * 1024 * 1024;
+
+    /// <summary>The most a shard's open transactions may queue together: beyond, queuing answers OVERLOADED until some end.</summary>
+    internal const long MaxQueuedTransactionBytes = 32L * 1024 * 1024;
+
     public async Task<TransactionResult> TransactionAsync(TransactionRequest request, CancellationToken cancellationToken = default)
     {
         try
@@ -39,16 +45,30 @@ internal sealed partial class TableShardGrain
         }
     }
 
-    private TransactionResult Begin()
+    /// <summary>Drops expired transactions (their statements go with them); returns what the open ones still queue.</summary>
+    private long SweepTransactions()
     {
         var now = TimeProvider.GetUtcNow();
+        long queued = 0;
         foreach (var (key, open) in _transactions)
         {
             if (open.ExpiresAt <= now)
             {
                 _transactions.TryRemove(key, out _);
             }
+            else
+            {
+                queued += open.Bytes;
+            }
         }
+
+        return queued;
+    }
+
+    private TransactionResult Begin()
+    {
+        var now = TimeProvider.GetUtcNow();
+        SweepTransactions();
 
         if (_transactions.Count >= MaxOpenTransactions)
         {
@@ -95,6 +115,18 @@ internal sealed partial class TableShardGrain
         if (transaction.Count >= _options.MaxTransactionStatements)
         {
             throw new ShardException(ShardErrorCode.PayloadTooLarge, $"A transaction holds at most {_options.MaxTransactionStatements} statements.");
+        }
+
+        // Queued statements live in the silo's memory until COMMIT: bounded per transaction and per shard.
+        var size = InteractiveTransaction.SizeOf(statement);
+        if (transaction.Bytes + size > MaxTransactionBytes)
+        {
+            throw new ShardException(ShardErrorCode.PayloadTooLarge, $"A transaction queues at most {MaxTransactionBytes / (1024 * 1024)} MiB of statements and values; commit it and continue in another.");
+        }
+
+        if (SweepTransactions() + size > MaxQueuedTransactionBytes)
+        {
+            throw new ShardException(ShardErrorCode.Overloaded, $"The shard's open transactions queue {MaxQueuedTransactionBytes / (1024 * 1024)} MiB already; commit or roll back some first.");
         }
 
         var reader = await _readers.RentAsync(cancellationToken);

@@ -23,6 +23,12 @@ internal sealed record CommittedGroup(long Sequence, long AtUnixMs, byte[]? Chan
     /// <summary>The epoch of the primary that wrote the commit (its change-log row carries it).</summary>
     public long Epoch { get; init; }
 
+    /// <summary>
+    /// True for a transaction that changed no data but stored idempotency rows: no log entry (no new sequence), only the
+    /// rows to replicate. Observers are not told about it.
+    /// </summary>
+    public bool KeysOnly { get; init; }
+
     /// <summary>The idempotency rows the commit stored (replicas store them too, so retries stay exactly-once after a failover).</summary>
     public IReadOnlyList<Replication.ReplicatedKey>? IdempotencyRows { get; init; }
 }

@@ -537,12 +537,17 @@ internal sealed partial class ShardWriter : IAsyncDisposable
         // The output gate: nothing of this commit is acknowledged before a majority of the shard's copies hold it.
         // When that fails the commit stays here (a later commit or the next activation ships it) but its works
         // answer the gate's error: their outcome is unknown to the caller, never acknowledged without a majority.
+        // A group that changed nothing may still have stored idempotency keys (a write that matched no row, or a
+        // deterministic error): they are replicated too, or a retry after a failover would run again on the new primary.
         ShardException? unreplicated = null;
-        if (committed is not null && Replication is { } gate)
+        var replicated = committed ?? (idempotencyRows is { Count: > 0 }
+            ? new CommittedGroup(sequence, nowMs, null, null) { Epoch = Epoch, IdempotencyRows = idempotencyRows, KeysOnly = true }
+            : null);
+        if (replicated is not null && Replication is { } gate)
         {
             try
             {
-                await gate.ReplicateAsync(committed).ConfigureAwait(false);
+                await gate.ReplicateAsync(replicated).ConfigureAwait(false);
             }
             catch (ShardException ex)
             {

@@ -81,6 +81,59 @@ public sealed class ShardWriterHookTests
     }
 
     /// <summary>A shard file as the grain opens it (WAL, engine schema) with an <c>items</c> table.</summary>
+    /// <summary>An output gate that records what it is asked to replicate, failing while <see cref="Fail"/> is set.</summary>
+    private sealed class RecordingGate : IReplicationGate
+    {
+        public List<CommittedGroup> Groups { get; } = [];
+
+        public bool Fail { get; set; }
+
+        public Task ReplicateAsync(CommittedGroup commit)
+        {
+            Groups.Add(commit);
+            return Fail ? Task.FromException(new ShardException(ShardErrorCode.Unavailable, "no majority")) : Task.CompletedTask;
+        }
+    }
+
+    [Fact]
+    public async Task A_keyed_write_that_changed_nothing_still_replicates_its_key_and_is_not_acknowledged_without_a_majority()
+    {
+        using var dir = new TempDirectory("writer-keys");
+        using var connection = OpenItems(dir);
+        var observer = new TestCommitObserver();
+        var committed = new List<long>();
+        observer.OnCommitted = group => committed.Add(group.Sequence);
+        var gate = new RecordingGate();
+        var writer = new ShardWriter(connection, new TableShardOptions(), TimeProvider.System, NullLogger.Instance, new OrleansShards.Grains.Pitr.PreupdateChangeCapture(), [observer])
+        {
+            Replication = gate,
+        };
+        await using var _ = writer;
+
+        // Matches no row: no log entry, no new sequence, but the key is stored, so it must reach the replicas.
+        var nothing = await writer.EnqueueAsync(new WriteWork(WriteKind.Mutation, [new Statement("DELETE FROM items WHERE id = 42")], "k-nothing"));
+        Assert.Equal(0, nothing.Sequence);
+        var keysOnly = Assert.Single(gate.Groups);
+        Assert.True(keysOnly.KeysOnly);
+        Assert.Equal("k-nothing", Assert.Single(keysOnly.IdempotencyRows!).Key);
+        Assert.Empty(committed);
+
+        // A write that changes data is one group with its entry and its key, as before.
+        await writer.EnqueueAsync(new WriteWork(WriteKind.Mutation, [new Statement("INSERT INTO items(id, name) VALUES (1, 'a')")], "k-insert"));
+        Assert.False(gate.Groups[1].KeysOnly);
+        Assert.Equal(1, gate.Groups[1].Sequence);
+        Assert.Equal([1L], committed);
+
+        // Without a majority, the keyed no-op is not acknowledged either.
+        gate.Fail = true;
+        await Assert.ThrowsAsync<ShardException>(() => writer.EnqueueAsync(new WriteWork(WriteKind.Mutation, [new Statement("DELETE FROM items WHERE id = 43")], "k-lost")));
+
+        // Without a key nothing is stored, so nothing is shipped.
+        gate.Fail = false;
+        await writer.EnqueueAsync(new WriteWork(WriteKind.Mutation, [new Statement("DELETE FROM items WHERE id = 44")]));
+        Assert.Equal(3, gate.Groups.Count);
+    }
+
     internal static ShardConnection OpenItems(TempDirectory dir)
     {
         var connection = new ShardConnection(dir.Combine("items.db"), readOnly: false, planCacheSize: 4);

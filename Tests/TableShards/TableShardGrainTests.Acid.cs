@@ -73,6 +73,54 @@ public sealed partial class TableShardGrainTests(ShardHostFixture fixture)
     }
 
     [Fact]
+    public async Task TransactionAsync_bounds_the_memory_queued_per_transaction_and_per_shard()
+    {
+        var shard = await ItemsAsync();
+        var megabyte = new string('m', 512 * 1024); // 1 MiB of UTF-16 text
+        async Task QueueAsync(string transaction, int i) =>
+            await shard.MutateAsync(new MutationRequest("INSERT INTO items(name, qty) VALUES (?, ?)", [megabyte + i, i], TransactionId: transaction));
+
+        // One transaction: 7 values of ~1 MiB fit, the 8th passes its 8 MiB.
+        var big = (await shard.TransactionAsync(new TransactionRequest(TransactionOperation.Begin))).TransactionId!;
+        for (var i = 0; i < 7; i++)
+        {
+            await QueueAsync(big, i);
+        }
+
+        await ShardAssert.FailsWith(ShardErrorCode.PayloadTooLarge, () => QueueAsync(big, 7));
+
+        // The shard: four more transactions of 7 MiB reach its 32 MiB; the next statement is refused, retryable.
+        var others = new List<string>();
+        ShardException? refused = null;
+        for (var t = 0; t < 4 && refused is null; t++)
+        {
+            var id = (await shard.TransactionAsync(new TransactionRequest(TransactionOperation.Begin))).TransactionId!;
+            others.Add(id);
+            for (var i = 0; i < 7 && refused is null; i++)
+            {
+                try
+                {
+                    await QueueAsync(id, 100 * t + i);
+                }
+                catch (ShardException ex)
+                {
+                    refused = ex;
+                }
+            }
+        }
+
+        Assert.NotNull(refused);
+        Assert.Equal(ShardErrorCode.Overloaded, refused.Code);
+        Assert.True(refused.Retryable);
+
+        // Rolling one back frees its share: queuing works again, and a commit applies what was queued.
+        await shard.TransactionAsync(new TransactionRequest(TransactionOperation.Rollback, big));
+        await QueueAsync(others[^1], 999);
+        await shard.TransactionAsync(new TransactionRequest(TransactionOperation.Commit, others[0]));
+        Assert.Equal(7, await ShardAssert.CountAsync(shard));
+    }
+
+    [Fact]
     public async Task TransactionAsync_applies_nothing_when_a_queued_statement_fails_at_commit()
     {
         var shard = await ItemsAsync();
