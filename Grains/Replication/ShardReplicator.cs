@@ -108,7 +108,12 @@ internal sealed partial class ShardReplicator : IReplicationGate
             commit.IdempotencyRows ?? [],
             ReplicaLog.ReadMeta(_writer()),
             ReplicaBatch.Now());
-        var sends = _peers.Select(peer => peer.Enqueue(() => WatchedAsync(peer, () => SendAsync(peer, batch)))).ToList();
+        // A replica too far behind (a slower disk than the majority's, or unreachable without being declared dead) is
+        // not sent more: each queued batch holds its changeset in memory. It counts as not acknowledging this commit; once
+        // its queue drains, the next batch finds the gap and it catches up from the log.
+        var sends = _peers.Select(peer => peer.Pending >= MaxPendingSends
+            ? Task.FromException(new ShardException(ShardErrorCode.Unavailable, $"The replica on silo '{peer.Silo}' has {MaxPendingSends} batches queued; it catches up from the log."))
+            : peer.Enqueue(() => WatchedAsync(peer, () => SendAsync(peer, batch)))).ToList();
         return AwaitMajorityAsync(sends, commit.Sequence);
     }
 
@@ -272,9 +277,13 @@ internal sealed partial class ShardReplicator : IReplicationGate
         }
 
         // Idempotency rows are not in the log: a replica that was sent entries gets them in one go (and the epoch
-        // of this primary even when nothing was missing, so that an older primary is refused from now on).
+        // of this primary even when nothing was missing, so that an older primary is refused from now on). Only the
+        // keys of commits the copy holds: the writer goes on committing meanwhile, and a key without its data would
+        // answer a retry "done" on this copy if it were promoted. Later keys come with their own batches.
         var keys = shipped
-            ? reader.Query("SELECT key, at_ms, outcome FROM _idempotency").Select(r => new ReplicatedKey(r[0].AsText, r[1].AsInteger, r[2].AsText)).ToList()
+            ? reader.Query("SELECT key, at_ms, outcome FROM _idempotency")
+                .Where(r => StoredSequence(r[2].AsText) <= matched)
+                .Select(r => new ReplicatedKey(r[0].AsText, r[1].AsInteger, r[2].AsText)).ToList()
             : [];
         var final = await Call(peer, r => r.ApplyAsync(new ReplicaBatch(Epoch, [], keys, ReplicaLog.ReadMeta(reader), ReplicaBatch.Now()))).ConfigureAwait(false);
         if (final.Outcome == ReplicaApplyOutcome.StaleEpoch)
@@ -286,6 +295,19 @@ internal sealed partial class ShardReplicator : IReplicationGate
         Interlocked.Exchange(ref peer.AckedAt, Environment.TickCount64);
         peer.Synced = true;
         LogCaughtUp(_shard, peer.Silo, matched);
+    }
+
+    /// <summary>The commit sequence an idempotency row's stored outcome names (unreadable: kept, as before).</summary>
+    private static long StoredSequence(string outcome)
+    {
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize(outcome, Writes.GrainsJsonContext.Default.StoredOutcome)?.Sequence ?? long.MinValue;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return long.MinValue;
+        }
     }
 
     /// <summary>Sends a whole consistent copy of the file and the snapshots; returns the sequence the copy holds.</summary>
@@ -406,10 +428,17 @@ internal sealed partial class ShardReplicator : IReplicationGate
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: replica on silo {Silo} failed {Failures} send(s) in the last 10 s or more; last: {Error}: {Message}")]
     private partial void LogReplicaFailed(string shard, string silo, long failures, string error, string message);
 
+    /// <summary>Batches queued to one replica beyond which new ones are not sent to it (it catches up from the log instead).</summary>
+    internal const int MaxPendingSends = 256;
+
     private sealed class Peer(string silo, IShardReplica replica)
     {
         private readonly Lock _lock = new();
         private Task _last = Task.CompletedTask;
+        private int _pending;
+
+        /// <summary>Sends queued or running.</summary>
+        public int Pending => Volatile.Read(ref _pending);
 
         public string Silo { get; } = silo;
 
@@ -432,6 +461,7 @@ internal sealed partial class ShardReplicator : IReplicationGate
         {
             lock (_lock)
             {
+                Interlocked.Increment(ref _pending);
                 var previous = _last;
                 var next = RunAfterAsync(previous, send);
                 _last = next;
@@ -439,18 +469,25 @@ internal sealed partial class ShardReplicator : IReplicationGate
             }
         }
 
-        private static async Task RunAfterAsync(Task previous, Func<Task> send)
+        private async Task RunAfterAsync(Task previous, Func<Task> send)
         {
             try
             {
-                await previous.ConfigureAwait(false);
-            }
-            catch
-            {
-                // The earlier send failed: this one starts with a catch-up (the failure marked the replica unsynced).
-            }
+                try
+                {
+                    await previous.ConfigureAwait(false);
+                }
+                catch
+                {
+                    // The earlier send failed: this one starts with a catch-up (the failure marked the replica unsynced).
+                }
 
-            await send().ConfigureAwait(false);
+                await send().ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _pending);
+            }
         }
     }
 
