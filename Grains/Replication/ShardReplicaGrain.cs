@@ -187,8 +187,8 @@ internal sealed partial class ShardReplicaGrain(
             return new ReplicaApplyResult(ReplicaApplyOutcome.NeedsSeed, 0, _fence);
         }
 
-        // Through the copy's writer, off the grain's thread: this call's turn waits for it (the grain is not reentrant,
-        // so nothing else touches the connection meanwhile).
+        // Through the copy's writer, off the grain's thread: this call's turn waits for it (the grain is not reentrant
+        // but for follower reads, which use their own connection, so nothing else touches this one meanwhile).
         var result = await _writer!.ApplyReplicatedAsync(batch, _fence);
         if (result.Outcome != ReplicaApplyOutcome.Applied)
         {

@@ -152,6 +152,11 @@ public sealed class FileDescriptorExhaustionTests
             };
             args.AddRange(settings.Select(s => $"--{s.Key}={s.Value}"));
             var start = new ProcessStartInfo("/bin/sh", args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+
+            // With W^X the JIT maps new executable code through a descriptor; out of them the runtime aborts ("Out of
+            // memory.", exit 134 — seen in CI when tiered compilation recompiled a hot method at the wrong moment). This
+            // test is about SQLite running out, which the silo must answer OVERLOADED (docs/containment.md).
+            start.Environment["DOTNET_EnableWriteXorExecute"] = "0";
             var process = Process.Start(start)!;
 
             // One connection for the whole test (a new one needs a descriptor the process may not have).
