@@ -98,6 +98,20 @@ internal sealed partial class PitrCoordinator
     }
 
     /// <summary>
+    /// Starts a snapshot in the background when one is due by count or by time and none is running, without waiting for
+    /// it: a replica's maintenance, which must not hold the copy's applies (and so its acknowledgements) for a whole copy.
+    /// </summary>
+    public void StartIfDue(long sequence, long loggedBytes, long usedBytes)
+    {
+        if (Options.Enabled
+            && sequence > LastSnapshot
+            && (DueByCount(sequence, loggedBytes, usedBytes) || _time.GetUtcNow() - _lastSnapshotAt >= Options.SnapshotInterval))
+        {
+            StartSnapshot(onlyIfIdle: true, loggedBytes);
+        }
+    }
+
+    /// <summary>
     /// Enough commits since the newest snapshot, and enough logged bytes for the copy to be worth it: a snapshot reads
     /// the whole file, so it waits for <see cref="PitrOptions.SnapshotLogFraction"/> of the used size to be logged.
     /// </summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -65,12 +66,27 @@ internal interface IShardReplica : IGrainWithStringKey
     /// <summary>Closes the copy and goes: the shard's primary opens this file here now (a promotion).</summary>
     [Alias("ReleaseAsync")]
     Task ReleaseAsync();
+
+    /// <summary>
+    /// The copy's upkeep, as a primary's capacity check does it (run by a timer that does not keep the copy open): starts a
+    /// snapshot in the background when one is due, prunes the log and snapshots outside the retention window and expired
+    /// idempotency keys. Returns the copy's sequence, the oldest logged sequence and its snapshots (null when the copy is not
+    /// open here: it is never opened for this).
+    /// </summary>
+    [Alias("MaintainAsync")]
+    Task<ReplicaUpkeep?> MaintainAsync();
 }
+
+/// <summary>What a replica's upkeep left: its newest sequence, its oldest logged one (0: none logged) and its snapshots.</summary>
+[GenerateSerializer, Immutable, Alias("orleansshards.ReplicaUpkeep")]
+internal sealed record ReplicaUpkeep([Id(0)] long Sequence, [Id(1)] long OldestLogged, [Id(2)] IReadOnlyList<long> Snapshots);
 
 [SiloNamePlacement]
 internal sealed partial class ShardReplicaGrain(
     IOptions<TableShardOptions> options,
     ClusterView cluster,
+    IOptions<PitrOptions> pitrOptions,
+    [FromKeyedServices(ShardClock.ServiceKey)] TimeProvider clock,
     IGrainFactory grains,
     ShardFileBudget files,
     ILogger<ShardReplicaGrain> logger) : Grain, IShardReplica, IIncomingGrainCallFilter
@@ -87,6 +103,15 @@ internal sealed partial class ShardReplicaGrain(
     /// <summary>The copy's writer: every batch is applied through it (the same commit pipeline as a primary's writes).</summary>
     private ShardWriter? _writer;
     private ShardConnection? _reader;
+
+    /// <summary>
+    /// The copy's snapshots and log retention, as a primary's: without them a replica's log and idempotency keys grew for
+    /// as long as it lived, and a promoted copy could restore only as far back as the seed's snapshots. One per open copy.
+    /// </summary>
+    private PitrCoordinator? _pitr;
+
+    /// <summary>The copy's used pages in bytes as last measured (what a snapshot reads; its schedule weighs the log against it).</summary>
+    private long _usedPageBytes;
     private long _fence;
     private string _tenant = null!;
     private string _table = null!;
@@ -114,6 +139,12 @@ internal sealed partial class ShardReplicaGrain(
         _paths = new ShardPaths(_root, _tenant, _table);
         _fence = File.Exists(FencePath) && long.TryParse(File.ReadAllText(FencePath), NumberStyles.None, CultureInfo.InvariantCulture, out var fence) ? fence : 0;
         _lease = files.Open(key, static () => true, CloseForBudget);
+
+        // The copy's upkeep every capacity period while the copy is active; the timer does not keep it active.
+        var period = options.Value.CapacityCheckPeriod;
+        this.RegisterGrainTimer(
+            async () => await MaintainAsync(),
+            new GrainTimerCreationOptions(period, period) { KeepAlive = false });
         return Task.CompletedTask;
     }
 
@@ -196,6 +227,8 @@ internal sealed partial class ShardReplicaGrain(
         }
         else
         {
+            // The snapshot schedule by count, as after a primary's commit (in the background).
+            _pitr?.OnCommitted(result.Seq, _writer.LoggedBytes, _usedPageBytes);
             if (batch.BuiltAtMs > 0)
             {
                 // Current as of when the primary built the batch (a tail of a catch-up carries 0: not current yet).
@@ -336,7 +369,7 @@ internal sealed partial class ShardReplicaGrain(
             return false;
         }
 
-        await CloseAsync();
+        await CloseAsync(abandonSnapshots: true);
 
         // Snapshots of an older copy go: the seed brings the primary's. Not the seed's own incoming snapshot files, which
         // the agent received into this same directory (deleting the directory lost them: every seed of a shard with
@@ -367,7 +400,7 @@ internal sealed partial class ShardReplicaGrain(
             seen = long.MaxValue; // the copy cannot be read now: kept (the start-up sweep finds it if it is stale)
         }
 
-        await CloseAsync();
+        await CloseAsync(abandonSnapshots: true);
         if (epoch >= seen)
         {
             foreach (var path in new[] { _paths.Database, _paths.Database + "-wal", _paths.Database + "-shm", FencePath })
@@ -399,9 +432,54 @@ internal sealed partial class ShardReplicaGrain(
             }
         }
 
-        await CloseAsync();
+        await CloseAsync(abandonSnapshots: true);
         this.DeactivateOnIdle();
     }
+
+    public async Task<ReplicaUpkeep?> MaintainAsync()
+    {
+        // Never opens the copy: a closed one has nothing to keep up (and a released one is the primary's file now).
+        if (_connection is null || _writer is not { } writer || _pitr is not { } pitr)
+        {
+            return null;
+        }
+
+        var pitrEnabled = pitrOptions.Value.Enabled;
+        pitr.StartIfDue(writer.Sequence, writer.LoggedBytes, _usedPageBytes);
+        var horizon = clock.GetUtcNow().ToUnixTimeMilliseconds() - (long)options.Value.IdempotencyWindow.TotalMilliseconds;
+        long oldest = 0;
+        await writer.RunMaintenanceAsync(connection =>
+        {
+            if (pitrEnabled)
+            {
+                pitr.Prune(connection);
+            }
+
+            Measure(connection);
+            connection.Execute("BEGIN IMMEDIATE");
+            try
+            {
+                // The primary's keys carry its commit times: a key expires here when it does there.
+                connection.ExecuteInternal("DELETE FROM _idempotency WHERE at_ms < ?", horizon);
+                connection.Execute("COMMIT");
+            }
+            catch
+            {
+                connection.Execute("ROLLBACK");
+                throw;
+            }
+
+            oldest = connection.ExecuteScalar("SELECT coalesce(min(seq), 0) FROM _changes");
+            return Task.CompletedTask;
+        });
+        return new ReplicaUpkeep(writer.Sequence, oldest, pitr.Snapshots.List());
+    }
+
+    /// <summary>Measures the copy's used pages (freed pages are room, not size).</summary>
+    private void Measure(ShardConnection connection) =>
+        Volatile.Write(
+            ref _usedPageBytes,
+            (connection.ExecuteScalar("PRAGMA page_count") - connection.ExecuteScalar("PRAGMA freelist_count")) * connection.ExecuteScalar("PRAGMA page_size"));
 
     /// <summary><c>SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE</c>.</summary>
     private const int SqliteDbConfigNoCheckpointOnClose = 1006;
@@ -460,12 +538,30 @@ internal sealed partial class ShardReplicaGrain(
         }
 
         _connection = connection;
-        _writer = new ShardWriter(connection, options.Value, TimeProvider.System, logger);
+        _writer = new ShardWriter(connection, options.Value, clock, logger);
+        _pitr = new PitrCoordinator(pitrOptions.Value, _paths, clock, logger);
+        _pitr.Open(connection, _writer.Sequence);
+        Measure(connection);
         return connection;
     }
 
-    private async Task CloseAsync()
+    /// <summary>
+    /// Closes the copy: a running snapshot is waited for, or stopped when <paramref name="abandonSnapshots"/> (the file is
+    /// about to be replaced, deleted or opened by a primary, whose own schedule starts from the snapshots on disk).
+    /// </summary>
+    private async Task CloseAsync(bool abandonSnapshots = false)
     {
+        if (_pitr is { } pitr)
+        {
+            if (abandonSnapshots)
+            {
+                pitr.AbandonSnapshots();
+            }
+
+            await pitr.WaitForSnapshotAsync();
+            _pitr = null;
+        }
+
         if (_writer is not null)
         {
             // Its loop ends first: nothing is queued (the grain's calls wait for their applies), so this returns at once.
