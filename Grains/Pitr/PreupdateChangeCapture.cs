@@ -192,6 +192,17 @@ internal sealed unsafe class PreupdateChangeCapture : IChangeCapture
         {
             _work++;
             _undo.Clear();
+            _unkeyed = 0;
+        }
+
+        /// <summary>Rows seen with a NULL in their primary key since the last call.</summary>
+        private int _unkeyed;
+
+        public int TakeUnkeyedRows()
+        {
+            var unkeyed = _unkeyed;
+            _unkeyed = 0;
+            return unkeyed;
         }
 
         public void WorkRolledBack()
@@ -407,7 +418,9 @@ internal sealed unsafe class PreupdateChangeCapture : IChangeCapture
         {
             if (key is null)
             {
-                return; // A NULL in the primary key: not recorded (as with sessions).
+                // A NULL in the primary key: not recorded (as with sessions); the writer refuses the work.
+                _unkeyed++;
+                return;
             }
 
             if (_index.TryGetValue((shape, key), out var entry))

@@ -130,7 +130,13 @@ internal sealed class ShardStateBuilder(SnapshotStore snapshots)
         }
     }
 
-    internal static void ReplayDdl(ShardConnection target, string sql, byte[]? logged, long seq)
+    /// <summary>How long one DDL replay (a restore's, a replica's) may run before it is interrupted.</summary>
+    internal static readonly TimeSpan ReplayTimeout = TimeSpan.FromMinutes(2);
+
+    /// <param name="inTransaction">Runs inside the DDL's own transaction, before it commits (a replica marks the copy as
+    /// between a DDL and its log row there).</param>
+    /// <param name="timeout">How long the re-run may take (<see cref="ReplayTimeout"/> unless given).</param>
+    internal static void ReplayDdl(ShardConnection target, string sql, byte[]? logged, long seq, Action<ShardConnection>? inTransaction = null, TimeSpan? timeout = null)
     {
         // As on the writer: foreign keys enforced (DROP TABLE deletes through them), triggers fire.
         target.Execute("PRAGMA foreign_keys = ON");
@@ -139,12 +145,23 @@ internal sealed class ShardStateBuilder(SnapshotStore snapshots)
         target.Execute("BEGIN");
         try
         {
-            using (var session = SqliteSession.Create(target.Connection))
+            // The SQL ran within the statement timeout on the primary, but a re-run may take another path (time functions
+            // in a WHERE: a loop that ended then need not end now): bounded, so a replay never spins for ever.
+            target.SetDeadline(timeout ?? ReplayTimeout);
+            try
             {
-                target.Execute(sql);
-                replayed = session.GetChangeset();
+                using (var session = SqliteSession.Create(target.Connection))
+                {
+                    target.Execute(sql);
+                    replayed = session.GetChangeset();
+                }
+            }
+            finally
+            {
+                target.ClearDeadline();
             }
 
+            inTransaction?.Invoke(target);
             target.Execute("COMMIT");
         }
         catch (Exception ex) when (ex is ShardException or SqliteException)
@@ -154,7 +171,8 @@ internal sealed class ShardStateBuilder(SnapshotStore snapshots)
                 target.Execute("ROLLBACK");
             }
 
-            throw new ShardException(ShardErrorCode.Internal, $"DDL of commit {seq} did not replay: {ex.Message}", ex);
+            var code = ex is ShardException { Code: ShardErrorCode.Timeout } ? ShardErrorCode.Timeout : ShardErrorCode.Internal;
+            throw new ShardException(code, $"DDL of commit {seq} did not replay: {ex.Message}", ex);
         }
         finally
         {

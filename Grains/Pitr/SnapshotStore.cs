@@ -106,6 +106,9 @@ internal sealed class SnapshotStore
     public int DeleteNewerThan(long sequence) => Delete(s => s > sequence);
 
     /// <summary>Deletes temporary files left by a snapshot that did not finish.</summary>
+    /// <summary>Whether <paramref name="path"/> is a snapshot being written (not yet a snapshot: never copied or shipped).</summary>
+    public static bool IsTemporary(string path) => Path.GetFileName(path).StartsWith(TemporaryPrefix, StringComparison.Ordinal);
+
     public void DeleteTemporaries()
     {
         if (!System.IO.Directory.Exists(Directory))
@@ -140,8 +143,9 @@ internal sealed class SnapshotStore
 
     private long Publish(string temporary, bool strip)
     {
-        long sequence;
+        long sequence = 0;
         string? compacted = null;
+        var midDdl = false;
         try
         {
             using (var snapshot = new ShardConnection(temporary, readOnly: false, planCacheSize: 4))
@@ -151,35 +155,47 @@ internal sealed class SnapshotStore
                 // whole-file copy saved, each of which would also hold up the shard's WAL syncs on the same disk.
                 snapshot.Execute("PRAGMA journal_mode = DELETE; PRAGMA synchronous = OFF");
 
-                // The state's sequence is named in _meta before the log rows may be stripped (it is derived from them).
-                snapshot.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES ('commit:seq', ?)", ChangeLog.CurrentSequence(snapshot));
-                if (strip)
+                // A replica's copy caught between a replayed DDL and its log row: its state is not the one its log names.
+                // Not published (the next snapshot is taken when one is due again).
+                midDdl = snapshot.ExecuteScalar($"SELECT count(*) FROM _meta WHERE key = '{Replication.ReplicaLog.DdlPendingKey}'") > 0;
+                if (!midDdl)
                 {
-                    var tables = snapshot.Query("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE '\\_%' ESCAPE '\\' AND name <> '_meta'");
-                    if (tables.Count > 0)
+                    // The state's sequence is named in _meta before the log rows may be stripped (it is derived from them).
+                    snapshot.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES ('commit:seq', ?)", ChangeLog.CurrentSequence(snapshot));
+                    if (strip)
                     {
-                        snapshot.Execute("BEGIN");
-                        foreach (var table in tables)
+                        var tables = snapshot.Query("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE '\\_%' ESCAPE '\\' AND name <> '_meta'");
+                        if (tables.Count > 0)
                         {
-                            snapshot.Execute($"DELETE FROM \"{table[0].AsText}\"");
+                            snapshot.Execute("BEGIN");
+                            foreach (var table in tables)
+                            {
+                                snapshot.Execute($"DELETE FROM \"{table[0].AsText}\"");
+                            }
+
+                            snapshot.Execute("COMMIT");
                         }
 
-                        snapshot.Execute("COMMIT");
+                        // The log may be most of the file: give its pages back when they are a large share. Not with a
+                        // plain VACUUM: it renumbers the rowids of tables without an INTEGER PRIMARY KEY (and without an
+                        // index), and the change log addresses those rows by rowid, so replay on top of a renumbered
+                        // snapshot updates or deletes the wrong rows. VACUUM INTO copies every rowid as it is.
+                        var free = snapshot.ExecuteScalar("PRAGMA freelist_count");
+                        if (free * 4 > snapshot.ExecuteScalar("PRAGMA page_count"))
+                        {
+                            compacted = NewTemporaryPath();
+                            snapshot.Execute($"VACUUM main INTO {Quote(compacted)}");
+                        }
                     }
 
-                    // The log may be most of the file: give its pages back when they are a large share. Not with a
-                    // plain VACUUM: it renumbers the rowids of tables without an INTEGER PRIMARY KEY (and without an
-                    // index), and the change log addresses those rows by rowid, so replay on top of a renumbered
-                    // snapshot updates or deletes the wrong rows. VACUUM INTO copies every rowid as it is.
-                    var free = snapshot.ExecuteScalar("PRAGMA freelist_count");
-                    if (free * 4 > snapshot.ExecuteScalar("PRAGMA page_count"))
-                    {
-                        compacted = NewTemporaryPath();
-                        snapshot.Execute($"VACUUM main INTO {Quote(compacted)}");
-                    }
+                    sequence = snapshot.ExecuteScalar("SELECT value FROM _meta WHERE key = 'commit:seq'");
                 }
+            }
 
-                sequence = snapshot.ExecuteScalar("SELECT value FROM _meta WHERE key = 'commit:seq'");
+            if (midDdl)
+            {
+                File.Delete(temporary);
+                return 0;
             }
 
             if (compacted is not null)

@@ -11,7 +11,15 @@ namespace OrleansShards.Grains.Replication;
 internal static class ReplicaLog
 {
     /// <summary>Engine <c>_meta</c> keys every copy keeps for itself (never shipped).</summary>
-    private static readonly string[] LocalKeys = ["epoch", "commit:seq", "capacity:size", "cache:hot"];
+    private static readonly string[] LocalKeys = ["epoch", "commit:seq", "capacity:size", "cache:hot", DdlPendingKey];
+
+    /// <summary>
+    /// <c>_meta</c> key set in a replayed DDL's transaction and deleted in the transaction that logs it: a DDL replays in
+    /// transactions of its own (foreign keys on, a possible fix-up) before its log row, and a snapshot of the copy taken
+    /// between them would hold the DDL's state under the previous sequence. Such a snapshot is not published
+    /// (<see cref="Pitr.SnapshotStore"/>).
+    /// </summary>
+    public const string DdlPendingKey = "replica:ddl";
 
     private static readonly string LocalKeyList = string.Join(", ", LocalKeys.Select(k => "'" + k + "'"));
 
@@ -196,10 +204,16 @@ internal static class ReplicaLog
             var schema = batch.Entries[index];
             try
             {
-                ShardStateBuilder.ReplayDdl(connection, schema.Ddl ?? string.Empty, schema.Changeset, schema.Seq);
+                ShardStateBuilder.ReplayDdl(
+                    connection,
+                    schema.Ddl ?? string.Empty,
+                    schema.Changeset,
+                    schema.Seq,
+                    c => c.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES (?, ?)", DdlPendingKey, schema.Seq));
                 ShardStateBuilder.SetTriggers(connection, enabled: false);
                 await begin().ConfigureAwait(false);
                 Log(connection, schema);
+                connection.ExecuteInternal("DELETE FROM _meta WHERE key = ?", DdlPendingKey);
                 await commit().ConfigureAwait(false);
                 Told(applied, batch, index, index + 1);
             }

@@ -63,9 +63,13 @@ internal interface IShardReplica : IGrainWithStringKey
     [Alias("DropAsync")]
     Task DropAsync(long epoch);
 
-    /// <summary>Closes the copy and goes: the shard's primary opens this file here now (a promotion).</summary>
+    /// <summary>
+    /// Closes the copy and goes: the shard's primary of <paramref name="epoch"/> opens this file here now (a move or a
+    /// promotion). The fence rises to that epoch first, durably: a late batch or seed of an older primary is refused here
+    /// from then on, by this activation and any later one.
+    /// </summary>
     [Alias("ReleaseAsync")]
-    Task ReleaseAsync();
+    Task ReleaseAsync(long epoch);
 
     /// <summary>
     /// The copy's upkeep, as a primary's capacity check does it (run by a timer that does not keep the copy open): starts a
@@ -194,15 +198,7 @@ internal sealed partial class ShardReplicaGrain(
 
     public Task<ReplicaStatus> FenceAsync(long epoch)
     {
-        if (epoch > _fence)
-        {
-            Directory.CreateDirectory(_paths.TenantDirectory);
-            var temporary = FencePath + ".tmp";
-            File.WriteAllText(temporary, epoch.ToString(CultureInfo.InvariantCulture));
-            FileDurability.ReplaceDurably(temporary, FencePath);
-            _fence = epoch;
-        }
-
+        RaiseFence(epoch);
         return Task.FromResult(Open() is { } connection ? ReplicaLog.Status(connection, _fence) : new ReplicaStatus(false, _fence, 0, -1));
     }
 
@@ -363,7 +359,7 @@ internal sealed partial class ShardReplicaGrain(
     public async Task<bool> InstallSeedAsync(string seedId, IReadOnlyList<string> relativePaths, long epoch)
     {
         var agent = grains.GetGrain<ISiloAgent>(_silo);
-        if (epoch < _fence)
+        if (epoch < _fence || PrimaryHoldsFile)
         {
             await agent.AbortAsync(seedId, relativePaths);
             return false;
@@ -419,8 +415,23 @@ internal sealed partial class ShardReplicaGrain(
         this.DeactivateOnIdle();
     }
 
-    public async Task ReleaseAsync()
+    /// <summary>Raises the fence to <paramref name="epoch"/>, durably (in <c>{file}.fence</c>), when it is higher.</summary>
+    private void RaiseFence(long epoch)
     {
+        if (epoch > _fence)
+        {
+            Directory.CreateDirectory(_paths.TenantDirectory);
+            var temporary = FencePath + ".tmp";
+            File.WriteAllText(temporary, epoch.ToString(CultureInfo.InvariantCulture));
+            FileDurability.ReplaceDurably(temporary, FencePath);
+            _fence = epoch;
+        }
+    }
+
+    public async Task ReleaseAsync(long epoch)
+    {
+        RaiseFence(epoch);
+
         // The primary opens this very file next, here: closing must not first checkpoint the WAL into it (a seeded copy's
         // WAL holds megabytes, and the checkpoint's writes and fsyncs held the moved shard's writes for ~100 ms). The
         // WAL stays, complete and durable; the primary's connection reads it and checkpoints in its own time.
@@ -441,6 +452,14 @@ internal sealed partial class ShardReplicaGrain(
         // Never opens the copy: a closed one has nothing to keep up (and a released one is the primary's file now).
         if (_connection is null || _writer is not { } writer || _pitr is not { } pitr)
         {
+            return null;
+        }
+
+        if (PrimaryHoldsFile)
+        {
+            // Opened by a late call before the primary here opened the file: this copy lets go of it, untouched.
+            await CloseAsync(abandonSnapshots: true);
+            this.DeactivateOnIdle();
             return null;
         }
 
@@ -486,6 +505,9 @@ internal sealed partial class ShardReplicaGrain(
 
     private string Key => this.GetPrimaryKeyString();
 
+    /// <summary>Whether the shard's primary activation on this silo has the file open.</summary>
+    private bool PrimaryHoldsFile => files.PrimaryOpen(ShardName.Format(_tenant, _table));
+
     private ShardConnection? Open()
     {
         if (_connection is not null)
@@ -496,6 +518,14 @@ internal sealed partial class ShardReplicaGrain(
         if (!File.Exists(_paths.Database))
         {
             return null;
+        }
+
+        // The shard's primary has this very file open here (the copy was released to it: a move or a promotion). A late call
+        // of an older primary's pipeline must not open it as a copy (its upkeep would write to the primary's file).
+        if (PrimaryHoldsFile)
+        {
+            this.DeactivateOnIdle();
+            throw new ShardException(ShardErrorCode.Unavailable, $"Shard {_tenant}:{_table} has its primary on this silo now; its replica here is gone.");
         }
 
         // Its share of the silo's file budget first (taken by the call filter, else now: OVERLOADED, retryable, when no

@@ -333,7 +333,7 @@ internal sealed partial class ShardReplicator : IReplicationGate
             if (Directory.Exists(_paths.Snapshots))
             {
                 files.AddRange(Directory.EnumerateFiles(_paths.Snapshots)
-                    .Where(f => !f.Contains(".move-", StringComparison.Ordinal) && !f.EndsWith(".tmp", StringComparison.Ordinal))
+                    .Where(f => !f.Contains(".move-", StringComparison.Ordinal) && !f.EndsWith(".tmp", StringComparison.Ordinal) && !SnapshotStore.IsTemporary(f))
                     .Select(f => (Path.GetRelativePath(_dataRoot, f), f)));
             }
 

@@ -68,6 +68,20 @@ internal static class ShardQueryExecutor
                 $"The {aggregation} aggregation wraps the query as a subquery, and partition {odd.Name} did not answer one row of the aggregate: send one SELECT statement.");
         }
 
+        try
+        {
+            return Combine(aggregation, parts, ok, watch);
+        }
+        catch (OverflowException ex)
+        {
+            // The partitions' counts or sums add up past a 64-bit integer (only a query that escaped the wrapper answers such
+            // counts): a bad request, not a failure of the silo.
+            throw new ShardException(ShardErrorCode.InvalidArgument, $"The {aggregation} aggregation of the partitions' answers overflows a 64-bit integer.", ex);
+        }
+    }
+
+    private static ShardQueryResult Combine(string aggregation, Part[] parts, List<Part> ok, Stopwatch watch)
+    {
         IReadOnlyList<string> columns = ok.FirstOrDefault(p => p.Result!.Columns.Count > 0)?.Result!.Columns ?? [];
         List<SqlValue[]> rows;
         SqlValue? value = null;

@@ -132,6 +132,19 @@ public sealed class ShardFileBudget
         }
     }
 
+    /// <summary>
+    /// Whether the shard named <paramref name="shard"/> has its primary here with the file open: its activation opened the
+    /// file and holds the shard (<see cref="Lease.Primary"/>; an activation that opened it and then found another silo
+    /// holds the shard never counts).
+    /// </summary>
+    internal bool PrimaryOpen(string shard)
+    {
+        lock (_lock)
+        {
+            return _leases.TryGetValue(shard, out var lease) && lease.Primary && lease.Files > 0;
+        }
+    }
+
     /// <summary>Registers an opening shard; <paramref name="close"/> asks it to close (deactivate) to make room.</summary>
     internal Lease Open(string shard, Func<bool> canClose, Action close)
     {
@@ -363,6 +376,15 @@ public sealed class ShardFileBudget
 
         /// <summary>Asked to close; not chosen again.</summary>
         public bool Closing { get; set; }
+
+        /// <summary>Set by a shard's activation once it holds the shard (its file is the primary's copy).</summary>
+        public bool Primary
+        {
+            get => Volatile.Read(ref _primary);
+            set => Volatile.Write(ref _primary, value);
+        }
+
+        private bool _primary;
 
         public long LastUsed => Interlocked.Read(ref _lastUsed);
 

@@ -125,7 +125,7 @@ internal sealed partial class TableShardGrain : IShardMove
         // The target's replica lets go of the file: the new primary's activation opens it there.
         try
         {
-            await _grains.GetGrain<IShardReplica>(ShardReplicaGrain.KeyOf(targetSilo, _shard)).ReleaseAsync();
+            await _grains.GetGrain<IShardReplica>(ShardReplicaGrain.KeyOf(targetSilo, _shard)).ReleaseAsync(moved.Epoch);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

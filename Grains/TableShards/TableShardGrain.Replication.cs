@@ -192,113 +192,27 @@ internal sealed partial class TableShardGrain
     }
 
     /// <summary>
-    /// On an activation placed on a replica's silo while the primary's silo is down: fences the copies at the next
-    /// epoch, catches this copy up from the most advanced one and takes the shard over. False when no majority of the
-    /// copies answered, or another silo changed the entry first.
+    /// On an activation placed on a replica's silo while the primary's silo is down: promotes this silo's copy
+    /// (<see cref="ReplicaPromotion"/>). False when no majority of the copies answered, the copy diverged, or another
+    /// silo changed the entry first.
     /// </summary>
     private async Task<bool> TryPromoteAsync(ShardOwner owner, ClusterView cluster)
     {
-        var next = owner.Epoch + 1;
-        var timeout = ClusterOptions.ReplicationTimeout;
-        var self = _grains.GetGrain<IShardReplica>(ShardReplicaGrain.KeyOf(cluster.SelfName, _shard));
-        var others = owner.Replicas.Where(r => !cluster.IsSelf(r)).ToList();
-        var copies = owner.Replicas.Count + 1;
-
-        var local = await self.FenceAsync(next);
-        var answers = new List<(string Silo, IShardReplica Replica, ReplicaStatus Status)> { (cluster.SelfName, self, local) };
-        var asked = others.Where(o => cluster.ActiveSilo(o) is not null)
-            .Select(async o =>
-            {
-                var replica = _grains.GetGrain<IShardReplica>(ShardReplicaGrain.KeyOf(o, _shard));
-                try
-                {
-                    return (o, replica, (ReplicaStatus?)await replica.FenceAsync(next).WaitAsync(timeout));
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    LogPromotionPeerFailed(_shard, o, ex.Message);
-                    return (o, replica, null);
-                }
-            });
-        foreach (var (silo, replica, status) in await Task.WhenAll(asked))
-        {
-            if (status is not null)
-            {
-                answers.Add((silo, replica, status));
-            }
-        }
-
-        if (answers.Count < copies / 2 + 1 || answers.Any(a => a.Status.Epoch > next))
-        {
-            LogPromotionRefused(_shard, answers.Count, copies);
-            return false;
-        }
-
-        // The most advanced copy among those that answered holds every acknowledged commit (a majority held each).
-        var best = answers.Where(a => a.Status.Exists).OrderByDescending(a => a.Status.LastEntryEpoch).ThenByDescending(a => a.Status.Seq).FirstOrDefault();
-        if (best.Replica is null || !local.Exists)
+        var promotion = new ReplicaPromotion(
+            _shard,
+            cluster.SelfName,
+            silo => cluster.ActiveSilo(silo) is not null,
+            _grains,
+            Ownership,
+            ClusterOptions.ReplicationTimeout,
+            _logger);
+        if (await promotion.TryPromoteAsync(owner) is not { } held)
         {
             return false;
         }
 
-        var held = local.Seq;
-        var behind = !cluster.IsSelf(best.Silo)
-            && (best.Status.LastEntryEpoch > local.LastEntryEpoch || (best.Status.LastEntryEpoch == local.LastEntryEpoch && best.Status.Seq > held));
-        if (behind && (best.Status.Seq <= held || (held > 0 && await best.Replica.EntryEpochAsync(held) != local.LastEntryEpoch)))
-        {
-            // This copy's log went another way (entries of an older primary no majority confirmed, perhaps as many as the
-            // best copy holds): taking over from it would re-seed the others from it and lose what they acknowledged. The
-            // most advanced copy must promote itself: it is put first among the replicas, where the next placement looks.
-            LogPromotionRefused(_shard, answers.Count, copies);
-            var reordered = owner.Replicas.Where(r => r != best.Silo).Prepend(best.Silo).ToList();
-            try
-            {
-                await Ownership.SetReplicasAsync(_shard, owner.Primary, owner.Epoch, reordered);
-            }
-            catch (ShardException)
-            {
-            }
-
-            return false;
-        }
-
-        if (behind)
-        {
-            while (held < best.Status.Seq)
-            {
-                var tail = await best.Replica.ReadTailAsync(held, 256);
-                if (tail is not { Count: > 0 })
-                {
-                    return false;
-                }
-
-                var applied = await self.ApplyAsync(new ReplicaBatch(next, tail, [], null));
-                if (applied.Outcome != ReplicaApplyOutcome.Applied)
-                {
-                    return false;
-                }
-
-                held = applied.Seq;
-            }
-
-            // Idempotency rows and engine _meta rows are not in the log: without the keys of the commits just taken, a
-            // caller retrying one of them with its key would run it a second time here.
-            if (await best.Replica.ReadStateAsync() is not { } state
-                || (await self.ApplyAsync(new ReplicaBatch(next, [], state.Keys, state.Meta))).Outcome != ReplicaApplyOutcome.Applied)
-            {
-                return false;
-            }
-        }
-
-        var replicas = others.Append(owner.Primary).ToList();
-        if (await Ownership.FailoverAsync(_shard, owner.Primary, owner.Epoch, cluster.SelfName, replicas) is null)
-        {
-            return false;
-        }
-
-        await self.ReleaseAsync();
         _promoted = true;
-        LogPromoted(_shard, owner.Primary, next, held);
+        LogPromoted(_shard, owner.Primary, owner.Epoch + 1, held);
         return true;
     }
 
@@ -325,12 +239,6 @@ internal sealed partial class TableShardGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard} lost its majority: {Reason}")]
     private partial void LogQuorumLost(string shard, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: replica on silo {Silo} did not answer the promotion: {Reason}")]
-    private partial void LogPromotionPeerFailed(string shard, string silo, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: promotion refused, {Answers} of {Copies} copies answered")]
-    private partial void LogPromotionRefused(string shard, int answers, int copies);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: promoted here after primary {Old} was declared dead (epoch {Epoch}, commit {Sequence})")]
     private partial void LogPromoted(string shard, string old, long epoch, long sequence);

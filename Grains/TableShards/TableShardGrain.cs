@@ -135,6 +135,10 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
                 ThrowIfRefusing();
             }
 
+            // This file is the primary's copy now: a replica grain here must not open it as a copy (a late call of an
+            // older primary's pipeline).
+            _lease.Primary = true;
+
             acquireMs = System.Diagnostics.Stopwatch.GetElapsedTime(opening).TotalMilliseconds - storageMs;
 
             LoadSharding();

@@ -23,6 +23,13 @@ internal interface IChangeCaptureScope : IDisposable
     {
     }
 
+    /// <summary>
+    /// Rows written since the last call whose primary key held a NULL (SQLite allows it in a non-INTEGER primary key of a
+    /// rowid table). Such a row cannot be captured — it has no key to log, replicate or restore by — so the writer refuses
+    /// the work that wrote it.
+    /// </summary>
+    int TakeUnkeyedRows() => 0;
+
     /// <summary>Called right after the writer rolled a work's savepoint back: its changes are forgotten.</summary>
     void WorkRolledBack()
     {

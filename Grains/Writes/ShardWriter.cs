@@ -404,6 +404,15 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 }
 
                 ThrowIfDeferredForeignKeysUnresolved();
+                if (capture?.TakeUnkeyedRows() > 0 && work.Kind != WriteKind.Engine)
+                {
+                    // Unlogged, the row would be missing from every replica, restore and moved copy: refused like a NULL
+                    // in a NOT NULL column.
+                    throw new ShardException(
+                        ShardErrorCode.ConstraintViolation,
+                        "NOT NULL constraint failed: a primary key value is NULL (rows are logged by their primary key; declare its columns NOT NULL or use INTEGER PRIMARY KEY)");
+                }
+
                 if (usedBefore >= 0 && UsedPages() > usedBefore)
                 {
                     throw SizeLimitReached(null);

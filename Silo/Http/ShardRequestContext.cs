@@ -121,6 +121,20 @@ internal sealed class ShardRequestContext(
     public IShardRegistry GetRegistry(HttpContext http, string table, string? requestTenant, bool query = false) =>
         grains.GetGrain<IShardRegistry>(Admit(http, table, requestTenant, query));
 
+    /// <summary>
+    /// As <see cref="GetRegistry"/> for a sharding change (shard, unshard, rebalance): it copies rows and creates files, so a
+    /// tenant at or over its storage quota is refused with <c>CAPACITY_EXCEEDED</c>, as for a write that may grow it.
+    /// </summary>
+    public async Task<IShardRegistry> GetRegistryForChangeAsync(HttpContext http, string table, string? requestTenant)
+    {
+        var key = Admit(http, table, requestTenant);
+        await quota.EnsureWritableAsync(ShardName.Parse(key).Tenant, [ShardingChange]);
+        return grains.GetGrain<IShardRegistry>(key);
+    }
+
+    /// <summary>What a sharding change counts as for the quota: a statement that may grow the tenant's storage.</summary>
+    private const string ShardingChange = "-- shard, unshard or rebalance";
+
     /// <summary>As <see cref="GetShardForQueryString"/>, for the table's shard registry.</summary>
     public IShardRegistry GetRegistryForQueryString(HttpContext http, string table)
     {

@@ -21,7 +21,7 @@ internal static class ShardingEndpoints
     private static async Task<IResult> ShardAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.ShardBody);
-        var registry = ctx.GetRegistry(http, table, body.TenantId);
+        var registry = await ctx.GetRegistryForChangeAsync(http, table, body.TenantId);
         var request = new ShardRequest(body.Key, body.Count ?? 0, body.Strategy ?? ShardStrategies.Hash, body.KeyPath, body.Router, body.OperationId);
         var result = await registry.ShardAsync(request, http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.ShardResult);
@@ -33,7 +33,7 @@ internal static class ShardingEndpoints
         var body = !hasBody
             ? new UnshardBody()
             : await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.UnshardBody);
-        var registry = ctx.GetRegistry(http, table, body.TenantId);
+        var registry = await ctx.GetRegistryForChangeAsync(http, table, body.TenantId);
         var result = await registry.UnshardAsync(new UnshardRequest(body.OperationId), http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.UnshardResult);
     }
@@ -62,7 +62,7 @@ internal static class ShardingEndpoints
     private static async Task<IResult> RebalanceAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.RebalanceBody);
-        var registry = ctx.GetRegistry(http, table, body.TenantId);
+        var registry = await ctx.GetRegistryForChangeAsync(http, table, body.TenantId);
         var result = await registry.RebalanceAsync(new RebalanceRequest(body.TargetCount, body.MaxSkew, body.Strategy ?? "incremental", body.OperationId), http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.RebalanceResult);
     }

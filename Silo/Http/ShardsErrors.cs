@@ -32,6 +32,9 @@ internal static class ShardsErrors
                 case IOException io when ShardFileBudget.IsTooManyOpenFiles(io):
                     // The process is out of file descriptors (e.g. measuring a tenant's storage): retryable, never a 500.
                     return (ShardErrorCode.Overloaded, "The silo cannot open more files now; retry shortly.");
+                case OverflowException:
+                    // Checked arithmetic on values a request supplied (sums of counts, sizes): the request's values are out of range.
+                    return (ShardErrorCode.InvalidArgument, "A value is out of the range of a 64-bit integer.");
                 case AggregateException:
                     // Look inside: the cause may be a ShardException (e.g. a shard that cannot open).
                     continue;

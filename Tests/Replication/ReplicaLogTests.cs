@@ -119,6 +119,7 @@ public sealed class ReplicaLogTests : IDisposable
         Assert.Equal([1L, 2L, 3L], recorder.Sequences);
         Assert.Equal(Rows(_primary), Rows(_replica));
         Assert.Equal(1, _replica.ExecuteScalar("SELECT count(*) FROM sqlite_schema WHERE name = 'u'"));
+        Assert.Equal(0, _replica.ExecuteScalar($"SELECT count(*) FROM _meta WHERE key = '{ReplicaLog.DdlPendingKey}'"));
 
         // An older primary's batch is refused through the writer too; the writer and the copy stay as they were.
         var stale = third with { Seq = 4, Epoch = 2 };
@@ -131,6 +132,61 @@ public sealed class ReplicaLogTests : IDisposable
         Assert.Equal(ReplicaApplyOutcome.Applied, (await writer.ApplyReplicatedAsync(Batch(3, fourth), fence: 0)).Outcome);
         Assert.Equal(4, writer.Sequence);
         Assert.Equal(Rows(_primary), Rows(_replica));
+    }
+
+    [Fact]
+    public async Task A_copy_between_a_replayed_ddl_and_its_log_row_is_marked_and_never_snapshotted()
+    {
+        var first = Commit("INSERT INTO t VALUES (1, 'a')", epoch: 3);
+        Assert.Equal(ReplicaApplyOutcome.Applied, ReplicaLog.Apply(_replica, Batch(3, first), fence: 0).Outcome);
+        var snapshots = new SnapshotStore(_dir.Combine("replica.snapshots"));
+        Assert.Equal(1, snapshots.WriteFromDatabase(_dir.Combine("replica.db")));
+
+        // The DDL replays in a transaction of its own; the one that logs it never commits (the process dies there).
+        var ddl = new ReplicatedEntry(2, 20, (int)ChangeKind.Ddl, null, "CREATE TABLE u(x)", 3);
+        var begins = 0;
+        var result = await ReplicaLog.ApplyAsync(
+            _replica,
+            Batch(3, ddl),
+            fence: 0,
+            () =>
+            {
+                if (++begins == 2)
+                {
+                    throw new ShardException(ShardErrorCode.Unavailable, "the process died here");
+                }
+
+                _replica.Execute("BEGIN IMMEDIATE");
+                return ValueTask.CompletedTask;
+            },
+            () =>
+            {
+                _replica.Execute("COMMIT");
+                return ValueTask.CompletedTask;
+            },
+            applied: null);
+
+        // The copy holds the DDL under the previous sequence, marked; a snapshot of it now would name that state 1.
+        Assert.Equal(ReplicaApplyOutcome.NeedsSeed, result.Outcome);
+        Assert.Equal(1, _replica.ExecuteScalar("SELECT count(*) FROM sqlite_schema WHERE name = 'u'"));
+        Assert.Equal(1, ChangeLog.CurrentSequence(_replica));
+        Assert.Equal(2, _replica.ExecuteScalar($"SELECT value FROM _meta WHERE key = '{ReplicaLog.DdlPendingKey}'"));
+        Assert.Equal(0, snapshots.WriteFromDatabase(_dir.Combine("replica.db")));
+        Assert.Equal([1L], snapshots.List());
+        Assert.DoesNotContain(Directory.EnumerateFiles(snapshots.Directory), SnapshotStore.IsTemporary);
+    }
+
+    [Fact]
+    public void A_ddl_replay_that_does_not_end_is_interrupted()
+    {
+        // It ended on the primary (its loop was bounded by the time then); re-run, it would not.
+        const string Forever = "INSERT INTO t(v) WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c";
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var error = Assert.Throws<ShardException>(() => ShardStateBuilder.ReplayDdl(_replica, Forever, null, 1, timeout: TimeSpan.FromMilliseconds(300)));
+        Assert.Equal(ShardErrorCode.Timeout, error.Code);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(30), $"took {started.Elapsed}");
+        Assert.Equal(0, _replica.ExecuteScalar("SELECT count(*) FROM t"));
+        Assert.Equal(1, SQLitePCL.raw.sqlite3_get_autocommit(_replica.Db)); // rolled back, the connection usable
     }
 
     [Fact]

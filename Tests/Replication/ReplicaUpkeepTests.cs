@@ -5,6 +5,7 @@ using OrleansShards.Grains.Pitr;
 using OrleansShards.Grains.Replication;
 using OrleansShards.Grains.Storage;
 using OrleansShards.Tests.Infrastructure;
+using OrleansShards.Tests.TableShards;
 
 namespace OrleansShards.Tests.Replication;
 
@@ -116,6 +117,36 @@ public sealed class ReplicaUpkeepTests
         Assert.NotNull(upkeep);
         Assert.Equal(0, upkeep.Sequence);
         Assert.Empty(upkeep.Snapshots);
+    }
+
+    [Fact]
+    public async Task A_copy_is_never_opened_over_the_file_of_a_primary_here_and_a_released_copy_refuses_the_older_primary()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+        var self = host.Services.GetRequiredService<ClusterView>().SelfName;
+
+        // The shard's primary has its file open on this silo (as after a move or a promotion here).
+        var source = host.Shard(Tenant, "source");
+        await source.DdlAsync(new DdlRequest("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)"));
+        await source.MutateAsync(new MutationRequest("INSERT INTO t(v) VALUES ('a')"));
+
+        // A late call of an older primary's pipeline to the replica grain for the same file: refused, nothing opened.
+        var stale = host.Grains.GetGrain<IShardReplica>(ShardReplicaGrain.KeyOf(self, ShardName.Format(Tenant, "source")));
+        var refused = await ShardAssert.FailsWith(ShardErrorCode.Unavailable, () => stale.FenceAsync(0));
+        Assert.Contains("primary", refused.Message, StringComparison.Ordinal);
+        Assert.False(await stale.InstallSeedAsync("seed-none", [], epoch: 1));
+        Assert.Equal(1, await ShardAssert.CountAsync(source, "t"));
+
+        // A copy released to a primary of epoch 7 refuses the batches of epoch 6, in a later activation too (durably).
+        File.WriteAllBytes(Path.Combine(host.DataDirectory, Tenant, "moved.db"), []);
+        var key = ShardReplicaGrain.KeyOf(self, ShardName.Format(Tenant, "moved"));
+        var released = host.Grains.GetGrain<IShardReplica>(key);
+        Assert.True((await released.FenceAsync(0)).Exists);
+        await released.ReleaseAsync(7);
+        var late = await host.Grains.GetGrain<IShardReplica>(key).ApplyAsync(new ReplicaBatch(6, [], [], null));
+        Assert.Equal(ReplicaApplyOutcome.StaleEpoch, late.Outcome);
+        Assert.Equal(7, late.Epoch);
+        Assert.Equal("7", File.ReadAllText(Path.Combine(host.DataDirectory, Tenant, "moved.db.fence")));
     }
 
     internal static (List<ReplicatedEntry> Entries, List<ReplicatedKey> Keys) ReadSource(ShardTestHost host, long afterSeq)

@@ -13,7 +13,7 @@ namespace OrleansShards.Tests.Replication;
 /// applying through <see cref="ReplicaLog"/>, one of them held up on demand: a slow replica's queue is bounded, and a
 /// catch-up ships only the idempotency keys of commits the copy holds.
 /// </summary>
-public sealed class ShardReplicatorTests : IDisposable
+public sealed class ShardReplicatorTests : ReplicaFakes, IDisposable
 {
     private const string Tenant = "repl";
     private const string Table = "t";
@@ -159,121 +159,5 @@ public sealed class ShardReplicatorTests : IDisposable
         Assert.Equal([1L, 2L, 3L], Ids(copy.Connection));
         var keys = copy.Connection.Query("SELECT key FROM _idempotency ORDER BY key").Select(r => r[0].AsText).ToList();
         Assert.Equal(["k1", "k2", "k3"], keys);
-    }
-
-    /// <summary>Hands out the test's replicas for <c>IShardReplica</c> keys (<c>{silo}/{shard}</c>); nothing else is asked of it.</summary>
-    private sealed class ReplicaFactory(Func<string, IShardReplica> replica) : IGrainFactory
-    {
-        public TGrainInterface GetGrain<TGrainInterface>(string primaryKey, string? grainClassNamePrefix = null)
-            where TGrainInterface : IGrainWithStringKey =>
-            typeof(TGrainInterface) == typeof(IShardReplica) ? (TGrainInterface)replica(primaryKey) : throw new NotSupportedException();
-
-        public TGrainInterface GetGrain<TGrainInterface>(Guid primaryKey, string? grainClassNamePrefix = null)
-            where TGrainInterface : IGrainWithGuidKey => throw new NotSupportedException();
-
-        public TGrainInterface GetGrain<TGrainInterface>(long primaryKey, string? grainClassNamePrefix = null)
-            where TGrainInterface : IGrainWithIntegerKey => throw new NotSupportedException();
-
-        public TGrainInterface GetGrain<TGrainInterface>(Guid primaryKey, string keyExtension, string? grainClassNamePrefix = null)
-            where TGrainInterface : IGrainWithGuidCompoundKey => throw new NotSupportedException();
-
-        public TGrainInterface GetGrain<TGrainInterface>(long primaryKey, string keyExtension, string? grainClassNamePrefix = null)
-            where TGrainInterface : IGrainWithIntegerCompoundKey => throw new NotSupportedException();
-
-        public TGrainObserverInterface CreateObjectReference<TGrainObserverInterface>(IGrainObserver obj)
-            where TGrainObserverInterface : IGrainObserver => throw new NotSupportedException();
-
-        public void DeleteObjectReference<TGrainObserverInterface>(IGrainObserver obj)
-            where TGrainObserverInterface : IGrainObserver => throw new NotSupportedException();
-
-        public IGrain GetGrain(Type grainInterfaceType, Guid grainPrimaryKey) => throw new NotSupportedException();
-
-        public IGrain GetGrain(Type grainInterfaceType, long grainPrimaryKey) => throw new NotSupportedException();
-
-        public IGrain GetGrain(Type grainInterfaceType, string grainPrimaryKey) => throw new NotSupportedException();
-
-        public IGrain GetGrain(Type grainInterfaceType, Guid grainPrimaryKey, string keyExtension) => throw new NotSupportedException();
-
-        public IGrain GetGrain(Type grainInterfaceType, long grainPrimaryKey, string keyExtension) => throw new NotSupportedException();
-
-        public TGrainInterface GetGrain<TGrainInterface>(GrainId grainId)
-            where TGrainInterface : IAddressable => throw new NotSupportedException();
-
-        public IAddressable GetGrain(GrainId grainId) => throw new NotSupportedException();
-
-        public IAddressable GetGrain(GrainId grainId, GrainInterfaceType interfaceType) => throw new NotSupportedException();
-
-        public IAddressable GetGrain(Type grainInterfaceType, IdSpan grainPrimaryKey, string grainClassNamePrefix) => throw new NotSupportedException();
-
-        public IAddressable GetGrain(Type grainInterfaceType, IdSpan grainPrimaryKey) => throw new NotSupportedException();
-    }
-
-    /// <summary>A replica as a real SQLite copy applying through <see cref="ReplicaLog"/>; its applies can be held.</summary>
-    private sealed class FileReplica(ShardConnection connection) : IShardReplica, IDisposable
-    {
-        private readonly Lock _lock = new();
-        private TaskCompletionSource? _held;
-        private long _fence;
-
-        public ShardConnection Connection { get; } = connection;
-
-        public List<ReplicaBatch> Received { get; } = [];
-
-        public List<ReplicaBatch> Snapshot()
-        {
-            lock (_lock)
-            {
-                return [.. Received];
-            }
-        }
-
-        public void Hold() => _held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void Release() => _held?.TrySetResult();
-
-        public Task<ReplicaStatus> FenceAsync(long epoch)
-        {
-            lock (_lock)
-            {
-                _fence = Math.Max(_fence, epoch);
-                return Task.FromResult(ReplicaLog.Status(Connection, _fence));
-            }
-        }
-
-        public async Task<ReplicaApplyResult> ApplyAsync(ReplicaBatch batch)
-        {
-            lock (_lock)
-            {
-                Received.Add(batch);
-            }
-
-            if (_held is { } held)
-            {
-                await held.Task;
-            }
-
-            lock (_lock)
-            {
-                return ReplicaLog.Apply(Connection, batch, _fence);
-            }
-        }
-
-        public Task<List<ReplicatedEntry>?> ReadTailAsync(long afterSeq, int max) => throw new NotSupportedException();
-
-        public Task<ReplicaBatch?> ReadStateAsync() => throw new NotSupportedException();
-
-        public Task<long?> EntryEpochAsync(long seq) => throw new NotSupportedException();
-
-        public Task<bool> InstallSeedAsync(string seedId, IReadOnlyList<string> relativePaths, long epoch) => throw new NotSupportedException();
-
-        public Task<QueryResult?> ReadAsync(QueryRequest request) => throw new NotSupportedException();
-
-        public Task DropAsync(long epoch) => throw new NotSupportedException();
-
-        public Task ReleaseAsync() => throw new NotSupportedException();
-
-        public Task<ReplicaUpkeep?> MaintainAsync() => throw new NotSupportedException();
-
-        public void Dispose() => Connection.Dispose();
     }
 }

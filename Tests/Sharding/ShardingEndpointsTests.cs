@@ -49,6 +49,9 @@ public sealed class ShardingEndpointsTests(SiloFixture silo)
         await client.PostErrorAsync(Path + "/shards/query", """{"query":"SELECT 1) LIMIT 0 --","aggregation":"count"}""", "INVALID_ARGUMENT", 400);
         await client.PostErrorAsync(Path + "/shards/query", """{"query":"SELECT 1) SELECT 'x', 'y' --","aggregation":"avg"}""", "INVALID_ARGUMENT", 400);
 
+        // Escaped so that each partition answers one huge "count": their sum overflows, a typed error too (was INTERNAL).
+        await client.PostErrorAsync(Path + "/shards/query", """{"query":"SELECT 1) HAVING 0 UNION ALL SELECT 9223372036854775807 --","aggregation":"count"}""", "INVALID_ARGUMENT", 400);
+
         var unshard = await client.PostOkAsync(Path + "/unshard", "{}");
         Assert.Equal(59, unshard.GetProperty("rowCount").GetInt64());
         var all = await client.PostOkAsync(Path + "/query", """{"query":"SELECT count(*) FROM orders"}""");

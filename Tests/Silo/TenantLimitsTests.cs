@@ -104,6 +104,11 @@ public sealed class TenantLimitsTests(OneRequestPerTenantSilo oneAtATime, RateLi
         // A restore keeps a snapshot of what it replaces: refused too (the bookmark is not even read).
         await full.PostErrorAsync("/v1/tables/a/pitr/restore", """{"bookmark":"any"}""", "CAPACITY_EXCEEDED", 507);
 
+        // Sharding changes copy rows and create files: refused too (checked before the registry is called).
+        await full.PostErrorAsync("/v1/tables/a/shard", """{"key":"id","count":4}""", "CAPACITY_EXCEEDED", 507);
+        await full.PostErrorAsync("/v1/tables/a/unshard", "{}", "CAPACITY_EXCEEDED", 507);
+        await full.PostErrorAsync("/v1/tables/a/rebalance", """{"targetCount":2}""", "CAPACITY_EXCEEDED", 507);
+
         // An idempotency key is at most 256 characters (checked by the shard, before anything runs).
         await tinyQuota.CreateTenantClient("keys").PostOkAsync("/v1/tables/k/ddl", """{"query":"CREATE TABLE k (id INTEGER PRIMARY KEY)"}""");
         await tinyQuota.CreateTenantClient("keys").PostErrorAsync("/v1/tables/k/mutation", $$"""{"query":"DELETE FROM k","idempotencyKey":"{{new string('k', 257)}}"}""", "INVALID_ARGUMENT", 400);
