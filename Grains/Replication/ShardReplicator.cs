@@ -82,6 +82,13 @@ internal sealed partial class ShardReplicator : IReplicationGate
     public IReadOnlyList<string> SilentFor(TimeSpan silence) =>
         _peers.Where(p => Environment.TickCount64 - Interlocked.Read(ref p.AckedAt) >= (long)silence.TotalMilliseconds).Select(p => p.Silo).ToList();
 
+    /// <summary>
+    /// Completes once every send queued so far to the replica on <paramref name="silo"/> has ended, failed or not (at once
+    /// when it is not one of this pipeline's replicas). A move to that silo waits for it before it hands the file over: a
+    /// seed of this pipeline still in flight could otherwise replace the copy the move has just brought up to date.
+    /// </summary>
+    public Task IdleAsync(string silo) => _peers.FirstOrDefault(p => p.Silo == silo) is { } peer ? peer.IdleAsync() : Task.CompletedTask;
+
     /// <summary>Every replica must be brought up to date (catch-up or seed) before its next batch: the file was replaced (a restore).</summary>
     public void Resync()
     {
@@ -455,6 +462,15 @@ internal sealed partial class ShardReplicator : IReplicationGate
         public long WarnedAt = long.MinValue / 2;
 
         public long FailuresSinceWarning;
+
+        /// <summary>Completes when every send queued so far has ended (its outcome is not observed).</summary>
+        public Task IdleAsync()
+        {
+            lock (_lock)
+            {
+                return _last.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
 
         /// <summary>Runs <paramref name="send"/> after every earlier send to this replica: batches arrive in order.</summary>
         public Task Enqueue(Func<Task> send)

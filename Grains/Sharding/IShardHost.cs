@@ -31,6 +31,14 @@ internal interface IShardHost : IGrainWithStringKey
     [ReadOnly]
     Task<IReadOnlyList<SqlValue[]>> ReadInternalAsync(string sql, IReadOnlyList<SqlValue> parameters, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// A chunk of tenant rows read by <paramref name="sql"/> (ordered by key, from <paramref name="parameters"/>' cursor) as
+    /// the engine: values under the tenant's value cap (a generated column may compute a larger one), at most about
+    /// <see cref="ShardHostLimits.ChunkBytes"/> of rows (at least one); empty once no row is left.
+    /// </summary>
+    [ReadOnly]
+    Task<IReadOnlyList<SqlValue[]>> ReadChunkAsync(string sql, IReadOnlyList<SqlValue> parameters, CancellationToken cancellationToken = default);
+
     /// <summary>For each key, the row read by <paramref name="sql"/> (one <c>?</c> per key column), or null when gone.</summary>
     [ReadOnly]
     Task<IReadOnlyList<SqlValue[]?>> ReadRowsAsync(string sql, IReadOnlyList<SqlValue[]> keys, CancellationToken cancellationToken = default);
@@ -84,4 +92,11 @@ internal interface IShardHost : IGrainWithStringKey
 
     /// <summary>Base table: rolls the operation back (targets dropped, layout unchanged) and records <c>shard.failed</c>.</summary>
     Task AbortOperationAsync(string operationId, string reason, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Bounds of the engine's reads of tenant rows for sharding.</summary>
+internal static class ShardHostLimits
+{
+    /// <summary>Bytes of rows one chunk of a copy holds at most (about: the row that passes it is kept).</summary>
+    public const long ChunkBytes = 16 * 1024 * 1024;
 }

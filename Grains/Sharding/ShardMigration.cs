@@ -79,7 +79,7 @@ internal sealed class ShardMigration
                 while (true)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var rows = await Hosts(source).ReadInternalAsync(ShardSql.Chunk(part, cursor.Length == 0, ChunkSize), cursor, cancellationToken).ConfigureAwait(false);
+                    var rows = await Hosts(source).ReadChunkAsync(ShardSql.Chunk(part, cursor.Length == 0, ChunkSize), cursor, cancellationToken).ConfigureAwait(false);
                     if (rows.Count == 0)
                     {
                         break;
@@ -111,11 +111,8 @@ internal sealed class ShardMigration
                     // Read the next chunk while this one is written (one chunk in flight).
                     await pending.ConfigureAwait(false);
                     pending = WriteCopyAsync(part, perTarget, cancellationToken);
+                    // A chunk may end early (ChunkBytes): the copy reads on until a chunk comes back empty.
                     cursor = part.KeyOf(rows[^1][1..]);
-                    if (rows.Count < ChunkSize)
-                    {
-                        break;
-                    }
                 }
 
                 await pending.ConfigureAwait(false);

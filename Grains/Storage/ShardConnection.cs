@@ -241,6 +241,11 @@ internal sealed class ShardConnection : IDisposable
                         }
 
                         rows.Add(ReadRow(handle, columnCount));
+                        if (resultBytes >= StopAfterBytes)
+                        {
+                            // A bounded engine read (a chunk of rows moved by sharding): the caller reads on from the last row.
+                            break;
+                        }
                     }
 
                     continue;
@@ -383,6 +388,12 @@ internal sealed class ShardConnection : IDisposable
 
     /// <summary>Most rows one tenant statement may return (the engine's own reads are not capped). Default unlimited; the shard sets its option.</summary>
     public int MaxResultRows { get; set; } = int.MaxValue;
+
+    /// <summary>
+    /// Stepping stops once the rows read hold this many bytes (at least one row is read): an engine read of tenant rows in
+    /// chunks reads on from its last row. Unbounded unless set.
+    /// </summary>
+    public long StopAfterBytes { get; set; } = long.MaxValue;
 
     /// <summary>Most bytes (values' sizes) one tenant statement may return. Default unlimited; the shard sets its option.</summary>
     public long MaxResultBytes { get; set; } = long.MaxValue;

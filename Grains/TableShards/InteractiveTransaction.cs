@@ -47,7 +47,7 @@ internal sealed class InteractiveTransaction(string id, DateTimeOffset expiresAt
     }
 
     /// <summary>Queues <paramref name="statement"/>; false when the transaction already ended.</summary>
-    public bool TryAdd(Statement statement)
+    public bool TryAdd(Statement statement, bool noGrowth = false)
     {
         lock (_statements)
         {
@@ -56,11 +56,18 @@ internal sealed class InteractiveTransaction(string id, DateTimeOffset expiresAt
                 return false;
             }
 
+            NoGrowth |= noGrowth;
             _statements.Add(statement);
             Interlocked.Add(ref _bytes, SizeOf(statement));
             return true;
         }
     }
+
+    /// <summary>
+    /// A statement was queued while its tenant was over its storage quota (let through as a DELETE or DROP): the COMMIT
+    /// must not grow the shard.
+    /// </summary>
+    public bool NoGrowth { get; private set; }
 
     /// <summary>Ends the transaction and returns what it queued; later <see cref="TryAdd"/> calls fail.</summary>
     public IReadOnlyList<Statement> Seal()

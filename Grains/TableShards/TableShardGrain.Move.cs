@@ -66,6 +66,14 @@ internal sealed partial class TableShardGrain : IShardMove
         // Bulk copy while writes go on: seed and catch up (a replica pipeline of its own).
         await target.SyncAsync(_writer.Sequence);
 
+        // The target may be one of the shard's replicas already: its regular pipeline's sends in flight (a seed, rarely)
+        // end before the switch, and again within it (held writer: nothing new is queued there), so that none of them
+        // lands on the copy after the move's last sync.
+        if (_replicator is { } replicator)
+        {
+            await replicator.IdleAsync(targetSilo);
+        }
+
         // The switch: between two transactions, with the writer held. Whatever committed since the catch-up is shipped,
         // then the map names the target; queued writes then fail with ShardMovedException and are resent there.
         AbortTransactions();
@@ -74,6 +82,11 @@ internal sealed partial class TableShardGrain : IShardMove
         await _writer.RunMaintenanceAsync(async _ =>
         {
             var switchStarted = Stopwatch.GetTimestamp();
+            if (_replicator is { } regular)
+            {
+                await regular.IdleAsync(targetSilo);
+            }
+
             await target.SyncAsync(_writer.Sequence);
             try
             {

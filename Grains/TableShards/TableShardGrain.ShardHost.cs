@@ -116,11 +116,32 @@ internal sealed partial class TableShardGrain
         }
     }
 
+    public async Task<IReadOnlyList<SqlValue[]>> ReadChunkAsync(string sql, IReadOnlyList<SqlValue> parameters, CancellationToken cancellationToken = default)
+    {
+        var reader = await _readers.RentAsync(cancellationToken);
+        try
+        {
+            // As the engine over tenant rows: the tenant's value cap holds (a virtual generated column of zeroblob(1e9)
+            // would otherwise be computed row after row into memory), and a chunk stops at ChunkBytes.
+            reader.Mode = SqlMode.Engine;
+            reader.StopAfterBytes = ShardHostLimits.ChunkBytes;
+            return reader.Query(sql, [.. parameters]);
+        }
+        finally
+        {
+            reader.StopAfterBytes = long.MaxValue;
+            reader.Mode = SqlMode.Internal;
+            _readers.Return(reader);
+        }
+    }
+
     public async Task<IReadOnlyList<SqlValue[]?>> ReadRowsAsync(string sql, IReadOnlyList<SqlValue[]> keys, CancellationToken cancellationToken = default)
     {
         var reader = await _readers.RentAsync(cancellationToken);
         try
         {
+            // Tenant rows, read as the engine under the tenant's value cap (see ReadChunkAsync).
+            reader.Mode = SqlMode.Engine;
             var rows = new SqlValue[]?[keys.Count];
             for (var i = 0; i < keys.Count; i++)
             {
@@ -131,6 +152,7 @@ internal sealed partial class TableShardGrain
         }
         finally
         {
+            reader.Mode = SqlMode.Internal;
             _readers.Return(reader);
         }
     }

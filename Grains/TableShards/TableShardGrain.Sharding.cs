@@ -239,7 +239,7 @@ internal sealed partial class TableShardGrain : IShardHost
     /// <summary>DDL of a sharded table is applied to the base file (which keeps the schema) and then to every shard, in order.</summary>
     private async Task<DdlResult> RouteDdlAsync(ShardLayout layout, DdlRequest request, CancellationToken cancellationToken)
     {
-        var outcome = await WriteAsync(new Writes.WriteWork(Writes.WriteKind.Ddl, [new Statement(request.Query)]));
+        var outcome = await WriteAsync(new Writes.WriteWork(Writes.WriteKind.Ddl, [new Statement(request.Query)]) { NoGrowth = request.NoGrowth });
         _readers.ClearPlanCaches();
         foreach (var shard in ShardRefs(layout))
         {

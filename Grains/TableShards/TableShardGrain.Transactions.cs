@@ -100,12 +100,12 @@ internal sealed partial class TableShardGrain
             return new TransactionResult(id, Results: [], Bookmark: BookmarkOf(_writer.Sequence));
         }
 
-        var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, statements, request.IdempotencyKey, requestHash: IdempotencyHash.OfCommit(id)));
+        var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, statements, request.IdempotencyKey, requestHash: IdempotencyHash.OfCommit(id)) { NoGrowth = transaction.NoGrowth });
         return new TransactionResult(id, Results: outcome.Results, Bookmark: BookmarkOf(outcome.Sequence));
     }
 
     /// <summary>Validates the statement now (it must prepare under the tenant write rules) and queues it.</summary>
-    private async Task QueueInTransactionAsync(string transactionId, Statement statement, CancellationToken cancellationToken)
+    private async Task QueueInTransactionAsync(string transactionId, Statement statement, bool noGrowth, CancellationToken cancellationToken)
     {
         if (!_transactions.TryGetValue(transactionId, out var transaction) || transaction.ExpiresAt <= TimeProvider.GetUtcNow())
         {
@@ -147,7 +147,7 @@ internal sealed partial class TableShardGrain
             _readers.Return(reader);
         }
 
-        if (!transaction.TryAdd(statement))
+        if (!transaction.TryAdd(statement, noGrowth))
         {
             // COMMIT or ROLLBACK ended the transaction while this statement was being validated.
             throw TransactionNotFound(transactionId);

@@ -31,11 +31,11 @@ internal sealed partial class TableShardGrain
             var statement = new Statement(request.Query, request.Params);
             if (request.TransactionId is { } transactionId)
             {
-                await QueueInTransactionAsync(transactionId, statement, cancellationToken);
+                await QueueInTransactionAsync(transactionId, statement, request.NoGrowth, cancellationToken);
                 return new MutationResult(0, 0, null, Queued: true);
             }
 
-            var outcome = await WriteAsync(new WriteWork(WriteKind.Mutation, [statement], request.IdempotencyKey) { KeyCheck = keyCheck });
+            var outcome = await WriteAsync(new WriteWork(WriteKind.Mutation, [statement], request.IdempotencyKey) { KeyCheck = keyCheck, NoGrowth = request.NoGrowth });
             var result = outcome.Results is [var first, ..] ? first : new StatementResult(0, 0);
             return new MutationResult(result.Changes, result.LastInsertRowId, BookmarkOf(outcome.Sequence));
         }
@@ -68,7 +68,7 @@ internal sealed partial class TableShardGrain
                 return await RouteBatchAsync(layout, request, cancellationToken);
             }
 
-            var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, request.Statements, request.IdempotencyKey) { KeyCheck = keyCheck });
+            var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, request.Statements, request.IdempotencyKey) { KeyCheck = keyCheck, NoGrowth = request.NoGrowth });
             return new BatchResult(outcome.Results, BookmarkOf(outcome.Sequence));
         }
         catch (ShardException ex) when (CountError(ex))
@@ -90,7 +90,7 @@ internal sealed partial class TableShardGrain
                 return await RouteDdlAsync(layout, request, cancellationToken);
             }
 
-            var outcome = await WriteAsync(new WriteWork(WriteKind.Ddl, [new Statement(request.Query)]));
+            var outcome = await WriteAsync(new WriteWork(WriteKind.Ddl, [new Statement(request.Query)]) { NoGrowth = request.NoGrowth });
             _readers.ClearPlanCaches();
             _tableInfo = null;
             await _pitr.AfterDdlAsync(request.Query, outcome.Sequence, _writer.LoggedBytes);

@@ -391,7 +391,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             capture?.WorkStarted();
             try
             {
-                var usedBefore = CapacityExceeded ? UsedPages() : -1;
+                var usedBefore = CapacityExceeded || work.NoGrowth ? UsedPages() : -1;
                 _connection.SetDeadline(work.Kind is WriteKind.Mutation or WriteKind.Atomic ? _writeTimeout : _options.StatementTimeout);
                 try
                 {
@@ -415,7 +415,7 @@ internal sealed partial class ShardWriter : IAsyncDisposable
 
                 if (usedBefore >= 0 && UsedPages() > usedBefore)
                 {
-                    throw SizeLimitReached(null);
+                    throw CapacityExceeded ? SizeLimitReached(null) : OverQuota();
                 }
 
                 _connection.ExecuteCached("RELEASE w");
@@ -657,6 +657,10 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     {
         var mode = work.Kind == WriteKind.Ddl ? SqlMode.TenantDdl : SqlMode.TenantWrite;
         var results = new StatementResult[work.Statements.Count];
+
+        // The result cap holds for a work's statements together, not only for each (a batch or a transaction's COMMIT of
+        // thousands of statements, each under the cap, held them all in memory at once).
+        var cap = mode == SqlMode.TenantWrite && results.Length > 1 ? new ResultCap(_connection.MaxResultRows, _connection.MaxResultBytes) : null;
         for (var i = 0; i < results.Length; i++)
         {
             var statement = work.Statements[i];
@@ -672,6 +676,11 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 catch (ShardException ex) when (work.KeyCheck is not null && _connection.KeyGuard?.Refusal(ex) is { } refusal)
                 {
                     throw refusal;
+                }
+
+                if (cap is not null && outcome.Rows is { Count: > 0 } rows)
+                {
+                    cap.Add(rows);
                 }
             }
             catch (ShardException ex) when (results.Length > 1)
@@ -802,6 +811,11 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     /// <summary>Pages in use: the file's pages less the free list (freed pages are reused before the file grows).</summary>
     private long UsedPages() =>
         _connection.ExecuteScalar("PRAGMA page_count") - _connection.ExecuteScalar("PRAGMA freelist_count");
+
+    /// <summary>A work marked <see cref="WriteWork.NoGrowth"/> (its tenant is over its storage quota) grew the shard.</summary>
+    private static ShardException OverQuota() => new(
+        ShardErrorCode.CapacityExceeded,
+        "The tenant is at or over its storage quota (Shards:Limits:MaxTenantStorageBytes): this write would grow its storage (a trigger, or rows written elsewhere); it was rolled back.");
 
     private ShardException SizeLimitReached(ShardException? inner) => new(
         ShardErrorCode.CapacityExceeded,

@@ -23,6 +23,9 @@ internal sealed class WriteWork
     /// <summary>For a write routed to a partition by <c>shardKey</c>: the key every row it touches must carry (see <see cref="Storage.ShardKeyGuard"/>).</summary>
     public Storage.ShardKeyRule? KeyCheck { get; init; }
 
+    /// <summary>The work must not grow the shard (its tenant is over its storage quota): refused if it does.</summary>
+    public bool NoGrowth { get; init; }
+
     /// <summary>The hash of the request an idempotency key is stored with (null without a key).</summary>
     public string? RequestHash { get; }
 

@@ -48,13 +48,15 @@ internal sealed class ShardRequestContext(
 
     /// <summary>
     /// As <see cref="GetShard"/> for a write of <paramref name="statements"/>: also refuses it with <c>CAPACITY_EXCEEDED</c>
-    /// when the tenant is over its storage quota and a statement may grow it.
+    /// when the tenant is over its storage quota and a statement may grow it. <c>NoGrowth</c> is true when the tenant is
+    /// over its quota and the write was let through as one that frees space: the request carries it, and the shard refuses
+    /// the write if it grows after all.
     /// </summary>
-    public async Task<ITableShard> GetShardForWriteAsync(HttpContext http, string table, string? requestTenant, params IEnumerable<string?> statements)
+    public async Task<(ITableShard Shard, bool NoGrowth)> GetShardForWriteAsync(HttpContext http, string table, string? requestTenant, params IEnumerable<string?> statements)
     {
         var key = Admit(http, table, requestTenant);
-        await quota.EnsureWritableAsync(ShardName.Parse(key).Tenant, statements);
-        return grains.GetGrain<ITableShard>(key);
+        var noGrowth = await quota.EnsureWritableAsync(ShardName.Parse(key).Tenant, statements);
+        return (grains.GetGrain<ITableShard>(key), noGrowth);
     }
 
     /// <summary>

@@ -68,8 +68,8 @@ internal static class TableEndpoints
     private static async Task<IResult> MutationAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.MutationBody);
-        var shard = await ctx.GetShardForWriteAsync(http, table, body.TenantId, body.Query);
-        var request = new MutationRequest(Required(body.Query, "query"), body.Params, body.TransactionId, body.IdempotencyKey, body.ShardKey);
+        var (shard, noGrowth) = await ctx.GetShardForWriteAsync(http, table, body.TenantId, body.Query);
+        var request = new MutationRequest(Required(body.Query, "query"), body.Params, body.TransactionId, body.IdempotencyKey, body.ShardKey, noGrowth);
         var result = await shard.MutateAsync(request, http.RequestAborted);
         return result.Queued
             ? TypedResults.Json(new QueuedResponse(true), ShardsJsonContext.Default.QueuedResponse)
@@ -79,7 +79,7 @@ internal static class TableEndpoints
     private static async Task<IResult> BatchAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.BatchBody);
-        var shard = await ctx.GetShardForWriteAsync(http, table, body.TenantId, body.Statements?.Select(s => s?.Query) ?? []);
+        var (shard, noGrowth) = await ctx.GetShardForWriteAsync(http, table, body.TenantId, body.Statements?.Select(s => s?.Query) ?? []);
         if (body.Statements is not { Count: > 0 } statements)
         {
             throw Invalid("statements must hold at least one statement.");
@@ -92,15 +92,15 @@ internal static class TableEndpoints
             list[i] = new Statement(Required(s.Query, $"statements[{i}].query"), s.Params);
         }
 
-        var result = await shard.BatchAsync(new BatchRequest(list, body.IdempotencyKey, body.ShardKey), http.RequestAborted);
+        var result = await shard.BatchAsync(new BatchRequest(list, body.IdempotencyKey, body.ShardKey, noGrowth), http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.BatchResult);
     }
 
     private static async Task<IResult> DdlAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.DdlBody);
-        var shard = await ctx.GetShardForWriteAsync(http, table, body.TenantId, body.Query);
-        var result = await shard.DdlAsync(new DdlRequest(Required(body.Query, "query")), http.RequestAborted);
+        var (shard, noGrowth) = await ctx.GetShardForWriteAsync(http, table, body.TenantId, body.Query);
+        var result = await shard.DdlAsync(new DdlRequest(Required(body.Query, "query"), noGrowth), http.RequestAborted);
         return TypedResults.Json(new DdlResponse(result.Ok, result.Bookmark), ShardsJsonContext.Default.DdlResponse);
     }
 
@@ -145,7 +145,7 @@ internal static class TableEndpoints
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.RestoreBody);
 
         // Under the storage quota like a write: a restore keeps a snapshot of the state it replaces.
-        var shard = await ctx.GetShardForWriteAsync(http, table, body.TenantId, [null]);
+        var (shard, _) = await ctx.GetShardForWriteAsync(http, table, body.TenantId, [null]);
         var result = await shard.RestoreAsync(new RestoreRequest(Required(body.Bookmark, "bookmark"), body.OperationId), http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.RestoreResult);
     }

@@ -71,21 +71,33 @@ internal sealed class TenantStorageQuota(
         }
     }
 
-    /// <summary>Throws <c>CAPACITY_EXCEEDED</c> when <paramref name="tenant"/> is at or over its quota and a statement may grow it.</summary>
-    public async ValueTask EnsureWritableAsync(string tenant, IEnumerable<string?> statements)
+    /// <summary>
+    /// Throws <c>CAPACITY_EXCEEDED</c> when <paramref name="tenant"/> is at or over its quota and a statement may grow it.
+    /// Returns true when the tenant is at or over its quota and the statements were let through because each frees space
+    /// (a single DELETE or DROP): the write must then not grow the shard after all (a trigger that inserts), which the
+    /// shard checks (<c>NoGrowth</c>).
+    /// </summary>
+    public async ValueTask<bool> EnsureWritableAsync(string tenant, IEnumerable<string?> statements)
     {
-        if (_quota <= 0 || statements.All(FreesSpace))
+        if (_quota <= 0)
         {
-            return;
+            return false;
         }
 
         var used = await UsedBytesAsync(tenant).ConfigureAwait(false);
-        if (used >= _quota)
+        if (used < _quota)
         {
-            throw new ShardException(ShardErrorCode.CapacityExceeded,
-                $"Tenant {tenant} stores {used} bytes, at or over its quota of {_quota} bytes (Shards:Limits:MaxTenantStorageBytes); " +
-                "writes are refused until DELETE or DROP frees space; reads still work.");
+            return false;
         }
+
+        if (statements.All(FreesSpace))
+        {
+            return true;
+        }
+
+        throw new ShardException(ShardErrorCode.CapacityExceeded,
+            $"Tenant {tenant} stores {used} bytes, at or over its quota of {_quota} bytes (Shards:Limits:MaxTenantStorageBytes); " +
+            "writes are refused until DELETE or DROP frees space; reads still work.");
     }
 
     /// <summary>The tenant's primaries' bytes, asked of each silo holding some (in parallel).</summary>

@@ -45,6 +45,34 @@ public sealed class ResultCapTests
     }
 
     [Fact]
+    public async Task A_batch_answers_result_too_large_when_its_statements_together_pass_the_cap_and_nothing_of_it_stays()
+    {
+        await using var host = await ShardTestHost.StartAsync(o =>
+        {
+            o.MaxResultRows = MaxRows;
+            o.MaxResultBytes = MaxBytes;
+        });
+        var items = host.Shard("capb", "items");
+        await items.DdlAsync(new DdlRequest("CREATE TABLE items(id INTEGER PRIMARY KEY, note TEXT NOT NULL)"));
+
+        // Each statement answers 3 KB (under 4 KB), the batch 6 KB; the insert between them is rolled back with it.
+        var refused = await ShardAssert.FailsWith(ShardErrorCode.ResultTooLarge, () => items.BatchAsync(new BatchRequest([
+            new Statement("SELECT zeroblob(3000)"),
+            new Statement("INSERT INTO items(note) VALUES ('x') RETURNING id"),
+            new Statement("SELECT zeroblob(3000)")])));
+        Assert.StartsWith("Statement 2:", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await ShardAssert.CountAsync(items, "items"));
+
+        // Under the cap together, a batch is answered with every statement's rows.
+        var answered = await items.BatchAsync(new BatchRequest([new Statement("SELECT zeroblob(1500)"), new Statement("SELECT zeroblob(1500)")]));
+        Assert.Equal(2, answered.Results.Count);
+
+        // Rows by count too: 30 + 30 rows (each under 50).
+        const string Thirty = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 30) SELECT n FROM c";
+        await ShardAssert.FailsWith(ShardErrorCode.ResultTooLarge, () => items.BatchAsync(new BatchRequest([new Statement(Thirty), new Statement(Thirty)])));
+    }
+
+    [Fact]
     public async Task Cached_answers_past_the_cap_are_not_served()
     {
         await using var host = await ShardTestHost.StartAsync(o => o.MaxResultRows = MaxRows);

@@ -90,6 +90,28 @@ public sealed class TenantLimitsTests(OneRequestPerTenantSilo oneAtATime, RateLi
     }
 
     [Fact]
+    public async Task A_delete_let_through_over_the_quota_is_refused_when_it_grows_storage_after_all()
+    {
+        // Set up while under the quota (the tenant stores nothing yet): a trigger that writes 200 KB for each deleted row.
+        var sly = tinyQuota.CreateTenantClient("sly");
+        await sly.PostOkAsync("/v1/tables/t/ddl", """
+            {"query":"CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE TABLE pad (b BLOB); CREATE TRIGGER g AFTER DELETE ON t BEGIN INSERT INTO pad VALUES (zeroblob(200000)); END; INSERT INTO t (id) VALUES (1), (2), (3)"}
+            """);
+
+        // Over the quota now: a DELETE is let through as freeing space, but the shard finds that it grew and rolls it back.
+        var refused = await sly.PostErrorAsync("/v1/tables/t/mutation", """{"query":"DELETE FROM t"}""", "CAPACITY_EXCEEDED", 507);
+        Assert.Contains("quota", refused, StringComparison.Ordinal);
+        await sly.PostErrorAsync("/v1/tables/t/batch", """{"statements":[{"query":"DELETE FROM t WHERE id = 1"}]}""", "CAPACITY_EXCEEDED", 507);
+        var count = await sly.PostOkAsync("/v1/tables/t/query", """{"query":"SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM pad)"}""");
+        Assert.Equal(3, count.GetProperty("rows")[0][0].GetInt64());
+        Assert.Equal(0, count.GetProperty("rows")[0][1].GetInt64());
+
+        // Without the trigger the same DELETE frees space and is served.
+        await sly.PostOkAsync("/v1/tables/t/ddl", """{"query":"DROP TRIGGER g"}""");
+        await sly.PostOkAsync("/v1/tables/t/mutation", """{"query":"DELETE FROM t"}""");
+    }
+
+    [Fact]
     public async Task Writes_answer_CAPACITY_EXCEEDED_when_the_tenant_is_over_its_storage_quota_and_reads_and_deletes_still_work()
     {
         var full = tinyQuota.CreateTenantClient("hoarder");
