@@ -383,7 +383,10 @@ internal sealed unsafe class PreupdateChangeCapture : IChangeCapture
             switch (op)
             {
                 case SqliteNative.SQLITE_INSERT:
-                    Record(shape, null, ReadImage(shape, newImage: true, newRowid), indirect);
+                    var inserted = ReadImage(shape, newImage: true, newRowid);
+                    var insertedKey = KeyOf(shape, inserted);
+                    CountUnkeyed(hadKey: true, insertedKey);
+                    Record(shape, null, inserted, indirect, insertedKey);
                     break;
                 case SqliteNative.SQLITE_DELETE:
                     Record(shape, ReadImage(shape, newImage: false, oldRowid), null, indirect);
@@ -393,6 +396,7 @@ internal sealed unsafe class PreupdateChangeCapture : IChangeCapture
                     var after = ReadImage(shape, newImage: true, newRowid);
                     var beforeKey = KeyOf(shape, before);
                     var afterKey = KeyOf(shape, after);
+                    CountUnkeyed(hadKey: beforeKey is not null, afterKey);
                     if (beforeKey is not null && afterKey is not null && beforeKey.AsSpan().SequenceEqual(afterKey))
                     {
                         Record(shape, before, after, indirect, beforeKey);
@@ -408,6 +412,19 @@ internal sealed unsafe class PreupdateChangeCapture : IChangeCapture
             }
         }
 
+        /// <summary>
+        /// A row that gets a NULL key now (inserted, or updated from a key) makes the writer refuse the work. A row that
+        /// already had one (written before this check) is left as it was, unlogged: updating it, giving it a key (logged as
+        /// an insert) or deleting it is not refused.
+        /// </summary>
+        private void CountUnkeyed(bool hadKey, byte[]? key)
+        {
+            if (key is null && hadKey)
+            {
+                _unkeyed++;
+            }
+        }
+
         private static bool IsMain(byte* database) =>
             database is not null && database[0] == 'm' && database[1] == 'a' && database[2] == 'i' && database[3] == 'n' && database[4] == 0;
 
@@ -418,8 +435,7 @@ internal sealed unsafe class PreupdateChangeCapture : IChangeCapture
         {
             if (key is null)
             {
-                // A NULL in the primary key: not recorded (as with sessions); the writer refuses the work.
-                _unkeyed++;
+                // A NULL in the primary key: not recorded (as with sessions); see CountUnkeyed.
                 return;
             }
 

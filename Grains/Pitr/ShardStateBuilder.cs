@@ -130,8 +130,24 @@ internal sealed class ShardStateBuilder(SnapshotStore snapshots)
         }
     }
 
-    /// <summary>How long one DDL replay (a restore's, a replica's) may run before it is interrupted.</summary>
-    internal static readonly TimeSpan ReplayTimeout = TimeSpan.FromMinutes(2);
+    /// <summary>
+    /// How long one DDL replay (a restore's, a replica's) may run before it is interrupted: 2 minutes, or 4 times the
+    /// longest statement timeout a shard of this process was configured with (<see cref="AllowReplayFor"/>) when larger —
+    /// a DDL that ran within the primary's timeout must be replayable.
+    /// </summary>
+    internal static TimeSpan ReplayTimeout => TimeSpan.FromTicks(Interlocked.Read(ref _replayTicks));
+
+    private static long _replayTicks = TimeSpan.FromMinutes(2).Ticks;
+
+    /// <summary>Raises <see cref="ReplayTimeout"/> to 4 × <paramref name="statementTimeout"/> when that is longer (never lowers it).</summary>
+    internal static void AllowReplayFor(TimeSpan statementTimeout)
+    {
+        var wanted = statementTimeout >= TimeSpan.FromHours(6) ? TimeSpan.FromDays(1).Ticks : statementTimeout.Ticks * 4;
+        long current;
+        while ((current = Interlocked.Read(ref _replayTicks)) < wanted && Interlocked.CompareExchange(ref _replayTicks, wanted, current) != current)
+        {
+        }
+    }
 
     /// <param name="inTransaction">Runs inside the DDL's own transaction, before it commits (a replica marks the copy as
     /// between a DDL and its log row there).</param>

@@ -143,6 +143,7 @@ internal sealed partial class ShardReplicaGrain(
         _paths = new ShardPaths(_root, _tenant, _table);
         _fence = File.Exists(FencePath) && long.TryParse(File.ReadAllText(FencePath), NumberStyles.None, CultureInfo.InvariantCulture, out var fence) ? fence : 0;
         _lease = files.Open(key, static () => true, CloseForBudget);
+        ShardStateBuilder.AllowReplayFor(options.Value.StatementTimeout);
 
         // The copy's upkeep every capacity period while the copy is active; the timer does not keep it active.
         var period = options.Value.CapacityCheckPeriod;
@@ -359,7 +360,15 @@ internal sealed partial class ShardReplicaGrain(
     public async Task<bool> InstallSeedAsync(string seedId, IReadOnlyList<string> relativePaths, long epoch)
     {
         var agent = grains.GetGrain<ISiloAgent>(_silo);
-        if (epoch < _fence || PrimaryHoldsFile)
+        if (PrimaryHoldsFile)
+        {
+            // Not a refusal by a newer epoch (the sender is not fenced by it): the primary here may be an activation on its
+            // way out after a move. Retryable.
+            await agent.AbortAsync(seedId, relativePaths);
+            throw new ShardException(ShardErrorCode.Unavailable, $"Shard {_tenant}:{_table} has its primary open on this silo; its copy here cannot be seeded now.");
+        }
+
+        if (epoch < _fence)
         {
             await agent.AbortAsync(seedId, relativePaths);
             return false;

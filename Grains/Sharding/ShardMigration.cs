@@ -111,8 +111,14 @@ internal sealed class ShardMigration
                     // Read the next chunk while this one is written (one chunk in flight).
                     await pending.ConfigureAwait(false);
                     pending = WriteCopyAsync(part, perTarget, cancellationToken);
-                    // A chunk may end early (ChunkBytes): the copy reads on until a chunk comes back empty.
+                    // A chunk that ended for its bytes (ChunkBytes) is read on from; one short of both bounds was the end (rows
+                    // inserted meanwhile come with the catch-up, as before: reading on until an empty chunk never ended under
+                    // steady inserts at the top of the key range).
                     cursor = part.KeyOf(rows[^1][1..]);
+                    if (rows.Count < ChunkSize && rows.Sum(Storage.ResultCap.RowBytes) < ShardHostLimits.ChunkBytes / 2)
+                    {
+                        break;
+                    }
                 }
 
                 await pending.ConfigureAwait(false);

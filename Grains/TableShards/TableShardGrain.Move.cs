@@ -71,7 +71,7 @@ internal sealed partial class TableShardGrain : IShardMove
         // lands on the copy after the move's last sync.
         if (_replicator is { } replicator)
         {
-            await replicator.IdleAsync(targetSilo);
+            await IdleOrAbortAsync(replicator, targetSilo);
         }
 
         // The switch: between two transactions, with the writer held. Whatever committed since the catch-up is shipped,
@@ -84,7 +84,7 @@ internal sealed partial class TableShardGrain : IShardMove
             var switchStarted = Stopwatch.GetTimestamp();
             if (_replicator is { } regular)
             {
-                await regular.IdleAsync(targetSilo);
+                await IdleOrAbortAsync(regular, targetSilo);
             }
 
             await target.SyncAsync(_writer.Sequence);
@@ -148,6 +148,19 @@ internal sealed partial class TableShardGrain : IShardMove
         this.DeactivateOnIdle();
         LogMoved(_shard, targetSilo, moved.Epoch, target.SeededBytes, stall, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return new MoveResult(_shard, cluster.SelfName, targetSilo, moved.Epoch, target.SeededBytes, stall);
+    }
+
+    /// <summary>Waits (at most <c>ReplicationTimeout</c>: the switch holds the writer) for the regular pipeline to the target to be idle; else the move fails, the shard stays.</summary>
+    private async Task IdleOrAbortAsync(ShardReplicator replicator, string targetSilo)
+    {
+        try
+        {
+            await replicator.IdleAsync(targetSilo).WaitAsync(ClusterOptions.ReplicationTimeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new ShardException(ShardErrorCode.Unavailable, $"Shard {_shard}: its replica on silo '{targetSilo}' is still being sent earlier work; the move was not made, retry.");
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard} moved to silo {Target} at epoch {Epoch}: {Bytes} bytes seeded, writes waited {StallMs:0.0} ms of {TotalMs:0} ms")]

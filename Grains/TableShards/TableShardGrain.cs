@@ -89,6 +89,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         _interest = new CacheInterest(cache.Options.EntryLifetime);
         _options = options.Value;
         _pitrOptions = pitrOptions.Value;
+        Pitr.ShardStateBuilder.AllowReplayFor(_options.StatementTimeout);
         _metrics = metrics;
         _capacity = capacity;
         _files = files;
@@ -380,6 +381,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         {
             _writerConnection.Execute($"PRAGMA journal_mode = WAL; PRAGMA synchronous = {_options.Synchronous}; PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 16777216;");
             ShardSchema.Migrate(_writerConnection);
+            ClearReplicaDdlMark(_writerConnection);
             _pageSize = _writerConnection.ExecuteScalar("PRAGMA page_size");
             _writerConnection.Execute($"PRAGMA max_page_count = {Math.Max(1, _options.MaxShardSizeBytes / _pageSize)}");
             ConfigureConnection(_writerConnection);
@@ -449,6 +451,19 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
 
         _readers?.Dispose();
         _writerConnection?.Dispose();
+    }
+
+    /// <summary>
+    /// A copy promoted here may carry the mark a replica sets between a replayed DDL and its log row (a crash there): as a
+    /// primary's file it would keep every snapshot from being published. The DDL's state stays; its sequence was never
+    /// acknowledged by this copy's log, so the next commit takes it.
+    /// </summary>
+    private static void ClearReplicaDdlMark(ShardConnection writer)
+    {
+        if (writer.ExecuteScalar("SELECT count(*) FROM _meta WHERE key = ?", Replication.ReplicaLog.DdlPendingKey) > 0)
+        {
+            writer.ExecuteInternal("DELETE FROM _meta WHERE key = ?", Replication.ReplicaLog.DdlPendingKey);
+        }
     }
 
     /// <summary>Applies the tenant-SQL hardening of every shard connection and the result caps.</summary>

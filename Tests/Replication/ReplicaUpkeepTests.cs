@@ -134,7 +134,7 @@ public sealed class ReplicaUpkeepTests
         var stale = host.Grains.GetGrain<IShardReplica>(ShardReplicaGrain.KeyOf(self, ShardName.Format(Tenant, "source")));
         var refused = await ShardAssert.FailsWith(ShardErrorCode.Unavailable, () => stale.FenceAsync(0));
         Assert.Contains("primary", refused.Message, StringComparison.Ordinal);
-        Assert.False(await stale.InstallSeedAsync("seed-none", [], epoch: 1));
+        await ShardAssert.FailsWith(ShardErrorCode.Unavailable, () => stale.InstallSeedAsync("seed-none", [], epoch: 1));
         Assert.Equal(1, await ShardAssert.CountAsync(source, "t"));
 
         // A copy released to a primary of epoch 7 refuses the batches of epoch 6, in a later activation too (durably).

@@ -38,4 +38,32 @@ public sealed class NullPrimaryKeyTests
         await shard.MutateAsync(new MutationRequest("INSERT INTO r VALUES (NULL, 'x')"));
         Assert.Equal(1, await ShardAssert.CountAsync(shard, "r"));
     }
+
+    [Fact]
+    public async Task A_row_that_already_had_a_null_key_can_be_updated_given_a_key_or_deleted()
+    {
+        using var dir = new TempDirectory("nulls");
+        await using (var host = await ShardTestHost.StartAsync(dataDirectory: dir.Path))
+        {
+            await host.Shard("nulls", "t").DdlAsync(new DdlRequest("CREATE TABLE t(k TEXT PRIMARY KEY, v TEXT)"));
+        }
+
+        // Rows written before the check (an older build): straight into the file.
+        using (var file = new Grains.Storage.ShardConnection(Path.Combine(dir.Path, "nulls", "t.db"), readOnly: false, planCacheSize: 4))
+        {
+            file.Execute("INSERT INTO t VALUES (NULL, 'old'), (NULL, 'older')");
+        }
+
+        await using (var host = await ShardTestHost.StartAsync(dataDirectory: dir.Path))
+        {
+            var shard = host.Shard("nulls", "t");
+            await shard.MutateAsync(new MutationRequest("UPDATE t SET v = 'kept' WHERE v = 'old'"));
+            await shard.MutateAsync(new MutationRequest("UPDATE t SET k = 'fixed' WHERE v = 'kept'"));
+            await shard.MutateAsync(new MutationRequest("DELETE FROM t WHERE k IS NULL"));
+            var rows = await shard.QueryAsync(new QueryRequest("SELECT k, v FROM t"));
+            var row = Assert.Single(rows.Rows);
+            Assert.Equal("fixed", row[0].AsText);
+            Assert.Equal("kept", row[1].AsText);
+        }
+    }
 }
