@@ -507,7 +507,7 @@ internal sealed partial class ShardReplicaGrain(
     private void Measure(ShardConnection connection) =>
         Volatile.Write(
             ref _usedPageBytes,
-            (connection.ExecuteScalar("PRAGMA page_count") - connection.ExecuteScalar("PRAGMA freelist_count")) * connection.ExecuteScalar("PRAGMA page_size"));
+            ShardWriter.UsedPages(connection) * connection.ExecuteScalar("PRAGMA page_size"));
 
     /// <summary><c>SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE</c>.</summary>
     private const int SqliteDbConfigNoCheckpointOnClose = 1006;

@@ -816,8 +816,11 @@ internal sealed partial class ShardWriter : IAsyncDisposable
     }
 
     /// <summary>Pages in use: the file's pages less the free list (freed pages are reused before the file grows).</summary>
-    private long UsedPages() =>
-        _connection.ExecuteScalar("PRAGMA page_count") - _connection.ExecuteScalar("PRAGMA freelist_count");
+    private long UsedPages() => UsedPages(_connection);
+
+    /// <summary>Pages in use on <paramref name="connection"/>'s file (see <see cref="UsedPages()"/>).</summary>
+    internal static long UsedPages(ShardConnection connection) =>
+        connection.ExecuteScalar("PRAGMA page_count") - connection.ExecuteScalar("PRAGMA freelist_count");
 
     /// <summary>Pages a <see cref="WriteWork.NoGrowth"/> work may add (page splits of a delete) before it counts as growth.</summary>
     private const long NoGrowthSlackPages = 8;

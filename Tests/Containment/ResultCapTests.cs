@@ -17,11 +17,7 @@ public sealed class ResultCapTests
     [Fact]
     public async Task Fan_out_reads_answer_result_too_large_when_the_partitions_together_pass_the_cap()
     {
-        await using var host = await ShardTestHost.StartAsync(o =>
-        {
-            o.MaxResultRows = MaxRows;
-            o.MaxResultBytes = MaxBytes;
-        });
+        await using var host = await StartCappedAsync();
         var orders = host.Shard("cap", "orders");
         await orders.DdlAsync(new DdlRequest("CREATE TABLE orders(id INTEGER PRIMARY KEY, customer TEXT NOT NULL, note TEXT NOT NULL)"));
         await orders.BatchAsync(new BatchRequest([.. Enumerable.Range(1, 80).Select(i =>
@@ -47,11 +43,7 @@ public sealed class ResultCapTests
     [Fact]
     public async Task A_batch_answers_result_too_large_when_its_statements_together_pass_the_cap_and_nothing_of_it_stays()
     {
-        await using var host = await ShardTestHost.StartAsync(o =>
-        {
-            o.MaxResultRows = MaxRows;
-            o.MaxResultBytes = MaxBytes;
-        });
+        await using var host = await StartCappedAsync();
         var items = host.Shard("capb", "items");
         await items.DdlAsync(new DdlRequest("CREATE TABLE items(id INTEGER PRIMARY KEY, note TEXT NOT NULL)"));
 
@@ -93,4 +85,10 @@ public sealed class ResultCapTests
         Assert.Equal("shard", answer.Meta.ServedBy);
         Assert.Equal(3, answer.Rows.Count);
     }
+
+    private static Task<ShardTestHost> StartCappedAsync() => ShardTestHost.StartAsync(o =>
+    {
+        o.MaxResultRows = MaxRows;
+        o.MaxResultBytes = MaxBytes;
+    });
 }
