@@ -66,6 +66,10 @@ internal sealed class HttpBenchmarkHost : IAsyncDisposable
         siloBuilder.Configuration[ShardsSiloHostingExtensions.SiloPortKey] = Infrastructure.EmbeddedSilo.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         siloBuilder.Configuration[ShardsSiloHostingExtensions.GatewayPortKey] = Infrastructure.EmbeddedSilo.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         siloBuilder.WebHost.UseUrls("http://127.0.0.1:0");
+
+        // ORLEANSSHARDS_BENCH_LOCAL_READS=false measures strong reads through the grain call instead of the silo-local
+        // read path (Shards:TableShard:LocalReads, on by default).
+        siloBuilder.Configuration["Shards:TableShard:LocalReads"] = Environment.GetEnvironmentVariable("ORLEANSSHARDS_BENCH_LOCAL_READS") ?? "true";
         siloBuilder.AddShardsSilo();
         var silo = siloBuilder.Build();
         silo.MapShardsApi();

@@ -29,6 +29,13 @@ public sealed class TableShardOptions : IValidatableObject
     public int ReaderPoolSize { get; set; } = 4;
 
     /// <summary>
+    /// Strong reads sent to a silo's HTTP API for a shard whose primary is open on that silo are served by its reader pool
+    /// without an Orleans call (<see cref="TableShards.LocalShardReads"/>): same turn, deadline, caps and metrics, one
+    /// hop less. Default true; false sends every read through the grain.
+    /// </summary>
+    public bool LocalReads { get; set; } = true;
+
+    /// <summary>
     /// How long a reader connection may stay idle before it is closed (readers are opened on first need). Default 30 s.
     /// </summary>
     [Range(typeof(TimeSpan), Tick, Forever)]

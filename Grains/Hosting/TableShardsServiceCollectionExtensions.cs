@@ -31,6 +31,7 @@ public static class TableShardsServiceCollectionExtensions
         services.TryAddSingleton<ShardCapacityRegistry>();
         services.TryAddSingleton<Storage.ShardFileBudget>();
         services.TryAddSingleton<ShardMetrics>();
+        services.TryAddSingleton<LocalShardReads>();
         services.AddOptions<ShardMetricsOptions>();
         if (!services.Any(d => d.ImplementationType == typeof(OperationMetricsFilter)))
         {

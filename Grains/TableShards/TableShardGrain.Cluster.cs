@@ -21,7 +21,7 @@ internal sealed partial class TableShardGrain
     private long _epoch;
 
     /// <summary>Why this activation serves nothing (not on the primary's silo, or fenced); null when it is the primary.</summary>
-    private string? _refusal;
+    private volatile string? _refusal;
 
     /// <summary>The primary named by the map when this activation is elsewhere.</summary>
     private string? _primaryElsewhere;

@@ -18,7 +18,7 @@ namespace OrleansShards.Grains.TableShards;
 internal sealed partial class TableShardGrain : IShardMove
 {
     /// <summary>The silo this shard moved to; set once the map names it.</summary>
-    private string? _movedTo;
+    private volatile string? _movedTo;
 
     /// <summary>Set while a move runs (moves interleave with reads and writes; a second one is refused).</summary>
     private bool _moving;

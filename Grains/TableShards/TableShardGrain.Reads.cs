@@ -188,13 +188,20 @@ internal sealed partial class TableShardGrain
         return wanted;
     }
 
-    private async Task<QueryResult> ReadAsync(string sql, IReadOnlyList<SqlValue>? parameters, CancellationToken cancellationToken)
+    /// <param name="sql">The tenant's query.</param>
+    /// <param name="parameters">Its parameters.</param>
+    /// <param name="cancellationToken">Ends the read.</param>
+    /// <param name="onScheduler">False when called off the grain's scheduler (the local read path): the read runs on the
+    /// caller's thread.</param>
+    private async Task<QueryResult> ReadAsync(string sql, IReadOnlyList<SqlValue>? parameters, CancellationToken cancellationToken, bool onScheduler = true)
     {
         // The writer's sequence before the read is a lower bound of the state the read sees.
         var sequence = _writer.Sequence;
 
         // SQLite blocks: the read runs on the reader pool off the grain's scheduler, so reads of one shard run in parallel.
-        var outcome = await Task.Run(() => RunReadAsync(sql, parameters, cancellationToken), CancellationToken.None);
+        var outcome = onScheduler
+            ? await Task.Run(() => RunReadAsync(sql, parameters, cancellationToken), CancellationToken.None)
+            : await RunReadAsync(sql, parameters, cancellationToken);
         var tags = ShardMetrics.ShardTag(_shard);
         _metrics.Statements.Add(1, tags);
         _metrics.RowsRead.Add(outcome.RowsRead, tags);

@@ -23,7 +23,7 @@ internal sealed partial class TableShardGrain : IShardHost
     private volatile ShardOperation? _operation;
     private ShardAssigner? _assigner;
     private ITableShard[]? _shardRefs;
-    private bool _destroyed;
+    private volatile bool _destroyed;
 
     /// <summary>True when calls to this table are forwarded to shards.</summary>
     private bool IsSharded => _layout is not null;

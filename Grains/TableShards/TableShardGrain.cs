@@ -65,7 +65,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     private Task? _opening;
 
     /// <summary>True once the files are open and the shard's timers and reminder run.</summary>
-    private bool _open;
+    private volatile bool _open;
 
     /// <summary>True when this activation created the shard's file (for a DDL): a DDL that fails before any commit removes it again.</summary>
     private bool _createdByOpen;
@@ -79,9 +79,11 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         ShardFileBudget files,
         [FromKeyedServices(ShardClock.ServiceKey)] TimeProvider clock,
         IGrainFactory grains,
+        LocalShardReads localReads,
         ILogger<TableShardGrain> logger)
     {
         _clock = clock;
+        _localReads = localReads;
 
         // The silo's factory, usable from any thread: the writer loop and plain classes call grains too.
         _grains = grains;
@@ -161,6 +163,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         StartCapacityTimer();
         StartReaderIdleTimer();
         _open = true;
+        RegisterLocalReads();
 
         // The durable maintenance reminder (at most daily) need not hold the first call: a round trip to the reminder
         // service, registered beside it on the grain's scheduler. A failure is retried by the next activation.
@@ -296,6 +299,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
             return;
         }
 
+        Volatile.Write(ref _lastCallAt, Environment.TickCount64);
         ThrowIfRefusing();
         if (!_open && !await OpenForCallAsync(context))
         {
@@ -328,6 +332,9 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         var closing = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        // Local reads (LocalShardReads) are no Orleans calls: Orleans does not wait for them, this does.
+        await CloseLocalReadsAsync();
         _capacityTimer?.Dispose();
         _idleTimer?.Dispose();
         _repairTimer?.Dispose();

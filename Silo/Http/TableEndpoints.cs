@@ -1,4 +1,5 @@
 using OrleansShards.Grains.Replication;
+using OrleansShards.Grains.TableShards;
 using OrleansShards.Silo.Http.Wire;
 using static OrleansShards.Silo.Http.ShardRequestContext;
 
@@ -57,9 +58,13 @@ internal static class TableEndpoints
             body.MinBookmark,
             body.ShardKey);
 
-        // A read that allows staleness may be answered by this silo's replica of the shard (follower read).
+        // A read that allows staleness may be answered by this silo's replica of the shard (follower read); a strong read
+        // of a shard whose primary is open on this silo by its reader pool, without the grain call (LocalShardReads).
         var result = (FollowerReads.Allows(request) && http.RequestServices.GetService<FollowerReads>() is { } followers
                 ? await followers.TryReadAsync(shard.GetPrimaryKeyString(), request, http.RequestAborted)
+                : null)
+            ?? (http.RequestServices.GetService<LocalShardReads>() is { Enabled: true } local
+                ? await local.TryQueryAsync(shard.GetPrimaryKeyString(), request, http.RequestAborted)
                 : null)
             ?? await shard.QueryAsync(request, http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.QueryResult);

@@ -21,3 +21,30 @@ public sealed class SqlLogicHarnessTests
         Assert.True(result.Failed + result.Refused == 0, SqlLogicReport.Describe([result]));
     }
 }
+
+/// <summary>The corpus's short form: a sampled run sends every statement and the first query, then every n-th.</summary>
+public sealed class SqlLogicSampleTests
+{
+    [Fact]
+    public async Task A_sampled_run_sends_every_statement_and_one_query_in_the_stride()
+    {
+        const string script = "select1.test";
+        const int stride = 4;
+        var text = await File.ReadAllTextAsync(Path.Combine(SqlLogicCorpus.InRepository, script));
+        var records = SqlLogicScript.Parse(text).Where(r => r.RunsOn(SqlLogicRunner.EngineName)).ToList();
+        var statements = records.OfType<SqlLogicStatement>().Count();
+        var queries = records.OfType<SqlLogicQuery>().Count();
+        using var full = new SqlLogicSqliteEngine();
+        using var sampled = new SqlLogicSqliteEngine();
+
+        var all = await SqlLogicRunner.RunAsync(script, text, full);
+        var sample = await SqlLogicRunner.RunAsync(script, text, sampled, queryStride: stride);
+
+        Assert.Equal(statements + queries, all.Run);
+        Assert.Equal(0, all.SampledOut);
+        var sent = (queries + stride - 1) / stride;
+        Assert.Equal(statements + sent, sample.Run);
+        Assert.Equal(queries - sent, sample.SampledOut);
+        Assert.Equal(sample.Run, sample.Passed);
+    }
+}

@@ -8,7 +8,8 @@ internal static class SqlLogicReport
 {
     public static string Totals(IReadOnlyCollection<SqlLogicFileResult> results) => string.Create(CultureInfo.InvariantCulture,
         $"{results.Count} scripts: {results.Sum(r => r.Run)} records run, {results.Sum(r => r.Passed)} passed, "
-        + $"{results.Sum(r => r.Refused)} refused by design, {results.Sum(r => r.Failed)} failed, {results.Sum(r => r.Skipped)} skipped for SQLite");
+        + $"{results.Sum(r => r.Refused)} refused by design, {results.Sum(r => r.Failed)} failed, {results.Sum(r => r.Skipped)} skipped for SQLite, "
+        + $"{results.Sum(r => r.SampledOut)} queries sampled out");
 
     /// <summary>Every script's line, the refusals grouped by reason, and the first <paramref name="failures"/> failures.</summary>
     public static string Describe(IReadOnlyCollection<SqlLogicFileResult> results, int failures = 20)

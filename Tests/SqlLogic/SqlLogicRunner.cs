@@ -36,6 +36,9 @@ internal sealed class SqlLogicFileResult(string file)
     /// <summary>Records a <c>skipif sqlite</c> / <c>onlyif &lt;other engine&gt;</c> excludes.</summary>
     public int Skipped { get; set; }
 
+    /// <summary>Queries left out by a sampled run (see <see cref="SqlLogicRunner.RunAsync"/>'s query stride).</summary>
+    public int SampledOut { get; set; }
+
     public TimeSpan Elapsed { get; set; }
 
     /// <summary>Failures and refusals, in script order.</summary>
@@ -64,7 +67,7 @@ internal sealed class SqlLogicFileResult(string file)
     }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{File}: {Run} run, {Passed} passed, {Refused} refused by design, {Failed} failed, {Skipped} skipped for SQLite ({Elapsed.TotalSeconds:F1} s)");
+        $"{File}: {Run} run, {Passed} passed, {Refused} refused by design, {Failed} failed, {Skipped} skipped for SQLite, {SampledOut} queries sampled out ({Elapsed.TotalSeconds:F1} s)");
 }
 
 /// <summary>
@@ -88,17 +91,26 @@ internal sealed class SqlLogicRunner
     private readonly SqlLogicFileResult _result;
     private readonly Dictionary<string, string> _labels = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _refusedObjects = new(StringComparer.OrdinalIgnoreCase);
+    private readonly int _queryStride;
     private int _hashThreshold = DefaultHashThreshold;
+    private int _queries;
 
-    private SqlLogicRunner(string file, ISqlLogicEngine engine)
+    private SqlLogicRunner(string file, ISqlLogicEngine engine, int queryStride)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(queryStride, 1);
+        _queryStride = queryStride;
         _file = file;
         _engine = engine;
         _result = new SqlLogicFileResult(file);
     }
 
-    public static Task<SqlLogicFileResult> RunAsync(string file, string script, ISqlLogicEngine engine, CancellationToken cancellationToken = default) =>
-        new SqlLogicRunner(file, engine).RunAsync(SqlLogicScript.Parse(script), cancellationToken);
+    /// <summary>
+    /// Runs <paramref name="script"/>. With <paramref name="queryStride"/> above 1 the run is sampled: every statement
+    /// runs (the script's state evolves as written), but only every <paramref name="queryStride"/>-th query (the first,
+    /// then every n-th, in script order) is sent and judged; a query reads and never changes that state.
+    /// </summary>
+    public static Task<SqlLogicFileResult> RunAsync(string file, string script, ISqlLogicEngine engine, CancellationToken cancellationToken = default, int queryStride = 1) =>
+        new SqlLogicRunner(file, engine, queryStride).RunAsync(SqlLogicScript.Parse(script), cancellationToken);
 
     private async Task<SqlLogicFileResult> RunAsync(IReadOnlyList<SqlLogicRecord> records, CancellationToken cancellationToken)
     {
@@ -123,6 +135,9 @@ internal sealed class SqlLogicRunner
                     break;
                 case SqlLogicStatement statement:
                     _result.Add(await RunStatementAsync(statement, cancellationToken));
+                    break;
+                case SqlLogicQuery when _queries++ % _queryStride != 0:
+                    _result.SampledOut++;
                     break;
                 case SqlLogicQuery query:
                     _result.Add(await RunQueryAsync(query, cancellationToken));

@@ -27,7 +27,11 @@ public sealed class SqlLogicSilo : SiloFactory
     }
 
     /// <summary>Runs the script <paramref name="script"/> (relative to <paramref name="root"/>) in a fresh tenant.</summary>
-    internal async Task<SqlLogicFileResult> RunAsync(string root, string script, CancellationToken cancellationToken = default)
+    /// <param name="root">The corpus directory.</param>
+    /// <param name="script">The script's path relative to <paramref name="root"/>.</param>
+    /// <param name="cancellationToken">Stops the run.</param>
+    /// <param name="queryStride">1: every record; n: every statement and every n-th query (see <see cref="SqlLogicRunner"/>).</param>
+    internal async Task<SqlLogicFileResult> RunAsync(string root, string script, CancellationToken cancellationToken = default, int queryStride = 1)
     {
         var tenant = "slt" + Interlocked.Increment(ref _scripts).ToString(CultureInfo.InvariantCulture);
         using var client = CreateTenantClient(tenant);
@@ -41,6 +45,6 @@ public sealed class SqlLogicSilo : SiloFactory
             new StringContent("""{"query":"CREATE TABLE slt_created(x); DROP TABLE slt_created"}""", System.Text.Encoding.UTF8, "application/json"),
             cancellationToken);
         created.EnsureSuccessStatusCode();
-        return await SqlLogicRunner.RunAsync(script, text, new SqlLogicHttpEngine(client, Table), cancellationToken);
+        return await SqlLogicRunner.RunAsync(script, text, new SqlLogicHttpEngine(client, Table), cancellationToken, queryStride);
     }
 }

@@ -1,0 +1,83 @@
+namespace OrleansShards.Grains.TableShards;
+
+/// <summary>The silo-local read path (<see cref="LocalShardReads"/>): strong reads served without an Orleans call.</summary>
+internal sealed partial class TableShardGrain : LocalShardReads.IReader
+{
+    private readonly LocalShardReads _localReads;
+    private readonly LocalReadGate _localGate = new();
+
+    /// <summary><see cref="Environment.TickCount64"/> of the last call through Orleans (see <see cref="LocalShardReads.KeepAlive"/>).</summary>
+    private long _lastCallAt;
+
+    /// <summary>Once open: reads may come by the local path.</summary>
+    private void RegisterLocalReads()
+    {
+        Volatile.Write(ref _lastCallAt, Environment.TickCount64);
+        _localReads.Register(_shard, this);
+    }
+
+    /// <summary>Before closing: no new local read starts, and those in flight end first.</summary>
+    private Task CloseLocalReadsAsync()
+    {
+        _localReads.Unregister(_shard, this);
+        return _localGate.CloseAsync();
+    }
+
+    /// <summary>
+    /// Whether this activation serves reads as the primary of an unsharded table, with nothing refusing its calls. Read
+    /// inside a shared turn, so no exclusive turn (a switch, a restore, a fence) changes it during the read.
+    /// </summary>
+    private bool ServesLocalReads =>
+        _open && !_destroyed && _layout is null && _quorumLost is null && !_fenced && _movedTo is null && _refusal is null;
+
+    /// <summary>Runs on the caller's thread, never on the grain's scheduler: it touches only what reads touch.</summary>
+    async ValueTask<QueryResult?> LocalShardReads.IReader.TryQueryAsync(QueryRequest request, CancellationToken cancellationToken)
+    {
+        // What the grain call does beyond a plain read stays with the grain: bookmarks, the cache, routing by shard key.
+        if (request.MinBookmark is not null
+            || request.ShardKey is not null
+            || (ResolveConsistency(request.Consistency) != Consistency.Strong && CacheOptions.CacheQueries)
+            || Environment.TickCount64 - Volatile.Read(ref _lastCallAt) > (long)_localReads.KeepAlive.TotalMilliseconds
+            || !_localGate.TryEnter())
+        {
+            return null;
+        }
+
+        try
+        {
+            var lease = _lease!;
+            lease.Enter();
+            try
+            {
+                await _turns.EnterAsync(shared: true, cancellationToken);
+                try
+                {
+                    if (!ServesLocalReads)
+                    {
+                        return null;
+                    }
+
+                    _localReads.CountServed();
+                    RequireSql(request.Query);
+                    return await ReadAsync(request.Query, request.Params, cancellationToken, onScheduler: false);
+                }
+                finally
+                {
+                    _turns.Exit(shared: true);
+                }
+            }
+            finally
+            {
+                lease.Exit();
+            }
+        }
+        catch (ShardException ex) when (CountError(ex))
+        {
+            throw;
+        }
+        finally
+        {
+            _localGate.Exit();
+        }
+    }
+}

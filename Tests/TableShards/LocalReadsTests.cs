@@ -1,0 +1,140 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using OrleansShards.Grains.TableShards;
+using OrleansShards.Tests.Silo;
+
+namespace OrleansShards.Tests.TableShards;
+
+/// <summary>
+/// The silo-local read path (<see cref="LocalShardReads"/>) through the real HTTP host: strong reads of a shard open on
+/// the silo skip the grain call and answer exactly as the grain would; reads that need the grain still go through it;
+/// restores and deactivations in the middle of a stream of local reads never show a half state or a failure.
+/// </summary>
+public sealed class LocalReadsTests
+{
+    private const string Path = "/v1/tables/items";
+
+    private static async Task<HttpClient> NewTableAsync(SiloFactory silo, string tenant, int rows)
+    {
+        var client = silo.CreateTenantClient(tenant);
+        await client.PostOkAsync(Path + "/ddl", """{"query":"CREATE TABLE items (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)"}""");
+        await client.PostOkAsync(Path + "/mutation", $$"""{"query":"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {{rows}}) INSERT INTO items SELECT i, 1 FROM n"}""");
+        return client;
+    }
+
+    private static long Served(SiloFactory silo) => silo.Services.GetRequiredService<LocalShardReads>().Served;
+
+    [Fact]
+    public async Task A_strong_read_of_an_open_shard_is_answered_without_the_grain_call()
+    {
+        using var silo = new SiloFactory();
+        using var client = await NewTableAsync(silo, "local", 10);
+        var before = Served(silo);
+
+        var answer = await client.PostOkAsync(Path + "/query", """{"query":"SELECT id, v FROM items WHERE id = ?","params":[7]}""");
+        Assert.Equal(before + 1, Served(silo));
+        Assert.Equal(7, answer.GetProperty("rows")[0][0].GetInt64());
+        Assert.Equal("shard", answer.GetProperty("meta").GetProperty("servedBy").GetString());
+        Assert.EndsWith(".local.items", answer.GetProperty("meta").GetProperty("bookmark").GetString(), StringComparison.Ordinal);
+
+        // The read's own errors are the grain's, typed.
+        await client.PostErrorAsync(Path + "/query", """{"query":"SELECT nope FROM items"}""", "SQL_ERROR", 400);
+        await client.PostErrorAsync(Path + "/query", """{"query":"DELETE FROM items"}""", "INVALID_ARGUMENT", 400);
+        await client.PostErrorAsync(Path + "/query", """{"query":"SELECT * FROM _changes"}""", "SQL_ERROR", 400);
+        Assert.Equal(before + 4, Served(silo));
+
+        // A write is seen by the next local read.
+        await client.PostOkAsync(Path + "/mutation", """{"query":"UPDATE items SET v = 5 WHERE id = 7"}""");
+        var after = await client.PostOkAsync(Path + "/query", """{"query":"SELECT v FROM items WHERE id = 7"}""");
+        Assert.Equal(5, after.GetProperty("rows")[0][0].GetInt64());
+        Assert.Equal(before + 5, Served(silo));
+    }
+
+    [Fact]
+    public async Task Reads_that_need_the_grain_go_through_it()
+    {
+        using var silo = new SiloFactory();
+        using var client = await NewTableAsync(silo, "grainpath", 10);
+        var write = await client.PostOkAsync(Path + "/mutation", """{"query":"UPDATE items SET v = 2 WHERE id = 1"}""");
+        var bookmark = write.GetProperty("bookmark").GetString();
+        var before = Served(silo);
+
+        var cached = await client.PostOkAsync(Path + "/query", """{"query":"SELECT sum(v) FROM items","consistency":"cached"}""");
+        var withBookmark = await client.PostOkAsync(Path + "/query", JsonSerializer.Serialize(new { query = "SELECT v FROM items WHERE id = 1", minBookmark = bookmark }));
+
+        Assert.Equal(before, Served(silo));
+        Assert.Equal(11, cached.GetProperty("rows")[0][0].GetInt64());
+        Assert.Equal(2, withBookmark.GetProperty("rows")[0][0].GetInt64());
+    }
+
+    [Fact]
+    public async Task Turned_off_every_read_goes_through_the_grain()
+    {
+        using var silo = new SiloFactory();
+        silo.Settings["Shards:TableShard:LocalReads"] = "false";
+        using var client = await NewTableAsync(silo, "off", 3);
+
+        var answer = await client.PostOkAsync(Path + "/query", """{"query":"SELECT count(*) FROM items"}""");
+
+        Assert.Equal(3, answer.GetProperty("rows")[0][0].GetInt64());
+        Assert.Equal(0, Served(silo));
+        Assert.Equal(0, silo.Services.GetRequiredService<LocalShardReads>().Count);
+    }
+
+    [Fact]
+    public async Task Restores_and_deactivations_amid_local_reads_show_only_whole_states()
+    {
+        using var silo = new SiloFactory();
+        silo.Settings["Shards:TableShard:StatementTimeout"] = "00:00:10";
+        using var client = await NewTableAsync(silo, "amid", 200);
+        var ones = (await client.PostOkAsync(Path + "/pitr/bookmark", "{}")).GetProperty("bookmark").GetString();
+        await client.PostOkAsync(Path + "/mutation", """{"query":"UPDATE items SET v = 2"}""");
+        var management = silo.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
+        var before = Served(silo);
+
+        using var stop = new CancellationTokenSource();
+        var failures = new ConcurrentQueue<string>();
+        var sums = new ConcurrentDictionary<long, int>();
+        var readers = Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+        {
+            using var reader = silo.CreateTenantClient("amid");
+            reader.Timeout = TimeSpan.FromSeconds(30);
+            while (!stop.IsCancellationRequested)
+            {
+                using var response = await reader.PostRawAsync(Path + "/query", """{"query":"SELECT count(*), sum(v) FROM items"}""");
+                var body = await response.Content.ReadAsStringAsync();
+                if (!response.IsSuccessStatusCode)
+                {
+                    failures.Enqueue($"{(int)response.StatusCode} {body}");
+                    continue;
+                }
+
+                var row = JsonDocument.Parse(body).RootElement.GetProperty("rows")[0];
+                if (row[0].GetInt64() != 200)
+                {
+                    failures.Enqueue("count " + row[0].GetInt64());
+                }
+
+                sums.AddOrUpdate(row[1].GetInt64(), 1, (_, n) => n + 1);
+            }
+        })).ToList();
+
+        // Back and forth between the two states, and the activation collected (its local reads in flight) in between.
+        var bookmark = ones;
+        for (var i = 0; i < 6; i++)
+        {
+            var restored = await client.PostOkAsync(Path + "/pitr/restore", JsonSerializer.Serialize(new { bookmark }));
+            bookmark = restored.GetProperty("undoBookmark").GetString();
+            await management.ForceActivationCollection(TimeSpan.Zero);
+            await Task.Yield();
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(readers);
+
+        Assert.Empty(failures);
+        Assert.True(Served(silo) > before, "no read took the local path");
+        Assert.Subset(new HashSet<long> { 200, 400 }, sums.Keys.ToHashSet());
+    }
+}
