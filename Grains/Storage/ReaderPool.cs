@@ -36,7 +36,29 @@ internal sealed class ReaderPool : IDisposable
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        return await TakeAsync().ConfigureAwait(false);
+    }
 
+    /// <summary>A connection if one is free now (opening it if need be), else null: never waits for another reader.</summary>
+    public async ValueTask<ShardConnection?> TryRentAsync()
+    {
+        if (_disposed || !_slots.Wait(0))
+        {
+            return null;
+        }
+
+        if (_disposed)
+        {
+            _slots.Release();
+            return null;
+        }
+
+        return await TakeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>With a slot taken: the most recently returned connection, else a new one (the slot is given back if opening fails).</summary>
+    private async ValueTask<ShardConnection> TakeAsync()
+    {
         // The most recently returned first: the others stay idle long enough to be closed.
         if (_idle.TryPop(out var idle))
         {

@@ -21,6 +21,7 @@ public sealed class LocalShardReads
 {
     private readonly ConcurrentDictionary<string, IReader> _open = new(StringComparer.Ordinal);
     private long _served;
+    private long _registrations;
 
     public LocalShardReads(IOptions<TableShardOptions> options, IOptions<GrainCollectionOptions> collection)
     {
@@ -37,6 +38,9 @@ public sealed class LocalShardReads
 
     /// <summary>Shards that can be read here now (for tests and diagnostics).</summary>
     public int Count => _open.Count;
+
+    /// <summary>Activations that registered since the silo started (each open of a shard counts once).</summary>
+    public long Registrations => Interlocked.Read(ref _registrations);
 
     /// <summary>Reads this path answered (errors included) since the silo started.</summary>
     public long Served => Interlocked.Read(ref _served);
@@ -59,6 +63,7 @@ public sealed class LocalShardReads
         if (Enabled)
         {
             _open[shard] = reader;
+            Interlocked.Increment(ref _registrations);
         }
     }
 

@@ -49,7 +49,13 @@ internal sealed partial class TableShardGrain : LocalShardReads.IReader
             lease.Enter();
             try
             {
-                await _turns.EnterAsync(shared: true, cancellationToken);
+                // Never waits, so a local read is never held where the grain call's response timeout would have ended it:
+                // a turn held or awaited by DDL, a restore or a switch, or every reader busy, sends the read to the grain.
+                if (!_turns.TryEnterShared())
+                {
+                    return null;
+                }
+
                 try
                 {
                     if (!ServesLocalReads)
@@ -57,9 +63,14 @@ internal sealed partial class TableShardGrain : LocalShardReads.IReader
                         return null;
                     }
 
-                    _localReads.CountServed();
                     RequireSql(request.Query);
-                    return await ReadAsync(request.Query, request.Params, cancellationToken, onScheduler: false);
+                    if (await _readers.TryRentAsync() is not { } reader)
+                    {
+                        return null;
+                    }
+
+                    _localReads.CountServed();
+                    return await ReadAsync(request.Query, request.Params, cancellationToken, reader);
                 }
                 finally
                 {

@@ -191,17 +191,17 @@ internal sealed partial class TableShardGrain
     /// <param name="sql">The tenant's query.</param>
     /// <param name="parameters">Its parameters.</param>
     /// <param name="cancellationToken">Ends the read.</param>
-    /// <param name="onScheduler">False when called off the grain's scheduler (the local read path): the read runs on the
-    /// caller's thread.</param>
-    private async Task<QueryResult> ReadAsync(string sql, IReadOnlyList<SqlValue>? parameters, CancellationToken cancellationToken, bool onScheduler = true)
+    /// <param name="rented">A reader already rented off the grain's scheduler (the local read path): the read runs on the
+    /// caller's thread and returns it. Null: the read rents one on the thread pool.</param>
+    private async Task<QueryResult> ReadAsync(string sql, IReadOnlyList<SqlValue>? parameters, CancellationToken cancellationToken, ShardConnection? rented = null)
     {
         // The writer's sequence before the read is a lower bound of the state the read sees.
         var sequence = _writer.Sequence;
 
         // SQLite blocks: the read runs on the reader pool off the grain's scheduler, so reads of one shard run in parallel.
-        var outcome = onScheduler
-            ? await Task.Run(() => RunReadAsync(sql, parameters, cancellationToken), CancellationToken.None)
-            : await RunReadAsync(sql, parameters, cancellationToken);
+        var outcome = rented is null
+            ? await Task.Run(() => RunReadAsync(sql, parameters, null, cancellationToken), CancellationToken.None)
+            : await RunReadAsync(sql, parameters, rented, cancellationToken);
         var tags = ShardMetrics.ShardTag(_shard);
         _metrics.Statements.Add(1, tags);
         _metrics.RowsRead.Add(outcome.RowsRead, tags);
@@ -214,10 +214,13 @@ internal sealed partial class TableShardGrain
             new QueryMeta(ServedByShard, 0, BookmarkOf(sequence)));
     }
 
-    /// <summary>Runs one tenant read on a pooled reader connection. Called on the thread pool, never on the grain's scheduler.</summary>
-    private async Task<StatementOutcome> RunReadAsync(string sql, IReadOnlyList<SqlValue>? parameters, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs one tenant read on a pooled reader connection (<paramref name="rented"/>, else one rented now) and returns it to
+    /// the pool. Called on the thread pool, never on the grain's scheduler.
+    /// </summary>
+    private async Task<StatementOutcome> RunReadAsync(string sql, IReadOnlyList<SqlValue>? parameters, ShardConnection? rented, CancellationToken cancellationToken)
     {
-        var reader = await _readers.RentAsync(cancellationToken);
+        var reader = rented ?? await _readers.RentAsync(cancellationToken);
         try
         {
             reader.SetDeadline(_options.StatementTimeout, cancellationToken);

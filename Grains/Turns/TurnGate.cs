@@ -26,6 +26,24 @@ internal sealed class TurnGate
         }
     }
 
+    /// <summary>
+    /// Takes a shared turn only if one is free now (no exclusive turn held or waited for); then <see cref="Exit"/>
+    /// (shared) ends it. Never waits.
+    /// </summary>
+    public bool TryEnterShared()
+    {
+        lock (_lock)
+        {
+            if (_waiters.Count == 0 && !_exclusive)
+            {
+                _shared++;
+                return true;
+            }
+
+            return false;
+        }
+    }
+
     /// <summary>Waits for a turn; <see cref="Exit"/> with the same <paramref name="shared"/> ends it.</summary>
     public ValueTask EnterAsync(bool shared, CancellationToken cancellationToken)
     {

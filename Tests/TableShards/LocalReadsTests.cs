@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using OrleansShards.Tests.Infrastructure;
 using OrleansShards.Grains.TableShards;
 using OrleansShards.Tests.Silo;
 
@@ -25,11 +28,18 @@ public sealed class LocalReadsTests
 
     private static long Served(SiloFactory silo) => silo.Services.GetRequiredService<LocalShardReads>().Served;
 
+    /// <summary>
+    /// A call through the grain (<c>/stats</c>): the local path serves for <see cref="LocalShardReads.KeepAlive"/> after
+    /// one, so the reads right after it are local however loaded the machine is.
+    /// </summary>
+    private static Task TouchAsync(HttpClient client) => client.GetOkAsync(Path + "/stats");
+
     [Fact]
     public async Task A_strong_read_of_an_open_shard_is_answered_without_the_grain_call()
     {
         using var silo = new SiloFactory();
         using var client = await NewTableAsync(silo, "local", 10);
+        await TouchAsync(client);
         var before = Served(silo);
 
         var answer = await client.PostOkAsync(Path + "/query", """{"query":"SELECT id, v FROM items WHERE id = ?","params":[7]}""");
@@ -46,6 +56,7 @@ public sealed class LocalReadsTests
 
         // A write is seen by the next local read.
         await client.PostOkAsync(Path + "/mutation", """{"query":"UPDATE items SET v = 5 WHERE id = 7"}""");
+        await TouchAsync(client);
         var after = await client.PostOkAsync(Path + "/query", """{"query":"SELECT v FROM items WHERE id = 7"}""");
         Assert.Equal(5, after.GetProperty("rows")[0][0].GetInt64());
         Assert.Equal(before + 5, Served(silo));
@@ -60,12 +71,35 @@ public sealed class LocalReadsTests
         var bookmark = write.GetProperty("bookmark").GetString();
         var before = Served(silo);
 
+        await TouchAsync(client);
         var cached = await client.PostOkAsync(Path + "/query", """{"query":"SELECT sum(v) FROM items","consistency":"cached"}""");
+        var bounded = await client.PostOkAsync(Path + "/query", """{"query":"SELECT sum(v) FROM items","consistency":"bounded","maxStalenessMs":60000}""");
         var withBookmark = await client.PostOkAsync(Path + "/query", JsonSerializer.Serialize(new { query = "SELECT v FROM items WHERE id = 1", minBookmark = bookmark }));
 
         Assert.Equal(before, Served(silo));
         Assert.Equal(11, cached.GetProperty("rows")[0][0].GetInt64());
+        Assert.Equal(11, bounded.GetProperty("rows")[0][0].GetInt64());
         Assert.Equal(2, withBookmark.GetProperty("rows")[0][0].GetInt64());
+    }
+
+    [Fact]
+    public async Task A_sharded_table_is_read_through_its_shards_never_from_the_emptied_base_file()
+    {
+        using var silo = new SiloFactory();
+        using var client = await NewTableAsync(silo, "sharded", 40);
+        await client.PostOkAsync(Path + "/shard", """{"key":"id","count":2,"strategy":"hash"}""");
+        await TouchAsync(client);
+        var before = Served(silo);
+
+        var all = await client.PostOkAsync(Path + "/query", """{"query":"SELECT count(*), sum(v) FROM items"}""");
+        var one = await client.PostOkAsync(Path + "/query", """{"query":"SELECT v FROM items WHERE id = ?","params":[17],"shardKey":17}""");
+
+        // A fan-out answers one row per shard.
+        Assert.Equal(2, all.GetProperty("rows").GetArrayLength());
+        Assert.Equal(40, all.GetProperty("rows").EnumerateArray().Sum(r => r[0].GetInt64()));
+        Assert.Equal(40, all.GetProperty("rows").EnumerateArray().Sum(r => r[1].GetInt64()));
+        Assert.Equal(1, one.GetProperty("rows")[0][0].GetInt64());
+        Assert.Equal(before, Served(silo));
     }
 
     [Fact]
@@ -136,5 +170,54 @@ public sealed class LocalReadsTests
         Assert.Empty(failures);
         Assert.True(Served(silo) > before, "no read took the local path");
         Assert.Subset(new HashSet<long> { 200, 400 }, sums.Keys.ToHashSet());
+    }
+
+    [Fact]
+    public async Task Local_reads_keep_their_activation_alive_and_an_idle_one_is_still_collected()
+    {
+        var collectionAge = TimeSpan.FromSeconds(1);
+        await using var host = await ShardTestHost.StartAsync(
+            _ => { },
+            silo: s => s.Configure<GrainCollectionOptions>(c =>
+            {
+                c.CollectionQuantum = TimeSpan.FromMilliseconds(200);
+                c.CollectionAge = collectionAge;
+            }));
+        var shard = host.Shard("alive", "items");
+        await shard.DdlAsync(new DdlRequest("CREATE TABLE items(id INTEGER PRIMARY KEY)"));
+        await shard.MutateAsync(new MutationRequest("INSERT INTO items(id) VALUES (1)"));
+        var reads = host.Services.GetRequiredService<LocalShardReads>();
+        Assert.Equal(TimeSpan.FromMilliseconds(250), reads.KeepAlive);
+        var registrations = reads.Registrations;
+        var query = new QueryRequest("SELECT count(*) FROM items");
+
+        // Reads as the HTTP handler makes them, for four collection ages: most are local, one per keep-alive goes through
+        // the grain, and Orleans never collects the activation (it would register again when reopened).
+        int local = 0, routed = 0;
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < 4 * collectionAge)
+        {
+            var answer = await reads.TryQueryAsync("alive:items", query);
+            if (answer is null)
+            {
+                answer = await shard.QueryAsync(query);
+                routed++;
+            }
+            else
+            {
+                local++;
+            }
+
+            Assert.Equal(SqlValue.FromInteger(1), answer.Rows[0][0]);
+            await Task.Delay(5);
+        }
+
+        Assert.Equal(registrations, reads.Registrations);
+        Assert.True(routed >= 4, $"{routed} reads went through the grain in {watch.Elapsed}");
+        Assert.True(local > routed, $"{local} local reads, {routed} through the grain");
+
+        // Left alone, it is collected like any idle activation, and the path has nothing to serve.
+        await Eventually.TrueAsync(() => reads.Count == 0, "the idle shard to be collected", TimeSpan.FromSeconds(20));
+        Assert.Null(await reads.TryQueryAsync("alive:items", query));
     }
 }
