@@ -53,6 +53,12 @@ internal interface IShardHost : IGrainWithStringKey
     /// <summary>Deletes this shard's files and starts it empty with <paramref name="schema"/> (a fresh target).</summary>
     Task ResetAsync(IReadOnlyList<string> schema, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Runs a tenant's DDL and rolls it back: answers (throws) as the DDL would, changes nothing. A DDL of a sharded table
+    /// is checked on every file before it is applied to any.
+    /// </summary>
+    Task CheckDdlAsync(DdlRequest request, CancellationToken cancellationToken = default);
+
     /// <summary>Runs schema statements as the engine (no change log).</summary>
     Task ExecuteSchemaAsync(IReadOnlyList<string> schema, CancellationToken cancellationToken = default);
 

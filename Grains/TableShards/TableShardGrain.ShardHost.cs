@@ -254,6 +254,13 @@ internal sealed partial class TableShardGrain
         await ExecuteSchemaAsync(schema, cancellationToken);
     }
 
+    public async Task CheckDdlAsync(DdlRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        RequireSql(request.Query);
+        await _writer.EnqueueAsync(new WriteWork(WriteKind.Ddl, [new Statement(request.Query)]) { DryRun = true });
+    }
+
     public async Task ExecuteSchemaAsync(IReadOnlyList<string> schema, CancellationToken cancellationToken = default)
     {
         if (schema.Count == 0)

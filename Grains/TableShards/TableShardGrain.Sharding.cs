@@ -236,16 +236,30 @@ internal sealed partial class TableShardGrain : IShardHost
         return new ShardKeyRule(check, row => assigner.Assign(row) == check.Index);
     }
 
-    /// <summary>DDL of a sharded table is applied to the base file (which keeps the schema) and then to every shard, in order.</summary>
+    /// <summary>
+    /// DDL of a sharded table: every file must keep the same schema, so the DDL is first run and rolled back on every shard
+    /// and on the base file — one that any file refuses (a UNIQUE index its rows break, a column it lacks) changes none —
+    /// then applied to every shard, in order, and last to the base file, whose schema unshard and rebalance copy. This
+    /// grain's exclusive turn holds the routed writes meanwhile, so no write of the table lands between the check and the
+    /// change (one already running on a shard may; the DDL then answers its error there, and the files that took it keep it).
+    /// </summary>
     private async Task<DdlResult> RouteDdlAsync(ShardLayout layout, DdlRequest request, CancellationToken cancellationToken)
     {
-        var outcome = await WriteAsync(new Writes.WriteWork(Writes.WriteKind.Ddl, [new Statement(request.Query)]) { NoGrowth = request.NoGrowth });
-        _readers.ClearPlanCaches();
-        foreach (var shard in ShardRefs(layout))
+        var shards = ShardRefs(layout);
+        foreach (var shard in shards)
+        {
+            await shard.AsReference<Sharding.IShardHost>().CheckDdlAsync(request, cancellationToken);
+        }
+
+        await _writer.EnqueueAsync(new Writes.WriteWork(Writes.WriteKind.Ddl, [new Statement(request.Query)]) { DryRun = true });
+        foreach (var shard in shards)
         {
             await shard.DdlAsync(request, cancellationToken);
         }
 
+        var outcome = await WriteAsync(new Writes.WriteWork(Writes.WriteKind.Ddl, [new Statement(request.Query)]) { NoGrowth = request.NoGrowth });
+        _readers.ClearPlanCaches();
+        _tableInfo = null;
         return new DdlResult(true, BookmarkOf(outcome.Sequence));
     }
 

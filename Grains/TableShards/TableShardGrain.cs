@@ -250,6 +250,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     private static bool CreatesShard(System.Reflection.MethodInfo method) =>
         method.DeclaringType == typeof(Sharding.IShardHost)
             ? method.Name is not (nameof(Sharding.IShardHost.GetShardingStateAsync) or nameof(Sharding.IShardHost.DescribeAsync) or nameof(Sharding.IShardHost.DestroyAsync)
+                or nameof(Sharding.IShardHost.CheckDdlAsync)
                 or nameof(Sharding.IShardHost.MutateRoutedAsync) or nameof(Sharding.IShardHost.BatchRoutedAsync))
             : method.DeclaringType == typeof(ITableShard) && method.Name == nameof(ITableShard.DdlAsync);
 

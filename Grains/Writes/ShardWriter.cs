@@ -425,6 +425,15 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                     throw OverQuota();
                 }
 
+                if (work.DryRun)
+                {
+                    // Checked, not kept: undone like a failed work, and answered as it ran.
+                    _connection.Execute("ROLLBACK TO w");
+                    capture?.WorkRolledBack();
+                    _connection.Execute("RELEASE w");
+                    continue;
+                }
+
                 _connection.ExecuteCached("RELEASE w");
                 changed |= work.ChangedData;
                 if (work.Kind == WriteKind.Ddl)

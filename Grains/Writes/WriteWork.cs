@@ -26,6 +26,12 @@ internal sealed class WriteWork
     /// <summary>The work must not grow the shard (its tenant is over its storage quota): refused if it does.</summary>
     public bool NoGrowth { get; init; }
 
+    /// <summary>
+    /// Run, then undone: the work answers as it would have, and nothing of it is kept or logged (a DDL of a sharded table
+    /// checked on every file before it is applied to any).
+    /// </summary>
+    public bool DryRun { get; init; }
+
     /// <summary>The hash of the request an idempotency key is stored with (null without a key).</summary>
     public string? RequestHash { get; }
 

@@ -58,4 +58,52 @@ public sealed class ShardingEndpointsTests(SiloFixture silo)
         Assert.Equal(59, all.GetProperty("rows")[0][0].GetInt64());
         Assert.False((await client.GetOkAsync(Path + "/shards")).GetProperty("sharded").GetBoolean());
     }
+
+    /// <summary>
+    /// A DDL that one file refuses changes no file: before, the base file kept a UNIQUE index its shards refused, and the
+    /// next unshard merged the rows under it (37 of 41 acknowledged rows replaced away); a column added where a DDL went
+    /// through made every later unshard fail. Each partial index below is broken by the rows of one customer only, so
+    /// whichever shard holds them, the other shard (and the base file) would take it if nothing checked first.
+    /// </summary>
+    [Fact]
+    public async Task A_ddl_any_shard_refuses_changes_no_file_and_the_table_still_unshards_whole()
+    {
+        var client = silo.CreateTenantClient("s_" + Guid.NewGuid().ToString("N")[..8]);
+        const string Path = "/v1/tables/p2";
+        await client.PostOkAsync(Path + "/ddl", """{"query":"CREATE TABLE p2(id INTEGER PRIMARY KEY, cust TEXT, v INTEGER, u INTEGER)"}""");
+
+        // u is unique but for one pair within each customer (rows 1–8).
+        var inserts = string.Join(",", Enumerable.Range(1, 40).Select(i => $$"""{"query":"INSERT INTO p2 VALUES (?, ?, ?, ?)","params":[{{i}},"c{{i % 4}}",{{i}},{{(i <= 8 ? i % 4 : i)}}]}"""));
+        await client.PostOkAsync(Path + "/batch", $$"""{"statements":[{{inserts}}]}""");
+        await client.PostOkAsync(Path + "/shard", """{"key":"cust","count":2}""");
+        var perShard = await client.PostOkAsync(Path + "/query", """{"query":"SELECT count(*) FROM p2"}""");
+        Assert.All(perShard.GetProperty("rows").EnumerateArray(), r => Assert.True(r[0].GetInt64() > 0, "both shards hold rows"));
+
+        await client.PostErrorAsync(Path + "/ddl", """{"query":"CREATE UNIQUE INDEX uc ON p2(cust)"}""", "CONFLICT_UNIQUE", 409);
+        for (var k = 0; k < 4; k++)
+        {
+            await client.PostErrorAsync(Path + "/ddl", $$"""{"query":"CREATE UNIQUE INDEX u{{k}} ON p2(u) WHERE cust = 'c{{k}}'"}""", "CONFLICT_UNIQUE", 409);
+            await client.PostErrorAsync(Path + "/ddl", $$"""{"query":"ALTER TABLE p2 ADD COLUMN z{{k}} INTEGER; CREATE UNIQUE INDEX w{{k}} ON p2(u) WHERE cust = 'c{{k}}'"}""", "CONFLICT_UNIQUE", 409);
+        }
+
+        // No shard took any of them.
+        var indexes = await client.PostOkAsync(Path + "/query", """{"query":"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'p2'"}""");
+        Assert.All(indexes.GetProperty("rows").EnumerateArray(), r => Assert.Equal(0, r[0].GetInt64()));
+        var shardColumns = await client.PostOkAsync(Path + "/query", """{"query":"SELECT count(*) FROM pragma_table_info('p2')"}""");
+        Assert.All(shardColumns.GetProperty("rows").EnumerateArray(), r => Assert.Equal(4, r[0].GetInt64()));
+
+        // A DDL every file takes is applied to all of them.
+        await client.PostOkAsync(Path + "/mutation", """{"query":"INSERT INTO p2 VALUES (1000, 'c1', 1, 1000)","shardKey":"c1"}""");
+        await client.PostOkAsync(Path + "/ddl", """{"query":"CREATE INDEX ic ON p2(cust)"}""");
+
+        var unshard = await client.PostOkAsync(Path + "/unshard", "{}");
+        Assert.Equal(41, unshard.GetProperty("rowCount").GetInt64());
+        var rows = await client.PostOkAsync(Path + "/query", """{"query":"SELECT count(*), sum(id) FROM p2"}""");
+        Assert.Equal(41, rows.GetProperty("rows")[0][0].GetInt64());
+        Assert.Equal(820 + 1000, rows.GetProperty("rows")[0][1].GetInt64());
+        var schema = await client.PostOkAsync(Path + "/query", """{"query":"SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'p2' ORDER BY name)"}""");
+        Assert.Equal("ic", schema.GetProperty("rows")[0][0].GetString());
+        var columns = await client.PostOkAsync(Path + "/query", """{"query":"SELECT count(*) FROM pragma_table_info('p2')"}""");
+        Assert.Equal(4, columns.GetProperty("rows")[0][0].GetInt64());
+    }
 }
