@@ -9,7 +9,7 @@ namespace OrleansShards.Silo.Http;
 /// uses its own converter: exact 64-bit integers and <c>{"$blob":"base64"}</c> blobs.
 /// </summary>
 // Numbers are numbers: the web defaults would read "2" as 2, which the query-string parsers refuse.
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow, NumberHandling = JsonNumberHandling.Strict)]
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow, NumberHandling = JsonNumberHandling.Strict, AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(QueryBody))]
 [JsonSerializable(typeof(MutationBody))]
 [JsonSerializable(typeof(BatchBody))]

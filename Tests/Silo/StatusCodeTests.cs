@@ -46,6 +46,20 @@ public sealed class StatusCodeTests(SiloFixture silo)
         Assert.Contains("timeoutMs", timeout, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A member named twice is refused, never "the last one wins": a proxy that checked the first <c>tenantId</c> must not
+    /// have the store act on the second.
+    /// </summary>
+    [Fact]
+    public async Task Bodies_answer_INVALID_ARGUMENT_when_a_member_is_named_twice()
+    {
+        var client = await ClientWithTableAsync();
+        using var anonymous = silo.CreateTenantClient(null);
+        await client.PostErrorAsync(Table + "/query", """{"query":"SELECT 1","query":"SELECT 2"}""", "INVALID_ARGUMENT", 400);
+        await anonymous.PostErrorAsync(Table + "/query", """{"tenantId":"other","query":"SELECT 1","tenantId":"codes"}""", "INVALID_ARGUMENT", 400);
+        await client.PostErrorAsync(Table + "/batch", """{"statements":[{"query":"SELECT 1","params":[1],"params":[2]}]}""", "INVALID_ARGUMENT", 400);
+    }
+
     [Fact]
     public async Task Stats_name_the_default_consistency_as_a_string()
     {
