@@ -157,6 +157,11 @@ public sealed class FileDescriptorExhaustionTests
             // memory.", exit 134 — seen in CI when tiered compilation recompiled a hot method at the wrong moment). This
             // test is about SQLite running out, which the silo must answer OVERLOADED (docs/containment.md).
             start.Environment["DOTNET_EnableWriteXorExecute"] = "0";
+
+            // And no tier-up at a random moment: with tiered compilation the runtime recompiles hot methods on a background
+            // thread whenever their call counts say so, and once more CI saw "Out of memory." (exit 134) mid-run with W^X
+            // off. Each method is compiled once, when first called, while descriptors are still left.
+            start.Environment["DOTNET_TieredCompilation"] = "0";
             var process = Process.Start(start)!;
 
             // One connection for the whole test (a new one needs a descriptor the process may not have).
