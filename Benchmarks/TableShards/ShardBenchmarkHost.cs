@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Grains.Hosting;
+using OrleansShards.Grains.TableShards;
 using OrleansShards.Benchmarks.Infrastructure;
 
 namespace OrleansShards.Benchmarks.TableShards;
@@ -25,13 +26,23 @@ internal sealed class ShardBenchmarkHost : IAsyncDisposable
 
     public ITableShard Shard { get; }
 
+    /// <summary>Reads the silo-local path answered (<see cref="LocalShardReads.Served"/>).</summary>
+    public long LocalReadsServed => _host.Services.GetRequiredService<LocalShardReads>().Served;
+
     public static async Task<ShardBenchmarkHost> StartAsync(Action<TableShardOptions>? configure = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "orleansshards-bench-" + Guid.NewGuid().ToString("N")[..8]);
         System.IO.Directory.CreateDirectory(directory);
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.UseShardsSilo(directory, configure);
+        // ORLEANSSHARDS_BENCH_LOCAL_READS=false sends every strong read through the grain call instead of the silo-local
+        // read path (Shards:TableShard:LocalReads, on by default), as in HttpBenchmarkHost.
+        var localReads = !string.Equals(Environment.GetEnvironmentVariable("ORLEANSSHARDS_BENCH_LOCAL_READS"), "false", StringComparison.OrdinalIgnoreCase);
+        builder.UseShardsSilo(directory, options =>
+        {
+            options.LocalReads = localReads;
+            configure?.Invoke(options);
+        });
         var host = builder.Build();
         await host.StartAsync();
         var shard = host.Services.GetRequiredService<IGrainFactory>().GetGrain<ITableShard>(ShardName.Format("bench", "items"));

@@ -54,6 +54,7 @@ public class TableShardPointSelectBenchmarks
 
     private async ValueTask CleanupAsync()
     {
+        Console.WriteLine($"// reads answered by the silo-local path: {_host.LocalReadsServed:N0}");
         _select.Dispose();
         _raw.Dispose();
         await _host.DisposeAsync();

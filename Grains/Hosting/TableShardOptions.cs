@@ -29,9 +29,10 @@ public sealed class TableShardOptions : IValidatableObject
     public int ReaderPoolSize { get; set; } = 4;
 
     /// <summary>
-    /// Strong reads sent to a silo's HTTP API for a shard whose primary is open on that silo are served by its reader pool
-    /// without an Orleans call (<see cref="TableShards.LocalShardReads"/>): same turn, deadline, caps and metrics, one
-    /// hop less. Default true; false sends every read through the grain.
+    /// Strong reads sent to a silo's HTTP API, or through <c>IGrainFactory</c> by code outside grains in the silo's
+    /// process, for a shard whose primary is open on that silo are served by its reader pool without an Orleans call
+    /// (<see cref="TableShards.LocalShardReads"/>): same turn, deadline, caps and metrics, one hop less. Default true;
+    /// false sends every read through the grain.
     /// </summary>
     public bool LocalReads { get; set; } = true;
 

@@ -32,6 +32,11 @@ public static class TableShardsServiceCollectionExtensions
         services.TryAddSingleton<Storage.ShardFileBudget>();
         services.TryAddSingleton<ShardMetrics>();
         services.TryAddSingleton<LocalShardReads>();
+        if (!services.Any(d => d.ImplementationType == typeof(LocalReadCallFilter)))
+        {
+            services.AddSingleton<IOutgoingGrainCallFilter, LocalReadCallFilter>();
+        }
+
         services.AddOptions<ShardMetricsOptions>();
         if (!services.Any(d => d.ImplementationType == typeof(OperationMetricsFilter)))
         {

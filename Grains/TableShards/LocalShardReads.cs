@@ -7,7 +7,8 @@ namespace OrleansShards.Grains.TableShards;
 
 /// <summary>
 /// The silo-local read path: strong reads of a shard whose primary is active and open on this silo, served by that
-/// activation's reader pool without an Orleans call. The HTTP API asks here first and falls back to the grain call
+/// activation's reader pool without an Orleans call. The HTTP API, and <see cref="LocalReadCallFilter"/> for calls made
+/// through <c>IGrainFactory</c> outside grains in this process, ask here first and fall back to the grain call
 /// whenever this path cannot answer (no open activation here, a sharded table, a cached or bounded read, a bookmark to
 /// wait for, an activation that is moving, fenced, refusing or closing). An answer is the grain call's answer: the read
 /// takes the same shared turn (never beside DDL, a restore or a switch), the same statement deadline, caps and metrics.

@@ -44,8 +44,10 @@ public sealed class OperationGrainTests
         {
             if (step == "catchup" && duringCatchUp is null)
             {
-                // The hook runs inside the registry's turn; the record lives in another grain.
-                duringCatchUp = host.Grains.GetGrain<IOperationGrain>("shard-progress").GetAsync().GetAwaiter().GetResult();
+                // The hook runs inside the registry's turn; the record lives in another grain. The call is made from the
+                // thread pool: a grain call made inside a turn that then blocks on it never completes once the silo has
+                // an outgoing call filter (its continuation is queued to the blocked turn's scheduler).
+                duringCatchUp = Task.Run(() => host.Grains.GetGrain<IOperationGrain>("shard-progress").GetAsync()).GetAwaiter().GetResult();
             }
         };
 

@@ -173,6 +173,61 @@ public sealed class LocalReadsTests
     }
 
     [Fact]
+    public async Task A_strong_read_through_the_grain_factory_in_the_silo_process_takes_the_local_path()
+    {
+        await using var host = await ShardTestHost.StartAsync(_ => { });
+        var shard = host.Shard("factory", "items");
+        await shard.DdlAsync(new DdlRequest("CREATE TABLE items(id INTEGER PRIMARY KEY, v INTEGER NOT NULL)"));
+        var reads = host.Services.GetRequiredService<LocalShardReads>();
+
+        // A write is a grain call (the keep-alive starts again) and the next read sees it.
+        await shard.MutateAsync(new MutationRequest("INSERT INTO items(id, v) VALUES (1, 10), (2, 20)"));
+        var before = reads.Served;
+        var answer = await shard.QueryAsync(new QueryRequest("SELECT v FROM items WHERE id = ?", [SqlValue.FromInteger(2)]));
+        Assert.Equal(SqlValue.FromInteger(20), answer.Rows[0][0]);
+        Assert.Equal("shard", answer.Meta.ServedBy);
+        Assert.Equal(before + 1, reads.Served);
+
+        // Its errors are the grain's typed errors.
+        var error = await Assert.ThrowsAsync<ShardException>(() => shard.QueryAsync(new QueryRequest("SELECT nope FROM items")));
+        Assert.Equal(ShardErrorCode.SqlError, error.Code);
+        error = await Assert.ThrowsAsync<ShardException>(() => shard.QueryAsync(new QueryRequest("DELETE FROM items")));
+        Assert.Equal(ShardErrorCode.InvalidArgument, error.Code);
+        Assert.Equal(before + 3, reads.Served);
+        Assert.Equal(2, (await shard.MutateAsync(new MutationRequest("DELETE FROM items"))).Changes);
+
+        // What needs the grain goes to the grain: a bookmark to wait for.
+        var written = await shard.MutateAsync(new MutationRequest("INSERT INTO items(id, v) VALUES (3, 30)"));
+        answer = await shard.QueryAsync(new QueryRequest("SELECT count(*) FROM items", MinBookmark: written.Bookmark));
+        Assert.Equal(SqlValue.FromInteger(1), answer.Rows[0][0]);
+        Assert.Equal(before + 3, reads.Served);
+    }
+
+    [Fact]
+    public async Task A_local_read_waits_for_a_busy_reader_instead_of_paying_for_a_grain_call()
+    {
+        await using var host = await ShardTestHost.StartAsync(o => o.ReaderPoolSize = 1);
+        var shard = host.Shard("busy", "items");
+        await shard.DdlAsync(new DdlRequest("CREATE TABLE items(id INTEGER PRIMARY KEY)"));
+        await shard.MutateAsync(new MutationRequest("INSERT INTO items(id) VALUES (1)"));
+        var reads = host.Services.GetRequiredService<LocalShardReads>();
+        var before = reads.Served;
+
+        // The one reader is held by a slow read (counted once it has the reader)...
+        // (A local read runs on the caller's thread, so the slow one is sent from another.)
+        var slow = Task.Run(() => shard.QueryAsync(new QueryRequest("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) SELECT count(*) FROM n")));
+        await Eventually.TrueAsync(() => reads.Served == before + 1 || slow.IsCompleted, "the slow read to take the reader", TimeSpan.FromSeconds(10));
+        Assert.False(slow.IsCompleted, "the slow read ended before the second read was sent");
+
+        // ...and the next read waits for it on the local path rather than going through the grain.
+        var quick = await shard.QueryAsync(new QueryRequest("SELECT count(*) FROM items"));
+        Assert.True(slow.IsCompleted);
+        Assert.Equal(SqlValue.FromInteger(1), quick.Rows[0][0]);
+        Assert.Equal(SqlValue.FromInteger(3000000), (await slow).Rows[0][0]);
+        Assert.Equal(before + 2, reads.Served);
+    }
+
+    [Fact]
     public async Task Local_reads_keep_their_activation_alive_and_an_idle_one_is_still_collected()
     {
         var collectionAge = TimeSpan.FromSeconds(1);
