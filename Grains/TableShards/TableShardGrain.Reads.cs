@@ -42,7 +42,7 @@ internal sealed partial class TableShardGrain
             _cache.Metrics.Miss(_shard);
             var readAt = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
             var result = await ReadAsync(request.Query, request.Params, cancellationToken);
-            StartPopulate(key, result, sequence, readAt, versioned: true);
+            _coherence.StartPopulate(key, result, sequence, readAt, versioned: true);
             return result;
         }
         catch (ShardException ex) when (CountError(ex))
@@ -74,7 +74,7 @@ internal sealed partial class TableShardGrain
                 throw new ShardException(ShardErrorCode.InvalidArgument, $"Look rows up by primary key or by a column of {_table} and a value.");
             }
 
-            var (sql, key) = PlanLookup(info, column, value);
+            var (sql, key) = _coherence.PlanLookup(info, column, value);
             var consistency = ResolveConsistency(request.Consistency);
             var minSequence = _layout is null ? await AwaitMinBookmarkAsync(request.MinBookmark, cancellationToken) : 0;
 
@@ -90,13 +90,13 @@ internal sealed partial class TableShardGrain
             }
             else
             {
-                _hot.Touch(key, new RowLookup(column, value));
+                _coherence.Touch(key, new RowLookup(column, value));
                 if (await TryCacheAsync(key, consistency, request.MaxStalenessMs, minSequence, versioned: false, cancellationToken) is { } hit
                     && WithinResultCap(hit.Entry) is { } cached)
                 {
                     if (hit.ServedBy == ServedByCacheStale && consistency == Consistency.Cached)
                     {
-                        StartRefresh([new RowLookup(column, value)]);
+                        _coherence.StartRefresh([new RowLookup(column, value)]);
                     }
 
                     result = FromCache(cached, hit.Entry, hit.ServedBy, hit.AgeMs);
@@ -107,7 +107,7 @@ internal sealed partial class TableShardGrain
                     var sequence = _writer.Sequence;
                     var readAt = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
                     result = await ReadAsync(sql, [value], cancellationToken);
-                    StartPopulate(key, result, sequence, readAt, versioned: false);
+                    _coherence.StartPopulate(key, result, sequence, readAt, versioned: false);
                 }
             }
 

@@ -271,7 +271,7 @@ internal sealed partial class TableShardGrain
         // Logged as DDL like a tenant's: a restore of this shard to any of its bookmarks finds its tables.
         await _writer.EnqueueAsync(new WriteWork(WriteKind.Ddl, [.. schema.Select(static sql => new Statement(sql))]));
         _readers.ClearPlanCaches();
-        _tableInfo = null;
+        _coherence.TableInfo = null;
     }
 
     public async Task FinishMoveAsync(IReadOnlyList<string> tables, CancellationToken cancellationToken = default)

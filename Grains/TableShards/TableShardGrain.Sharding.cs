@@ -259,7 +259,7 @@ internal sealed partial class TableShardGrain : IShardHost
 
         var outcome = await WriteAsync(new Writes.WriteWork(Writes.WriteKind.Ddl, [new Statement(request.Query)]) { NoGrowth = request.NoGrowth });
         _readers.ClearPlanCaches();
-        _tableInfo = null;
+        _coherence.TableInfo = null;
         return new DdlResult(true, BookmarkOf(outcome.Sequence));
     }
 

@@ -92,7 +92,7 @@ internal sealed partial class TableShardGrain
 
             var outcome = await WriteAsync(new WriteWork(WriteKind.Ddl, [new Statement(request.Query)]) { NoGrowth = request.NoGrowth });
             _readers.ClearPlanCaches();
-            _tableInfo = null;
+            _coherence.TableInfo = null;
             await _pitr.AfterDdlAsync(request.Query, outcome.Sequence, _writer.LoggedBytes);
             return new DdlResult(true, BookmarkOf(outcome.Sequence));
         }

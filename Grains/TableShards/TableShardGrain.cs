@@ -7,6 +7,7 @@ using OrleansShards.Grains.Cluster;
 using OrleansShards.Grains.Diagnostics;
 using OrleansShards.Grains.Hosting;
 using OrleansShards.Grains.Pitr;
+using OrleansShards.Grains.Sharding;
 using OrleansShards.Grains.Storage;
 using OrleansShards.Grains.Turns;
 using OrleansShards.Grains.Writes;
@@ -88,7 +89,6 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         // The silo's factory, usable from any thread: the writer loop and plain classes call grains too.
         _grains = grains;
         _cache = cache;
-        _interest = new CacheInterest(cache.Options.EntryLifetime);
         _options = options.Value;
         _pitrOptions = pitrOptions.Value;
         Pitr.ShardStateBuilder.AllowReplayFor(_options.StatementTimeout);
@@ -105,6 +105,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         _shard = this.GetPrimaryKeyString();
         (_tenant, _table) = ShardName.Parse(_shard);
         _paths = new ShardPaths(_options.DataDirectory, _tenant, _table);
+        CreateCoherence();
 
         // In cluster mode, an activation on a silo the ownership map does not name goes at once (TableShardGrain.Cluster).
         await MayOpenAsync();
@@ -113,7 +114,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     /// <summary>Opens the shard's files and starts what an open shard runs (the first call that needs them).</summary>
     private async Task OpenAsync()
     {
-        _activatedAtMs = TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        _coherence.Opening();
         var opening = System.Diagnostics.Stopwatch.GetTimestamp();
         double storageMs = 0, acquireMs = 0;
         _pitr = new PitrCoordinator(_pitrOptions, _paths, TimeProvider, _logger);
@@ -286,6 +287,8 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     /// <summary>The shards' clock (a fake one in tests); Orleans keeps its own.</summary>
     private TimeProvider TimeProvider => _clock;
 
+    private static string Quote(string name) => ShardSql.Quote(name);
+
     /// <summary>
     /// Every call takes its turn through <see cref="_turns"/>: reads and the writes that feed group commit
     /// share it, everything else (DDL, restore, switches, reminder ticks) holds it alone.
@@ -410,7 +413,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
             TimeProvider,
             _logger,
             new PreupdateChangeCapture(),
-            [new FenceObserver(this), new CapacityObserver(this), new CacheObserver(this)]);
+            [new FenceObserver(this), new CapacityObserver(this), _coherence]);
         _pitr.Open(_writerConnection, _writer.Sequence);
         var lease = _lease!;
         _readers = new ReaderPool(
