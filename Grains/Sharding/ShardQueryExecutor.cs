@@ -54,6 +54,15 @@ internal static class ShardQueryExecutor
             throw ResultCap.TooLarge(maxRows, maxBytes);
         }
 
+        if (aggregation == ShardAggregations.Avg
+            && parts.Any(p => p.Error is { Code: ShardErrorCode.SqlError } e && e.Message.Contains("q_avg has", StringComparison.Ordinal)))
+        {
+            // SQLite's "table q_avg has 2 values for 1 columns": the query selects more than the one value to average. A
+            // bad request on every partition alike (whatever continueOnError says), named as the user wrote it.
+            throw new ShardException(
+                ShardErrorCode.InvalidArgument, "The avg aggregation averages the one column its query selects; send a query that selects exactly one column.");
+        }
+
         if (!request.ContinueOnError && parts.FirstOrDefault(p => p.Error is not null) is { } failed)
         {
             throw failed.Error!;

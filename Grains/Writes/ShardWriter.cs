@@ -775,8 +775,63 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                     SqliteResultCodes.Auth, SqliteResultCodes.Auth);
             }
 
+            RefuseTriggersTenantWritesCannotRun();
             _connection.PlanCache.Clear();
             return new StatementOutcome(0, 0, null, null, 0);
+        }
+        finally
+        {
+            _connection.Mode = previous;
+        }
+    }
+
+    /// <summary>
+    /// SQLite compiles a trigger's body into every statement that fires it, and only then asks the authorizer: a trigger
+    /// whose body does what a tenant's statements may not (write an engine table, say) was accepted by its CREATE and then
+    /// failed every later write of its table. Each table or view with a tenant trigger has an INSERT, an UPDATE of every
+    /// column and a DELETE prepared (never run) as a tenant write; a refusal by the authorizer refuses the DDL. Other prepare
+    /// errors (a view without an INSTEAD OF trigger for that statement) are not this check's business.
+    /// </summary>
+    private void RefuseTriggersTenantWritesCannotRun()
+    {
+        var targets = _connection.Query("SELECT DISTINCT tbl_name FROM sqlite_schema WHERE type = 'trigger' AND substr(name, 1, 1) <> '_'");
+        if (targets.Count == 0)
+        {
+            return;
+        }
+
+        var previous = _connection.Mode;
+        _connection.Mode = SqlMode.TenantWrite;
+        try
+        {
+            foreach (var target in targets)
+            {
+                var table = target[0].AsText;
+                var quoted = "\"" + table.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+                var columns = _connection.Query("SELECT name FROM pragma_table_info(?)", SqlValue.FromText(table))
+                    .Select(c => "\"" + c[0].AsText.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"")
+                    .ToList();
+                string[] statements =
+                [
+                    $"INSERT INTO {quoted} DEFAULT VALUES",
+                    columns.Count > 0 ? $"UPDATE {quoted} SET {string.Join(", ", columns.Select(c => c + " = " + c))}" : "",
+                    $"DELETE FROM {quoted}",
+                ];
+                foreach (var sql in statements.Where(s => s.Length > 0))
+                {
+                    var rc = SQLitePCL.raw.sqlite3_prepare_v3(_connection.Db, sql, 0, out var stmt, out string _);
+                    using (stmt)
+                    {
+                        if (rc == SqliteResultCodes.Auth)
+                        {
+                            var refused = _connection.Failure(rc);
+                            throw new ShardException(ShardErrorCode.SqlError,
+                                $"not authorized: a trigger on {table} does what a tenant's statements may not, so every write it fires would fail ({refused.Message})",
+                                SqliteResultCodes.Auth, SqliteResultCodes.Auth);
+                        }
+                    }
+                }
+            }
         }
         finally
         {

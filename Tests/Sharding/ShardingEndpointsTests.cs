@@ -49,6 +49,12 @@ public sealed class ShardingEndpointsTests(SiloFixture silo)
         await client.PostErrorAsync(Path + "/shards/query", """{"query":"SELECT 1) LIMIT 0 --","aggregation":"count"}""", "INVALID_ARGUMENT", 400);
         await client.PostErrorAsync(Path + "/shards/query", """{"query":"SELECT 1) SELECT 'x', 'y' --","aggregation":"avg"}""", "INVALID_ARGUMENT", 400);
 
+        // avg of a query selecting two columns: the request's shape is wrong on every partition, never SQLite's words about
+        // the wrapper (SQL_ERROR naming q_avg), with or without continueOnError.
+        var twoColumns = await client.PostErrorAsync(Path + "/shards/query", """{"query":"SELECT total, id FROM orders","aggregation":"avg"}""", "INVALID_ARGUMENT", 400);
+        Assert.DoesNotContain("q_avg", twoColumns, StringComparison.Ordinal);
+        await client.PostErrorAsync(Path + "/shards/query", """{"query":"SELECT total, id FROM orders","aggregation":"avg","continueOnError":true}""", "INVALID_ARGUMENT", 400);
+
         // Escaped so that each partition answers one huge "count": their sum overflows, a typed error too (was INTERNAL).
         await client.PostErrorAsync(Path + "/shards/query", """{"query":"SELECT 1) HAVING 0 UNION ALL SELECT 9223372036854775807 --","aggregation":"count"}""", "INVALID_ARGUMENT", 400);
 
