@@ -34,10 +34,11 @@ internal sealed partial class TableShardGrain : LocalShardReads.IReader
 
     /// <summary>
     /// Every reader busy: waits for one as a grain read does (readers are held only by reads under their own deadline), up
-    /// to <see cref="TableShardOptions.StatementTimeout"/>; null then, and the grain takes the read. Sending the read to the
-    /// grain at once instead made every burst of concurrent reads pay an Orleans call for a fifth of them.
+    /// to <see cref="TableShardOptions.StatementTimeout"/>, then answers <c>TIMEOUT</c> (handing the read to the grain then
+    /// would make it wait as long again). Sending the read to the grain at once instead made every burst of concurrent
+    /// reads pay an Orleans call for a fifth of them.
     /// </summary>
-    private async ValueTask<ShardConnection?> WaitForLocalReaderAsync(CancellationToken cancellationToken)
+    private async ValueTask<ShardConnection> WaitForLocalReaderAsync(CancellationToken cancellationToken)
     {
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         wait.CancelAfter(_options.StatementTimeout);
@@ -47,13 +48,15 @@ internal sealed partial class TableShardGrain : LocalShardReads.IReader
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return null;
+            throw new ShardException(ShardErrorCode.Timeout, $"Every reader of {_shard} stayed busy for {_options.StatementTimeout.TotalSeconds:0.###} s; retry.");
         }
     }
 
     /// <summary>Runs on the caller's thread, never on the grain's scheduler: it touches only what reads touch.</summary>
     async ValueTask<QueryResult?> LocalShardReads.IReader.TryQueryAsync(QueryRequest request, CancellationToken cancellationToken)
     {
+        // A caller that gave up gets what an Orleans call gives it: OperationCanceledException, never an answer or TIMEOUT.
+        cancellationToken.ThrowIfCancellationRequested();
         // What the grain call does beyond a plain read stays with the grain: bookmarks, the cache, routing by shard key.
         if (request.MinBookmark is not null
             || request.ShardKey is not null
@@ -91,7 +94,15 @@ internal sealed partial class TableShardGrain : LocalShardReads.IReader
                     }
 
                     _localReads.CountServed();
-                    return await ReadAsync(request.Query, request.Params, cancellationToken, reader);
+                    try
+                    {
+                        return await ReadAsync(request.Query, request.Params, cancellationToken, reader);
+                    }
+                    catch (ShardException) when (cancellationToken.IsCancellationRequested)
+                    {
+                        // The statement was interrupted because the caller canceled: not a statement timeout.
+                        throw new OperationCanceledException(cancellationToken);
+                    }
                 }
                 finally
                 {

@@ -1,4 +1,6 @@
+using Microsoft.Data.Sqlite;
 using OrleansShards.Grains.Sharding;
+using OrleansShards.Grains.Storage;
 using OrleansShards.Tests.Infrastructure;
 using static OrleansShards.Tests.Sharding.ShardingTestData;
 
@@ -74,10 +76,22 @@ public sealed class ShardingRestoreTests
         var before = await items.GetBookmarkAsync(new BookmarkRequest());
         var sequenceBefore = Bookmark.Parse(before.Bookmark).Sequence;
 
-        // Created after the rows, so only a row the engine moves fires it: unshard moves every row back into this file.
-        await items.DdlAsync(new DdlRequest(
-            "CREATE TRIGGER steal AFTER INSERT ON items BEGIN INSERT INTO leak SELECT key, value FROM _meta; DELETE FROM _changes; END"));
+        // Such a trigger is refused by the DDL that creates it...
+        const string steal = "CREATE TRIGGER steal AFTER INSERT ON items BEGIN INSERT INTO leak SELECT key, value FROM _meta; DELETE FROM _changes; END";
+        var atCreate = await Assert.ThrowsAsync<ShardException>(() => items.DdlAsync(new DdlRequest(steal)));
+        Assert.Equal(ShardErrorCode.SqlError, atCreate.Code);
+
         await host.Registry("items").ShardAsync(new ShardRequest("id", 2));
+
+        // ...but a file may hold one that an older silo accepted: planted here beside the engine once the table is sharded, so
+        // only a row the engine moves fires it (unshard moves every row back into this file).
+        using (var raw = new SqliteConnection($"Data Source={new ShardPaths(host.DataDirectory, Tenant, "items").Database};Pooling=False"))
+        {
+            raw.Open();
+            using var command = raw.CreateCommand();
+            command.CommandText = steal;
+            command.ExecuteNonQuery();
+        }
 
         // What the trigger does is judged as a tenant write, so the move back is refused and rolled back.
         var refused = await Assert.ThrowsAsync<ShardException>(() => host.Registry("items").UnshardAsync());

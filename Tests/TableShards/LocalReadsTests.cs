@@ -228,6 +228,47 @@ public sealed class LocalReadsTests
     }
 
     [Fact]
+    public async Task A_canceled_local_read_ends_as_a_canceled_Orleans_call_and_a_read_waiting_too_long_for_a_reader_is_a_timeout()
+    {
+        await using var host = await ShardTestHost.StartAsync(o =>
+        {
+            o.ReaderPoolSize = 1;
+            o.StatementTimeout = TimeSpan.FromSeconds(1);
+        });
+        var shard = host.Shard("cancel", "items");
+        await shard.DdlAsync(new DdlRequest("CREATE TABLE items(id INTEGER PRIMARY KEY)"));
+        await shard.MutateAsync(new MutationRequest("INSERT INTO items(id) VALUES (1)"));
+        var reads = host.Services.GetRequiredService<LocalShardReads>();
+        const string Endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n";
+
+        // A token canceled before the call runs nothing.
+        var before = reads.Served;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => shard.QueryAsync(new QueryRequest("SELECT 1"), new CancellationToken(true)));
+        Assert.Equal(before, reads.Served);
+
+        // Canceled while its statement runs: canceled, not the statement's TIMEOUT.
+        using (var soon = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => shard.QueryAsync(new QueryRequest(Endless), soon.Token));
+        }
+
+        Assert.Equal(before + 1, reads.Served);
+
+        // Four endless reads on one reader: each holds it for its second; the last ones wait longer than a statement may
+        // run and answer TIMEOUT rather than waiting for the grain as long again.
+        var endless = Enumerable.Range(0, 4).Select(_ => Task.Run(() => shard.QueryAsync(new QueryRequest(Endless)))).ToArray();
+        var errors = new List<ShardException>();
+        foreach (var read in endless)
+        {
+            errors.Add(await Assert.ThrowsAsync<ShardException>(() => read));
+        }
+
+        Assert.All(errors, e => Assert.Equal(ShardErrorCode.Timeout, e.Code));
+        Assert.Contains(errors, e => e.Message.Contains("stayed busy", StringComparison.Ordinal));
+        Assert.Equal(SqlValue.FromInteger(1), (await shard.QueryAsync(new QueryRequest("SELECT count(*) FROM items"))).Rows[0][0]);
+    }
+
+    [Fact]
     public async Task Local_reads_keep_their_activation_alive_and_an_idle_one_is_still_collected()
     {
         var collectionAge = TimeSpan.FromSeconds(1);
