@@ -57,6 +57,7 @@ internal sealed partial class TableShardGrain : LocalShardReads.IReader
     {
         // A caller that gave up gets what an Orleans call gives it: OperationCanceledException, never an answer or TIMEOUT.
         cancellationToken.ThrowIfCancellationRequested();
+
         // What the grain call does beyond a plain read stays with the grain: bookmarks, the cache, routing by shard key.
         if (request.MinBookmark is not null
             || request.ShardKey is not null

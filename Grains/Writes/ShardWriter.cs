@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using OrleansShards.Grains.Hosting;
 using OrleansShards.Grains.Pitr;
+using OrleansShards.Grains.Sharding;
 using OrleansShards.Grains.Storage;
 
 namespace OrleansShards.Grains.Writes;
@@ -807,9 +808,9 @@ internal sealed partial class ShardWriter : IAsyncDisposable
             foreach (var target in targets)
             {
                 var table = target[0].AsText;
-                var quoted = "\"" + table.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+                var quoted = ShardSql.Quote(table);
                 var columns = _connection.Query("SELECT name FROM pragma_table_info(?)", SqlValue.FromText(table))
-                    .Select(c => "\"" + c[0].AsText.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"")
+                    .Select(c => ShardSql.Quote(c[0].AsText))
                     .ToList();
                 string[] statements =
                 [
