@@ -251,6 +251,8 @@ public sealed class HttpShardRegistryTests(SharedKestrelSilo silo) : IDisposable
     }
 
     /// <summary>Answers <paramref name="json"/> after <paramref name="delay"/>, or when the call is cancelled.</summary>
+    /// <summary>Answers POSTs after <paramref name="delay"/>; a GET is answered only once canceled (so a timed-out GET
+    /// can never race a late answer on a loaded machine).</summary>
     private sealed class SlowHandler(TimeSpan delay, string json) : HttpMessageHandler
     {
         private int _calls;
@@ -260,7 +262,7 @@ public sealed class HttpShardRegistryTests(SharedKestrelSilo silo) : IDisposable
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _calls);
-            await Task.Delay(delay, cancellationToken);
+            await Task.Delay(request.Method == HttpMethod.Get ? Timeout.InfiniteTimeSpan : delay, cancellationToken);
             return StubHandler.Json(HttpStatusCode.OK, json);
         }
     }

@@ -219,10 +219,12 @@ public sealed class LocalReadsTests
         await Eventually.TrueAsync(() => reads.Served == before + 1 || slow.IsCompleted, "the slow read to take the reader", TimeSpan.FromSeconds(10));
         Assert.False(slow.IsCompleted, "the slow read ended before the second read was sent");
 
-        // ...and the next read waits for it on the local path rather than going through the grain.
+        // ...and the next read waits for it on the local path rather than going through the grain (a read the local
+        // path passed on to the grain would not be counted). Whether the slow read's task has completed by then is a
+        // race with its continuation, so only the counts and answers are asserted.
         var quick = await shard.QueryAsync(new QueryRequest("SELECT count(*) FROM items"));
-        Assert.True(slow.IsCompleted);
         Assert.Equal(SqlValue.FromInteger(1), quick.Rows[0][0]);
+        Assert.Equal(before + 2, reads.Served);
         Assert.Equal(SqlValue.FromInteger(3000000), (await slow).Rows[0][0]);
         Assert.Equal(before + 2, reads.Served);
     }
