@@ -403,7 +403,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     /// <summary>The new roundRobin key→shard map: full reassigns every key in turn; incremental moves only keys of removed or over-full shards.</summary>
     private async Task<(Dictionary<string, int> Map, long Next)> RoundRobinMapAsync(ShardLayout layout, int count, bool full, CancellationToken cancellationToken)
     {
-        var rows = await Base.ReadInternalAsync("SELECT k, shard FROM _shard_assign ORDER BY k", [], cancellationToken);
+        var rows = await Base.ReadInternalAsync("SELECT k, shard FROM " + ShardingMeta.AssignTable + " ORDER BY k", [], cancellationToken);
         var map = new Dictionary<string, int>(StringComparer.Ordinal);
         if (full)
         {

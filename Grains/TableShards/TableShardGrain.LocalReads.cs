@@ -30,7 +30,7 @@ internal sealed partial class TableShardGrain : LocalShardReads.IReader
     /// inside a shared turn, so no exclusive turn (a switch, a restore, a fence) changes it during the read.
     /// </summary>
     private bool ServesLocalReads =>
-        _open && !_destroyed && _layout is null && _quorumLost is null && !_fenced && _movedTo is null && _refusal is null;
+        _open && !_destroyed && _router is null && _quorumLost is null && !_fenced && _movedTo is null && _refusal is null;
 
     /// <summary>
     /// Every reader busy: waits for one as a grain read does (readers are held only by reads under their own deadline), up

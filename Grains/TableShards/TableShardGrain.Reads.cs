@@ -16,10 +16,10 @@ internal sealed partial class TableShardGrain
         {
             ArgumentNullException.ThrowIfNull(request);
             RequireSql(request.Query);
-            if (_layout is { } layout)
+            if (_router is { } router)
             {
                 // A sharded table: the shards (their own grains) serve and cache the rows.
-                return await RouteQueryAsync(layout, request, cancellationToken);
+                return await router.QueryAsync(request, cancellationToken);
             }
 
             var minSequence = await AwaitMinBookmarkAsync(request.MinBookmark, cancellationToken);
@@ -76,12 +76,12 @@ internal sealed partial class TableShardGrain
 
             var (sql, key) = _coherence.PlanLookup(info, column, value);
             var consistency = ResolveConsistency(request.Consistency);
-            var minSequence = _layout is null ? await AwaitMinBookmarkAsync(request.MinBookmark, cancellationToken) : 0;
+            var minSequence = _router is null ? await AwaitMinBookmarkAsync(request.MinBookmark, cancellationToken) : 0;
 
             QueryResult result;
-            if (_layout is { } layout)
+            if (_router is { } router)
             {
-                result = await FanOutQueryAsync(layout, new QueryRequest(sql, [value]), cancellationToken);
+                result = await router.FanOutAsync(new QueryRequest(sql, [value]), cancellationToken);
             }
 
             else if (consistency == Consistency.Strong || key is null)

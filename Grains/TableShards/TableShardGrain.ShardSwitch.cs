@@ -173,44 +173,14 @@ internal sealed partial class TableShardGrain
     /// <summary>Flips the layout and the journal to <c>switched</c> in one transaction of this file, then in memory.</summary>
     private async Task FlipAsync(ShardOperation switched, ShardAssigner assigner)
     {
-        var layout = switched.NewLayout;
-        var assignments = layout?.Strategy == ShardStrategies.RoundRobin ? assigner.Assignments() : null;
         await _writer.RunMaintenanceAsync(writer =>
         {
-            InTransaction(writer, () =>
-            {
-                if (layout is null)
-                {
-                    writer.ExecuteInternal("DELETE FROM _meta WHERE key IN (?, ?)", LayoutKey, RoundRobinNextKey);
-                    writer.Execute($"DROP TABLE IF EXISTS {AssignTable}");
-                }
-                else
-                {
-                    writer.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES (?, ?)", LayoutKey,
-                        JsonSerializer.Serialize(layout, ShardingJsonContext.Default.ShardLayout));
-                }
-
-                if (assignments is not null)
-                {
-                    writer.Execute($"DROP TABLE IF EXISTS {AssignTable}; CREATE TABLE {AssignTable}(k TEXT PRIMARY KEY, shard INTEGER NOT NULL) WITHOUT ROWID;");
-                    foreach (var (k, shard) in assignments)
-                    {
-                        writer.ExecuteInternal($"INSERT INTO {AssignTable}(k, shard) VALUES (?, ?)", k, shard);
-                    }
-
-                    writer.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES (?, ?)", RoundRobinNextKey, assigner.Next);
-                }
-
-                writer.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES (?, ?)", OperationKey,
-                    JsonSerializer.Serialize(switched, ShardingJsonContext.Default.ShardOperation));
-            });
+            ShardingMeta.WriteSwitch(writer, switched, assigner);
             return Task.CompletedTask;
         });
 
         assigner.TakeNewAssignments();
-        _shardRefs = null;
-        _assigner = layout is null ? null : assigner;
-        _layout = layout;
+        _router = switched.NewLayout is null ? null : CreateRouter(assigner);
         _operation = switched;
 
         // Statements queued in open interactive transactions were aimed at the old layout: they are dropped (TX_NOT_FOUND on COMMIT).
@@ -268,16 +238,7 @@ internal sealed partial class TableShardGrain
 
     private Task WriteJournalAsync(ShardOperation? operation) => _writer.RunMaintenanceAsync(writer =>
     {
-        if (operation is null)
-        {
-            writer.ExecuteInternal("DELETE FROM _meta WHERE key = ?", OperationKey);
-        }
-        else
-        {
-            writer.ExecuteInternal("INSERT OR REPLACE INTO _meta(key, value) VALUES (?, ?)", OperationKey,
-                JsonSerializer.Serialize(operation, ShardingJsonContext.Default.ShardOperation));
-        }
-
+        ShardingMeta.WriteJournal(writer, operation);
         return Task.CompletedTask;
     });
 

@@ -23,9 +23,9 @@ internal sealed partial class TableShardGrain
         {
             ArgumentNullException.ThrowIfNull(request);
             RequireSql(request.Query);
-            if (_layout is { } layout)
+            if (_router is { } router)
             {
-                return await RouteMutationAsync(layout, request, cancellationToken);
+                return await router.MutateAsync(request, cancellationToken);
             }
 
             var statement = new Statement(request.Query, request.Params);
@@ -63,9 +63,9 @@ internal sealed partial class TableShardGrain
                 RequireSql(statement?.Query);
             }
 
-            if (_layout is { } layout)
+            if (_router is { } router)
             {
-                return await RouteBatchAsync(layout, request, cancellationToken);
+                return await router.BatchAsync(request, cancellationToken);
             }
 
             var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, request.Statements, request.IdempotencyKey) { KeyCheck = keyCheck, NoGrowth = request.NoGrowth });
@@ -85,9 +85,9 @@ internal sealed partial class TableShardGrain
             ArgumentNullException.ThrowIfNull(request);
             RequireSql(request.Query);
             RejectDuringOperation("DDL");
-            if (_layout is { } layout)
+            if (_router is { } router)
             {
-                return await RouteDdlAsync(layout, request, cancellationToken);
+                return await RouteDdlAsync(router, request, cancellationToken);
             }
 
             var outcome = await WriteAsync(new WriteWork(WriteKind.Ddl, [new Statement(request.Query)]) { NoGrowth = request.NoGrowth });

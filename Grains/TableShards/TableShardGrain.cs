@@ -47,6 +47,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     private ShardConnection _writerConnection = null!;
     private ShardWriter _writer = null!;
     private ReaderPool _readers = null!;
+    private ShardingParticipant _participant = null!;
     private string _shard = null!;
     private string _tenant = null!;
     private string _table = null!;
@@ -235,6 +236,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
 
         _writer = null!;
         _readers = null!;
+        _participant = null!;
         _writerConnection = null!;
         _lease?.Dispose();
     }
@@ -436,6 +438,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
                 }
             },
             _ => lease.Release(ShardFileBudget.ReaderFiles));
+        _participant = new ShardingParticipant(_shard, _readers, _writer);
         MeasureCapacity(_writerConnection);
         AttachCache();
         if (_epoch != 0)
