@@ -142,7 +142,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         var started = Stopwatch.StartNew();
         var state = await Base.GetShardingStateAsync(cancellationToken);
         RequireIdle(state);
-        var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded.");
+        var layout = state.Layout ?? throw NotSharded(state, ".");
         var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken);
         var names = layout.ShardNames(_table).ToList();
         var id = Guid.NewGuid().ToString("N");
@@ -186,7 +186,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     {
         ArgumentNullException.ThrowIfNull(request);
         var state = await Base.GetShardingStateAsync(cancellationToken);
-        var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded; use query.");
+        var layout = state.Layout ?? throw NotSharded(state, "; use query.");
         var names = layout.ShardNames(_table).Select(n => ShardName.Format(_tenant, n)).ToList();
         return await ShardQueryExecutor.RunAsync(_grains, names, request, _options.MaxResultRows, _options.MaxResultBytes, cancellationToken);
     }
@@ -220,7 +220,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         var started = Stopwatch.StartNew();
         var state = await Base.GetShardingStateAsync(cancellationToken);
         RequireIdle(state);
-        var layout = state.Layout ?? throw Invalid($"Table {_table} is not sharded.");
+        var layout = state.Layout ?? throw NotSharded(state, ".");
         var count = request.TargetCount ?? layout.Count;
         var longest = ShardLayout.ShardName(_table, count - 1);
         if (!ShardName.IsValid(longest))
@@ -499,6 +499,11 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
     }
 
     private static ShardException Invalid(string message) => new(ShardErrorCode.InvalidArgument, message);
+
+    /// <summary>Unshard, rebalance or a query across shards of a table that is not sharded: <c>NOT_FOUND</c> when it does not exist at all.</summary>
+    private ShardException NotSharded(ShardingState state, string rest) => state.Missing
+        ? new(ShardErrorCode.NotFound, $"Table {_table} does not exist.")
+        : Invalid($"Table {_table} is not sharded{rest}");
 
     private readonly struct BusyScope(ShardRegistryGrain grain) : IDisposable
     {

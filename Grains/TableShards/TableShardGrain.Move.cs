@@ -76,7 +76,7 @@ internal sealed partial class TableShardGrain : IShardMove
 
         // The switch: between two transactions, with the writer held. Whatever committed since the catch-up is shipped,
         // then the map names the target; queued writes then fail with ShardMovedException and are resent there.
-        AbortTransactions();
+        _transactions.AbortAll($"the shard's move to silo '{targetSilo}'");
         ShardOwner? moved = null;
         var stall = 0.0;
         await _writer.RunMaintenanceAsync(async _ =>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -10,7 +9,6 @@ namespace OrleansShards.Grains.TableShards;
 internal sealed partial class TableShardGrain
 {
     /// <summary>Interactive transactions a restore aborted (id → expiry), so their COMMIT says why it failed.</summary>
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _abortedByRestore = new(StringComparer.Ordinal);
 
     public async Task<BookmarkResult> GetBookmarkAsync(BookmarkRequest request, CancellationToken cancellationToken = default)
     {
@@ -127,7 +125,7 @@ internal sealed partial class TableShardGrain
 
         // Stop the writer (it drains queued work first), wait for a running snapshot, close every connection.
         await CloseStorageAsync();
-        AbortTransactions();
+        _transactions.AbortAll("a point-in-time restore of the shard");
         try
         {
             restore.Prepare(target, newSequence, atMs, _epoch);
@@ -185,26 +183,6 @@ internal sealed partial class TableShardGrain
 
         LogRestored(_shard, target, newSequence, restore.BaseSnapshot, restore.EntriesReplayed, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return new RestoreResult(BookmarkOf(target), BookmarkOf(current));
-    }
-
-    private void AbortTransactions()
-    {
-        var now = TimeProvider.GetUtcNow();
-        foreach (var (id, expired) in _abortedByRestore)
-        {
-            if (expired <= now)
-            {
-                _abortedByRestore.TryRemove(id, out _);
-            }
-        }
-
-        foreach (var (id, transaction) in _transactions)
-        {
-            if (_transactions.TryRemove(id, out _) && transaction.ExpiresAt > now)
-            {
-                _abortedByRestore[id] = transaction.ExpiresAt;
-            }
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Information,

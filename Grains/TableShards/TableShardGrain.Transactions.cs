@@ -3,16 +3,9 @@ using OrleansShards.Grains.Writes;
 
 namespace OrleansShards.Grains.TableShards;
 
+/// <summary>Interactive transactions: held by <see cref="OpenTransactions"/>, validated on a reader, committed by the writer.</summary>
 internal sealed partial class TableShardGrain
 {
-    private const int MaxOpenTransactions = 1000;
-
-    /// <summary>The most one open transaction may queue (estimated bytes of its statements and values).</summary>
-    internal const long MaxTransactionBytes = 8L * 1024 * 1024;
-
-    /// <summary>The most a shard's open transactions may queue together: beyond, queuing answers OVERLOADED until some end.</summary>
-    internal const long MaxQueuedTransactionBytes = 32L * 1024 * 1024;
-
     public async Task<TransactionResult> TransactionAsync(TransactionRequest request, CancellationToken cancellationToken = default)
     {
         try
@@ -22,18 +15,13 @@ internal sealed partial class TableShardGrain
             switch (request.Operation)
             {
                 case TransactionOperation.Begin:
-                    return Begin();
+                    var begun = _transactions.Begin();
+                    return new TransactionResult(begun.Id, begun.ExpiresAt.ToUnixTimeMilliseconds());
                 case TransactionOperation.Commit:
                     return await CommitAsync(request);
                 case TransactionOperation.Rollback:
                     var id = RequireTransactionId(request.TransactionId);
-                    if (!_transactions.TryRemove(id, out var removed) || removed.ExpiresAt <= TimeProvider.GetUtcNow())
-                    {
-                        throw TransactionNotFound(id);
-                    }
-
-                    removed.Seal();
-
+                    _ = _transactions.TryEnd(id) ?? throw _transactions.NotFound(id);
                     return new TransactionResult(id, RolledBack: true);
                 default:
                     throw new ShardException(ShardErrorCode.InvalidArgument, "operation must be BEGIN, COMMIT or ROLLBACK.");
@@ -45,45 +33,10 @@ internal sealed partial class TableShardGrain
         }
     }
 
-    /// <summary>Drops expired transactions (their statements go with them); returns what the open ones still queue.</summary>
-    private long SweepTransactions()
-    {
-        var now = TimeProvider.GetUtcNow();
-        long queued = 0;
-        foreach (var (key, open) in _transactions)
-        {
-            if (open.ExpiresAt <= now)
-            {
-                _transactions.TryRemove(key, out _);
-            }
-            else
-            {
-                queued += open.Bytes;
-            }
-        }
-
-        return queued;
-    }
-
-    private TransactionResult Begin()
-    {
-        var now = TimeProvider.GetUtcNow();
-        SweepTransactions();
-
-        if (_transactions.Count >= MaxOpenTransactions)
-        {
-            throw new ShardException(ShardErrorCode.Overloaded, $"The shard has {MaxOpenTransactions} open transactions; commit or roll back some first.");
-        }
-
-        var transaction = new InteractiveTransaction(Guid.NewGuid().ToString("N"), now + _options.TransactionTimeout);
-        _transactions[transaction.Id] = transaction;
-        return new TransactionResult(transaction.Id, transaction.ExpiresAt.ToUnixTimeMilliseconds());
-    }
-
     private async Task<TransactionResult> CommitAsync(TransactionRequest request)
     {
         var id = RequireTransactionId(request.TransactionId);
-        if (!_transactions.TryRemove(id, out var transaction) || transaction.ExpiresAt <= TimeProvider.GetUtcNow())
+        if (_transactions.TryEnd(id) is not { } transaction)
         {
             // A retried COMMIT whose first attempt committed: its idempotency key still answers.
             if (request.IdempotencyKey is { } key && await _writer.FindIdempotentAsync(key, IdempotencyHash.OfCommit(id)) is { } replay)
@@ -91,7 +44,7 @@ internal sealed partial class TableShardGrain
                 return new TransactionResult(id, Results: replay.Results, Bookmark: BookmarkOf(replay.Sequence));
             }
 
-            throw TransactionNotFound(id);
+            throw _transactions.NotFound(id);
         }
 
         var statements = transaction.Seal();
@@ -107,28 +60,7 @@ internal sealed partial class TableShardGrain
     /// <summary>Validates the statement now (it must prepare under the tenant write rules) and queues it.</summary>
     private async Task QueueInTransactionAsync(string transactionId, Statement statement, bool noGrowth, CancellationToken cancellationToken)
     {
-        if (!_transactions.TryGetValue(transactionId, out var transaction) || transaction.ExpiresAt <= TimeProvider.GetUtcNow())
-        {
-            throw TransactionNotFound(transactionId);
-        }
-
-        if (transaction.Count >= _options.MaxTransactionStatements)
-        {
-            throw new ShardException(ShardErrorCode.PayloadTooLarge, $"A transaction holds at most {_options.MaxTransactionStatements} statements.");
-        }
-
-        // Queued statements live in the silo's memory until COMMIT: bounded per transaction and per shard.
-        var size = InteractiveTransaction.SizeOf(statement);
-        if (transaction.Bytes + size > MaxTransactionBytes)
-        {
-            throw new ShardException(ShardErrorCode.PayloadTooLarge, $"A transaction queues at most {MaxTransactionBytes / (1024 * 1024)} MiB of statements and values; commit it and continue in another.");
-        }
-
-        if (SweepTransactions() + size > MaxQueuedTransactionBytes)
-        {
-            throw new ShardException(ShardErrorCode.Overloaded, $"The shard's open transactions queue {MaxQueuedTransactionBytes / (1024 * 1024)} MiB already; commit or roll back some first.");
-        }
-
+        var transaction = _transactions.ForQueue(transactionId, statement);
         var reader = await _readers.RentAsync(cancellationToken);
         try
         {
@@ -147,20 +79,12 @@ internal sealed partial class TableShardGrain
             _readers.Return(reader);
         }
 
-        if (!transaction.TryAdd(statement, noGrowth))
-        {
-            // COMMIT or ROLLBACK ended the transaction while this statement was being validated.
-            throw TransactionNotFound(transactionId);
-        }
+        // COMMIT or ROLLBACK may have ended the transaction while this statement was being validated: refused, not dropped.
+        _transactions.Queue(transaction, statement, noGrowth);
     }
 
     private static string RequireTransactionId(string? id) =>
         string.IsNullOrEmpty(id)
             ? throw new ShardException(ShardErrorCode.InvalidArgument, "COMMIT and ROLLBACK need a transactionId.")
             : id;
-
-    private ShardException TransactionNotFound(string id) =>
-        _abortedByRestore.ContainsKey(id)
-            ? new(ShardErrorCode.TxNotFound, $"Transaction {id} was aborted by a point-in-time restore of the shard; begin a new one.")
-            : new(ShardErrorCode.TxNotFound, $"Transaction {id} is unknown, expired, or already ended.");
 }

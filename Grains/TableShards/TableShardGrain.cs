@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -40,7 +39,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
     private ShardFileBudget.Lease? _lease;
     private IGrainTimer? _idleTimer;
     private readonly ILogger<TableShardGrain> _logger;
-    private readonly ConcurrentDictionary<string, InteractiveTransaction> _transactions = new(StringComparer.Ordinal);
+    private readonly OpenTransactions _transactions;
 
     private ShardPaths _paths = null!;
     private PitrCoordinator _pitr = null!;
@@ -97,6 +96,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
         _capacity = capacity;
         _files = files;
         _logger = logger;
+        _transactions = new OpenTransactions(clock, _options.TransactionTimeout, _options.MaxTransactionStatements);
     }
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -189,7 +189,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
                 switch (context.InterfaceMethod.Name)
                 {
                     case nameof(Sharding.IShardHost.GetShardingStateAsync):
-                        context.Result = new Sharding.ShardingState(null, null);
+                        context.Result = new Sharding.ShardingState(null, null, Missing: true);
                         return false;
                     case nameof(Sharding.IShardHost.DestroyAsync):
                         return false;

@@ -63,6 +63,14 @@ public sealed class ShardingEndpointsTests(SiloFixture silo)
         var all = await client.PostOkAsync(Path + "/query", """{"query":"SELECT count(*) FROM orders"}""");
         Assert.Equal(59, all.GetProperty("rows")[0][0].GetInt64());
         Assert.False((await client.GetOkAsync(Path + "/shards")).GetProperty("sharded").GetBoolean());
+
+        // Not sharded (any more): INVALID_ARGUMENT; a table that does not exist: NOT_FOUND, and nothing is created for it.
+        await client.PostErrorAsync(Path + "/unshard", "{}", "INVALID_ARGUMENT", 400);
+        await client.PostErrorAsync(Path + "/rebalance", """{"targetCount":2}""", "INVALID_ARGUMENT", 400);
+        await client.PostErrorAsync("/v1/tables/nothere/unshard", "{}", "NOT_FOUND", 404);
+        await client.PostErrorAsync("/v1/tables/nothere/rebalance", """{"targetCount":2}""", "NOT_FOUND", 404);
+        await client.PostErrorAsync("/v1/tables/nothere/shards/query", """{"query":"SELECT 1","aggregation":"count"}""", "NOT_FOUND", 404);
+        await client.PostErrorAsync("/v1/tables/nothere/query", """{"query":"SELECT 1"}""", "NOT_FOUND", 404);
     }
 
     /// <summary>
