@@ -113,8 +113,13 @@ public sealed class SqlValueJsonConverter : JsonConverter<SqlValue>
             throw new JsonException("An integer parameter must fit in 64 bits; send larger numbers as text.");
         }
 
-        return SqlValue.FromReal(reader.GetDouble());
+        return SqlValue.FromReal(Finite(reader.GetDouble()));
     }
+
+    /// <summary>A JSON number beyond a double's range (<c>1e400</c>) is refused rather than stored as an infinity.</summary>
+    private static double Finite(double value) => double.IsInfinity(value)
+        ? throw new JsonException("A number is beyond the range of a REAL (about ±1.8e308); send {\"$real\":\"Infinity\"} for an infinity.")
+        : value;
 
     private static SqlValue ReadBlob(ref Utf8JsonReader reader)
     {
@@ -146,7 +151,7 @@ public sealed class SqlValueJsonConverter : JsonConverter<SqlValue>
                 reader.Read();
                 value = reader.TokenType switch
                 {
-                    JsonTokenType.Number => SqlValue.FromReal(reader.GetDouble()),
+                    JsonTokenType.Number => SqlValue.FromReal(Finite(reader.GetDouble())),
                     JsonTokenType.String when reader.ValueTextEquals("Infinity") => SqlValue.FromReal(double.PositiveInfinity),
                     JsonTokenType.String when reader.ValueTextEquals("-Infinity") => SqlValue.FromReal(double.NegativeInfinity),
                     JsonTokenType.String when reader.ValueTextEquals("NaN") => SqlValue.FromReal(double.NaN),

@@ -275,6 +275,14 @@ internal sealed class ShardConnection : IDisposable
         }
     }
 
+    /// <summary>
+    /// Brings this connection's copy of the schema up to date with the file. SQLite checks it when a statement runs, not
+    /// when one is prepared, so a connection that has run nothing since another one changed the schema prepares against
+    /// the old one (an ON CONFLICT target missing a new UNIQUE index, a column count without an added column). Running a
+    /// statement that reads the schema table makes SQLite notice the change and reload it.
+    /// </summary>
+    public void RefreshSchema() => ExecuteScalar("SELECT count(*) FROM sqlite_master");
+
     /// <summary>Runs engine-internal SQL (one or more statements) with no parameters.</summary>
     public void Execute(string sql)
     {

@@ -69,6 +69,21 @@ internal sealed class InteractiveTransaction(string id, DateTimeOffset expiresAt
     /// </summary>
     public bool NoGrowth { get; private set; }
 
+    /// <summary>A new, open transaction with the same id, expiry and statements (see <see cref="OpenTransactions.Reopen"/>).</summary>
+    public InteractiveTransaction Reopened()
+    {
+        var copy = new InteractiveTransaction(Id, ExpiresAt);
+        lock (_statements)
+        {
+            foreach (var statement in _statements)
+            {
+                copy.TryAdd(statement, NoGrowth);
+            }
+        }
+
+        return copy;
+    }
+
     /// <summary>Ends the transaction and returns what it queued; later <see cref="TryAdd"/> calls fail.</summary>
     public IReadOnlyList<Statement> Seal()
     {

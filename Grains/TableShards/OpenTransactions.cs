@@ -94,6 +94,18 @@ internal sealed class OpenTransactions(TimeProvider time, TimeSpan timeout, int 
     }
 
     /// <summary>
+    /// Opens again, unchanged, a transaction whose COMMIT ran nothing (its idempotency key belonged to another request),
+    /// unless it expired meanwhile; its statements are kept.
+    /// </summary>
+    public void Reopen(InteractiveTransaction ended)
+    {
+        if (ended.ExpiresAt > time.GetUtcNow())
+        {
+            _open.TryAdd(ended.Id, ended.Reopened());
+        }
+    }
+
+    /// <summary>
     /// Aborts every open transaction because <paramref name="why"/> (a restore, a move): each answers <c>TX_NOT_FOUND</c>
     /// saying so until it would have expired.
     /// </summary>

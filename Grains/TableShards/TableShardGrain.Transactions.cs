@@ -12,6 +12,11 @@ internal sealed partial class TableShardGrain
         {
             ArgumentNullException.ThrowIfNull(request);
             RejectSharded("an interactive transaction");
+            if (request.IdempotencyKey is not null && request.Operation != TransactionOperation.Commit)
+            {
+                throw new ShardException(ShardErrorCode.InvalidArgument, "idempotencyKey is taken on COMMIT only (a repeated BEGIN opens another transaction).");
+            }
+
             switch (request.Operation)
             {
                 case TransactionOperation.Begin:
@@ -53,7 +58,18 @@ internal sealed partial class TableShardGrain
             return new TransactionResult(id, Results: [], Bookmark: BookmarkOf(_writer.Sequence));
         }
 
-        var outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, statements, request.IdempotencyKey, requestHash: IdempotencyHash.OfCommit(id)) { NoGrowth = transaction.NoGrowth });
+        WriteOutcome outcome;
+        try
+        {
+            outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, statements, request.IdempotencyKey, requestHash: IdempotencyHash.OfCommit(id)) { NoGrowth = transaction.NoGrowth });
+        }
+        catch (ShardException ex) when (ex.Code == ShardErrorCode.IdempotencyMismatch)
+        {
+            // The key belongs to another request and nothing ran: the transaction stays open for a COMMIT with a new key.
+            _transactions.Reopen(transaction);
+            throw;
+        }
+
         return new TransactionResult(id, Results: outcome.Results, Bookmark: BookmarkOf(outcome.Sequence));
     }
 
@@ -64,6 +80,10 @@ internal sealed partial class TableShardGrain
         var reader = await _readers.RentAsync(cancellationToken);
         try
         {
+            // A pooled reader may hold the schema as it was before a DDL (SQLite notices a change when a statement runs,
+            // not when one is prepared): it is brought up to date first, so the statement is judged against the schema
+            // its COMMIT will run on.
+            reader.RefreshSchema();
             reader.Mode = SqlMode.TenantWrite;
             using var prepared = reader.PrepareUncached(statement.Query);
             var count = statement.Params?.Count ?? 0;

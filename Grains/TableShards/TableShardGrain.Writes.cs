@@ -31,6 +31,13 @@ internal sealed partial class TableShardGrain
             var statement = new Statement(request.Query, request.Params);
             if (request.TransactionId is { } transactionId)
             {
+                if (request.IdempotencyKey is not null)
+                {
+                    // A queued statement runs at COMMIT: a key on it would protect nothing (a retry would queue it again).
+                    throw new ShardException(ShardErrorCode.InvalidArgument,
+                        "idempotencyKey is not taken on a statement queued in a transaction; send it with the COMMIT, which applies the transaction once.");
+                }
+
                 await QueueInTransactionAsync(transactionId, statement, request.NoGrowth, cancellationToken);
                 return new MutationResult(0, 0, null, Queued: true);
             }

@@ -8,8 +8,9 @@ namespace OrleansShards.Silo.Http;
 /// Source-generated JSON of every HTTP body and answer (camelCase web defaults). <see cref="SqlValue"/>
 /// uses its own converter: exact 64-bit integers and <c>{"$blob":"base64"}</c> blobs.
 /// </summary>
-// Numbers are numbers: the web defaults would read "2" as 2, which the query-string parsers refuse.
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow, NumberHandling = JsonNumberHandling.Strict, AllowDuplicateProperties = false)]
+// Numbers are numbers: the web defaults would read "2" as 2, which the query-string parsers refuse. Member names match
+// exactly: "TENANTID" is an unknown member, not a tenantId a proxy matching the documented name would miss.
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow, NumberHandling = JsonNumberHandling.Strict, AllowDuplicateProperties = false, PropertyNameCaseInsensitive = false)]
 [JsonSerializable(typeof(QueryBody))]
 [JsonSerializable(typeof(MutationBody))]
 [JsonSerializable(typeof(BatchBody))]

@@ -27,6 +27,25 @@ public sealed class MalformedRequestTests(SharedKestrelSilo silo) : IClassFixtur
         Assert.Contains($"Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\n", answer, StringComparison.Ordinal);
     }
 
+    public static TheoryData<string, string> TooLongOrUnsupported => new()
+    {
+        { "GET /v1/tables/items/rows/" + new string('a', 16_000) + " HTTP/1.1\r\nHost: x\r\nX-Tenant-Id: acme\r\n\r\n", "HTTP/1.1 414 URI Too Long\r\n" },
+        { "GET /v1/tables/items/stats HTTP/1.1\r\nHost: x\r\nX-Tenant-Id: acme\r\nX-Big: " + new string('a', 100_000) + "\r\n\r\n", "HTTP/1.1 431 Request Header Fields Too Large\r\n" },
+        { "POST /v1/tables/items/query HTTP/1.2\r\nHost: x\r\nContent-Length: 20\r\n\r\n{\"query\":\"SELECT 1\"}", "HTTP/1.1 505 HTTP Version Not Supported\r\n" },
+    };
+
+    [Theory]
+    [MemberData(nameof(TooLongOrUnsupported))]
+    public async Task A_request_target_or_headers_too_long_or_an_unknown_HTTP_version_get_the_json_error_with_kestrels_status(string request, string status)
+    {
+        var answer = await ExchangeAsync(request);
+
+        Assert.StartsWith(status, answer, StringComparison.Ordinal);
+        var body = answer[(answer.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
+        Assert.Contains("\"code\":\"INVALID_ARGUMENT\"", body, StringComparison.Ordinal);
+        Assert.Contains($"Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\n", answer, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_valid_request_before_a_malformed_one_on_the_same_connection_is_answered_untouched()
     {

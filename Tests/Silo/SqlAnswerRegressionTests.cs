@@ -111,6 +111,23 @@ public sealed class SqlAnswerRegressionTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task Regression_a_number_beyond_a_REAL_became_an_infinity_and_a_member_name_in_another_case_was_taken()
+    {
+        var client = await NewTableAsync();
+        await client.PostErrorAsync(Path + "/mutation", """{"query":"INSERT INTO t(a) VALUES (?)","params":[1e400]}""", "INVALID_ARGUMENT", 400);
+        await client.PostErrorAsync(Path + "/mutation", """{"query":"INSERT INTO t(a) VALUES (?)","params":[{"$real":-1e400}]}""", "INVALID_ARGUMENT", 400);
+
+        // Names match exactly: a proxy checking "tenantId" must not be bypassed by "TENANTID" (nor "Query" taken for "query").
+        await client.PostErrorAsync(Path + "/query", """{"Query":"SELECT 1"}""", "INVALID_ARGUMENT", 400);
+        await client.PostErrorAsync(Path + "/query", """{"query":"SELECT 1","TENANTID":"other"}""", "INVALID_ARGUMENT", 400);
+
+        // What is accepted: an underflow rounds to 0.0, true/false are 1/0, NaN is stored as NULL (as SQLite does).
+        await client.PostOkAsync(Path + "/mutation", """{"query":"INSERT INTO t(id, a) VALUES (1, ?), (2, ?), (3, ?)","params":[1e-400,true,{"$real":"NaN"}]}""");
+        var rows = await QueryAsync(client, "SELECT typeof(a), a FROM t ORDER BY id");
+        Assert.Equal("""[["real",0.0],["integer",1],["null",null]]""", rows.GetProperty("rows").GetRawText());
+    }
+
+    [Fact]
     public async Task Regression_minBookmark_was_not_validated()
     {
         var client = await NewTableAsync();

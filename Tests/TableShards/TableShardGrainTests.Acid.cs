@@ -198,6 +198,55 @@ public sealed partial class TableShardGrainTests(ShardHostFixture fixture)
     }
 
     [Fact]
+    public async Task A_queued_statement_is_judged_against_the_schema_after_a_DDL_that_reader_connections_have_not_seen()
+    {
+        var shard = await ItemsAsync();
+        await shard.DdlAsync(new DdlRequest("ALTER TABLE items ADD COLUMN note TEXT"));
+        Assert.Equal(0, await ShardAssert.CountAsync(shard)); // a reader connection now holds the schema as it is
+        await shard.DdlAsync(new DdlRequest("CREATE UNIQUE INDEX items_note ON items(note)"));
+        await shard.DdlAsync(new DdlRequest("ALTER TABLE items ADD COLUMN extra INTEGER"));
+        var begin = await shard.TransactionAsync(new TransactionRequest(TransactionOperation.Begin));
+
+        // Both were refused by a reader still holding the old schema: the new index as an ON CONFLICT target, five values
+        // (SQLite reloads a stale schema by itself only for a name it does not know).
+        await shard.MutateAsync(new MutationRequest(
+            "INSERT INTO items(name, qty, note) VALUES ('a', 1, 'n') ON CONFLICT(note) DO UPDATE SET qty = qty + 1", TransactionId: begin.TransactionId));
+        await shard.MutateAsync(new MutationRequest("INSERT INTO items VALUES (7, 'b', 2, 'm', 0)", TransactionId: begin.TransactionId));
+        var commit = await shard.TransactionAsync(new TransactionRequest(TransactionOperation.Commit, begin.TransactionId));
+
+        Assert.Equal(2, commit.Results!.Count);
+        Assert.Equal(2, await ShardAssert.CountAsync(shard));
+    }
+
+    [Fact]
+    public async Task An_idempotency_key_is_taken_on_COMMIT_only_and_a_COMMIT_whose_key_belongs_to_another_request_leaves_the_transaction_open()
+    {
+        var shard = await ItemsAsync();
+        var begin = await shard.TransactionAsync(new TransactionRequest(TransactionOperation.Begin));
+
+        // On a queued statement a key would protect nothing (a retry would queue it again): refused, nothing queued.
+        await ShardAssert.FailsWith(ShardErrorCode.InvalidArgument, () => shard.MutateAsync(
+            new MutationRequest("INSERT INTO items(name, qty) VALUES ('a', 1)", TransactionId: begin.TransactionId, IdempotencyKey: "pay-1")));
+        await ShardAssert.FailsWith(ShardErrorCode.InvalidArgument, () => shard.TransactionAsync(new TransactionRequest(TransactionOperation.Begin, IdempotencyKey: "b")));
+        await ShardAssert.FailsWith(ShardErrorCode.InvalidArgument, () => shard.TransactionAsync(
+            new TransactionRequest(TransactionOperation.Rollback, begin.TransactionId, IdempotencyKey: "r")));
+        await shard.MutateAsync(new MutationRequest("INSERT INTO items(name, qty) VALUES ('b', 2)", TransactionId: begin.TransactionId));
+
+        // The key is another request's: nothing runs, and the transaction is still there for a COMMIT with a new key.
+        await InsertAsync(shard, "other", key: "taken");
+        await ShardAssert.FailsWith(ShardErrorCode.IdempotencyMismatch, () => shard.TransactionAsync(
+            new TransactionRequest(TransactionOperation.Commit, begin.TransactionId, IdempotencyKey: "taken")));
+        Assert.Equal(1, await ShardAssert.CountAsync(shard));
+
+        var commit = await shard.TransactionAsync(new TransactionRequest(TransactionOperation.Commit, begin.TransactionId, IdempotencyKey: "fresh"));
+        Assert.Single(commit.Results!);
+        Assert.Equal(2, await ShardAssert.CountAsync(shard));
+        var replay = await shard.TransactionAsync(new TransactionRequest(TransactionOperation.Commit, begin.TransactionId, IdempotencyKey: "fresh"));
+        Assert.Equal(commit.Bookmark, replay.Bookmark);
+        Assert.Equal(2, await ShardAssert.CountAsync(shard));
+    }
+
+    [Fact]
     public async Task BatchAsync_keeps_total_balance_when_64_clients_transfer_while_readers_sum()
     {
         const int accounts = 8;
