@@ -38,9 +38,12 @@ internal sealed class ShardBenchmarkHost : IAsyncDisposable
         // ORLEANSSHARDS_BENCH_LOCAL_READS=false sends every strong read through the grain call instead of the silo-local
         // read path (Shards:TableShard:LocalReads, on by default), as in HttpBenchmarkHost.
         var localReads = !string.Equals(Environment.GetEnvironmentVariable("ORLEANSSHARDS_BENCH_LOCAL_READS"), "false", StringComparison.OrdinalIgnoreCase);
+        // ORLEANSSHARDS_BENCH_READERS=N sets Shards:TableShard:ReaderPoolSize (the default otherwise).
+        var readers = int.TryParse(Environment.GetEnvironmentVariable("ORLEANSSHARDS_BENCH_READERS"), out var n) && n > 0 ? n : (int?)null;
         builder.UseShardsSilo(directory, options =>
         {
             options.LocalReads = localReads;
+            options.ReaderPoolSize = readers ?? options.ReaderPoolSize;
             configure?.Invoke(options);
         });
         var host = builder.Build();

@@ -24,9 +24,14 @@ public sealed class TableShardOptions : IValidatableObject
     [Range(typeof(TimeSpan), Tick, Forever)]
     public TimeSpan CapacityCheckPeriod { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Reader connections serving <c>[ReadOnly]</c> queries concurrently. Default 4.</summary>
+    /// <summary>
+    /// Reader connections serving <c>[ReadOnly]</c> queries of one shard concurrently. Default 16: opened only as
+    /// concurrent reads need them and closed when idle, so a shard read by one caller holds one. Fewer than the callers
+    /// reading at once makes reads wait for a reader (a thread holding one can be preempted): at 4, sixteen in-process
+    /// callers on two cores read 25 % slower.
+    /// </summary>
     [Range(1, int.MaxValue)]
-    public int ReaderPoolSize { get; set; } = 4;
+    public int ReaderPoolSize { get; set; } = 16;
 
     /// <summary>
     /// Strong reads sent to a silo's HTTP API, or through <c>IGrainFactory</c> by code outside grains in the silo's
