@@ -54,7 +54,7 @@ internal sealed class CommandRunner(GlobalOptions globals, CliContext context)
                     throw new UsageException($"Tenant and table names are 1-{ShardName.MaxLength} characters of [A-Za-z0-9_] (got '{tenant}', '{table}').");
                 }
 
-                using var client = new ShardsClient(CreateOptions(url, parse.GetValue(globals.ApiKey)));
+                using var client = new ShardsClient(CreateOptions(url, globals.ApiKeyOf(parse)));
                 await body(parse, grain(client, tenant, table), cancellationToken).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }

@@ -18,12 +18,13 @@ internal sealed class GlobalOptions
             DefaultValueFactory = _ => context.Environment(UrlVariable) is { Length: > 0 } url ? url : ShardsClientOptions.DefaultEndpoint.AbsoluteUri.TrimEnd('/'),
             Recursive = true,
         };
+        // No default value from the environment: help prints defaults, and a key must never be printed.
         ApiKey = new Option<string?>("--api-key")
         {
             Description = $"API key, sent as Authorization: Bearer [env {ApiKeyVariable}]",
-            DefaultValueFactory = _ => context.Environment(ApiKeyVariable) is { Length: > 0 } key ? key : null,
             Recursive = true,
         };
+        _context = context;
         Tenant = new Option<string?>("--tenant")
         {
             Description = $"Tenant name [env {TenantVariable}]",
@@ -36,7 +37,13 @@ internal sealed class GlobalOptions
 
     public Option<string> Url { get; }
 
+    private readonly CliContext _context;
+
     public Option<string?> ApiKey { get; }
+
+    /// <summary><c>--api-key</c>, else <c>SHARDS_API_KEY</c>, else none.</summary>
+    public string? ApiKeyOf(ParseResult parse) =>
+        parse.GetValue(ApiKey) is { Length: > 0 } key ? key : _context.Environment(ApiKeyVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
 
     public Option<string?> Tenant { get; }
 

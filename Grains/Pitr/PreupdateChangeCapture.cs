@@ -193,7 +193,10 @@ internal sealed unsafe class PreupdateChangeCapture : IChangeCapture
             _work++;
             _undo.Clear();
             _unkeyed = 0;
+            RowsInserted = 0;
         }
+
+        public int RowsInserted { get; private set; }
 
         /// <summary>Rows seen with a NULL in their primary key since the last call.</summary>
         private int _unkeyed;
@@ -383,6 +386,7 @@ internal sealed unsafe class PreupdateChangeCapture : IChangeCapture
             switch (op)
             {
                 case SqliteNative.SQLITE_INSERT:
+                    RowsInserted++;
                     var inserted = ReadImage(shape, newImage: true, newRowid);
                     var insertedKey = KeyOf(shape, inserted);
                     CountUnkeyed(hadKey: true, insertedKey);

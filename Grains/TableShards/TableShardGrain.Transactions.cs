@@ -61,11 +61,12 @@ internal sealed partial class TableShardGrain
         WriteOutcome outcome;
         try
         {
-            outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, statements, request.IdempotencyKey, requestHash: IdempotencyHash.OfCommit(id)) { NoGrowth = transaction.NoGrowth });
+            outcome = await WriteAsync(new WriteWork(WriteKind.Atomic, statements, request.IdempotencyKey, requestHash: IdempotencyHash.OfCommit(id)) { NoGrowth = transaction.NoGrowth || request.NoGrowth });
         }
-        catch (ShardException ex) when (ex.Code == ShardErrorCode.IdempotencyMismatch)
+        catch (ShardException ex) when (ex.Code is ShardErrorCode.IdempotencyMismatch or ShardErrorCode.CapacityExceeded)
         {
-            // The key belongs to another request and nothing ran: the transaction stays open for a COMMIT with a new key.
+            // Nothing ran (the key belongs to another request, or the commit would grow a tenant over its quota and was
+            // rolled back): the transaction stays open, for a COMMIT with a new key or once space is freed.
             _transactions.Reopen(transaction);
             throw;
         }

@@ -30,6 +30,9 @@ internal interface IChangeCaptureScope : IDisposable
     /// </summary>
     int TakeUnkeyedRows() => 0;
 
+    /// <summary>Rows inserted (by the statement or a trigger) since the work started.</summary>
+    int RowsInserted => 0;
+
     /// <summary>Called right after the writer rolled a work's savepoint back: its changes are forgotten.</summary>
     void WorkRolledBack()
     {

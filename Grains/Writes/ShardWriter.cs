@@ -420,8 +420,9 @@ internal sealed partial class ShardWriter : IAsyncDisposable
                 }
 
                 // Over the tenant's quota, a DELETE may still split a few pages (index entries rewritten by ON DELETE SET
-                // NULL): a little slack, not a trigger's rows.
-                if (usedBefore >= 0 && work.NoGrowth && UsedPages() > usedBefore + NoGrowthSlackPages)
+                // NULL): a little slack, not a trigger's rows — a row inserted by a trigger is growth however small (else
+                // one small insert per request would add up without bound).
+                if (usedBefore >= 0 && work.NoGrowth && (capture?.RowsInserted > 0 || UsedPages() > usedBefore + NoGrowthSlackPages))
                 {
                     throw OverQuota();
                 }

@@ -118,6 +118,28 @@ public sealed class ShardsSiloOptions : IValidatableObject
                 yield return new ValidationResult($"Shards:OperatorKeys:{i}{failure}", [nameof(OperatorKeys)]);
             }
         }
+
+        // One key for two tenants, or for a tenant and the operator, would let one reach the other's data: refused.
+        var owners = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var keys = ApiKeys.Select((k, i) => (Path: $"Shards:ApiKeys:{i}", Owner: "tenant " + k.Tenant, k.Key, k.KeySha256))
+            .Concat(OperatorKeys.Select((k, i) => (Path: $"Shards:OperatorKeys:{i}", Owner: "the operator", k.Key, k.KeySha256)));
+        foreach (var (path, owner, key, keySha256) in keys)
+        {
+            if (KeyFailure(keySha256, key) is not null)
+            {
+                continue;
+            }
+
+            var hash = string.IsNullOrEmpty(keySha256) ? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key!))) : keySha256!;
+            if (owners.TryGetValue(hash, out var first) && first != owner)
+            {
+                yield return new ValidationResult($"{path} is the same key as one of {first}: each key must belong to one tenant or to the operator.", [nameof(ApiKeys)]);
+            }
+            else
+            {
+                owners.TryAdd(hash, owner);
+            }
+        }
     }
 
     /// <summary>What is wrong with a key's pair of settings (the text after its path), or null.</summary>

@@ -11,14 +11,18 @@ namespace OrleansShards.Silo.Http;
 /// request target (also <c>%00</c> in the path), a malformed request line (400), headers or body too slow (408), a
 /// request target too long (414), headers too large (431), an unknown HTTP version (505) — the API's JSON error answer
 /// instead of an empty body. A connection middleware on every endpoint: only Kestrel's own body-less header block for
-/// those statuses (<c>Content-Length: 0</c>, written in one piece; the API itself never answers them with an empty
-/// body) is replaced, keeping the status, with <c>{"error":{"code":…,"message":…,"retryable":…}}</c>. Every other
-/// byte passes through untouched and uncopied.
+/// those statuses (<c>Content-Length: 0</c> and <c>Connection: close</c>, written in one piece; the API itself never
+/// answers them with an empty body, and an application co-hosting the API that answers an empty 400 of its own keeps
+/// the connection open, so its answer is left alone) is replaced, keeping the status, with
+/// <c>{"error":{"code":…,"message":…,"retryable":…}}</c>. Every other byte passes through untouched and uncopied.
 /// </summary>
 internal static class MalformedRequestAnswer
 {
     private static readonly byte[] EmptyLength = "\r\nContent-Length: 0\r\n"u8.ToArray();
     private static readonly byte[] HeadersEnd = "\r\n\r\n"u8.ToArray();
+
+    /// <summary>Kestrel closes the connection after each of its own refusals; an application's empty 400 keeps it open.</summary>
+    private static readonly byte[] ConnectionClose = "\r\nConnection: close\r\n"u8.ToArray();
 
     internal static readonly byte[] Body = Error("INVALID_ARGUMENT",
         "Malformed HTTP request: the request line or a header holds a byte HTTP does not allow (for example NUL, also as %00 in the path).",
@@ -55,7 +59,7 @@ internal static class MalformedRequestAnswer
     /// </summary>
     internal static byte[]? Rewrite(ReadOnlySpan<byte> response)
     {
-        if (!response.EndsWith(HeadersEnd))
+        if (!response.EndsWith(HeadersEnd) || response.IndexOf(ConnectionClose) < 0)
         {
             return null;
         }

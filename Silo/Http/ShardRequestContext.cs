@@ -60,6 +60,16 @@ internal sealed class ShardRequestContext(
     }
 
     /// <summary>
+    /// As <see cref="GetShard"/> for a COMMIT: <c>NoGrowth</c> is true when the tenant is at or over its storage quota, so
+    /// that the shard refuses a commit that would grow it (its statements may have been queued while under the quota).
+    /// </summary>
+    public async Task<(ITableShard Shard, bool NoGrowth)> GetShardForCommitAsync(HttpContext http, string table, string? requestTenant)
+    {
+        var key = Admit(http, table, requestTenant);
+        return (grains.GetGrain<ITableShard>(key), await quota.IsOverAsync(ShardName.Parse(key).Tenant));
+    }
+
+    /// <summary>
     /// The tenant of a request that names no table (<c>/v1/operations/{id}</c>): <c>X-Tenant-Id</c> or <c>tenantId</c> in the
     /// query string, authorized and admitted like a table's; null when none is sent and API keys are off.
     /// </summary>

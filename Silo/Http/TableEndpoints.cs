@@ -112,7 +112,6 @@ internal static class TableEndpoints
     private static async Task<IResult> TransactionAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var body = await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.TransactionBody);
-        var shard = ctx.GetShard(http, table, body.TenantId);
         var operation = Required(body.Operation, "operation").ToUpperInvariant() switch
         {
             "BEGIN" => TransactionOperation.Begin,
@@ -125,7 +124,11 @@ internal static class TableEndpoints
             Required(body.TransactionId, "transactionId");
         }
 
-        var result = await shard.TransactionAsync(new TransactionRequest(operation, body.TransactionId, body.IdempotencyKey), http.RequestAborted);
+        // A COMMIT is a write: over the storage quota it may not grow the shard, whenever its statements were queued.
+        var (shard, noGrowth) = operation == TransactionOperation.Commit
+            ? await ctx.GetShardForCommitAsync(http, table, body.TenantId)
+            : (ctx.GetShard(http, table, body.TenantId), false);
+        var result = await shard.TransactionAsync(new TransactionRequest(operation, body.TransactionId, body.IdempotencyKey, noGrowth), http.RequestAborted);
         return operation switch
         {
             TransactionOperation.Begin => TypedResults.Json(

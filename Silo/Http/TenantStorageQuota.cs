@@ -71,6 +71,9 @@ internal sealed class TenantStorageQuota(
         }
     }
 
+    /// <summary>True when the tenant stores at least its quota (a COMMIT then may not grow its storage).</summary>
+    public async ValueTask<bool> IsOverAsync(string tenant) => _quota > 0 && await UsedBytesAsync(tenant).ConfigureAwait(false) >= _quota;
+
     /// <summary>
     /// Throws <c>CAPACITY_EXCEEDED</c> when <paramref name="tenant"/> is at or over its quota and a statement may grow it.
     /// Returns true when the tenant is at or over its quota and the statements were let through because each frees space
@@ -97,7 +100,7 @@ internal sealed class TenantStorageQuota(
 
         throw new ShardException(ShardErrorCode.CapacityExceeded,
             $"Tenant {tenant} stores {used} bytes, at or over its quota of {_quota} bytes (Shards:Limits:MaxTenantStorageBytes); " +
-            "writes are refused until DELETE or DROP frees space; reads still work.");
+            "writes that may grow it are refused (DELETE and DROP are served, but the point-in-time log holds what they free until its retention passes); reads still work.");
     }
 
     /// <summary>The tenant's primaries' bytes, asked of each silo holding some (in parallel).</summary>

@@ -237,6 +237,14 @@ public sealed class ShardsCliTests(SharedKestrelSilo silo, SecuredKestrelSilo se
         Assert.True(withOption.Exit == 0, withOption.Err);
         Assert.Equal(2, otherTenantsKey.Exit);
         Assert.StartsWith("error: FORBIDDEN: ", otherTenantsKey.Err, StringComparison.Ordinal);
+
+        // Help prints defaults: never the key from the environment.
+        var help = await ShardsAsync(["--help"], null, env);
+        var commandHelp = await ShardsAsync(["query", "--help"], null, env);
+        Assert.Equal(0, help.Exit);
+        Assert.DoesNotContain(SecuredKestrelSilo.BetaKey, help.Out + help.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain(SecuredKestrelSilo.BetaKey, commandHelp.Out + commandHelp.Err, StringComparison.Ordinal);
+        Assert.Contains("--api-key", help.Out, StringComparison.Ordinal);
     }
 
     [Fact]

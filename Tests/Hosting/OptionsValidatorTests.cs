@@ -183,6 +183,33 @@ public sealed class OptionsValidatorTests
         Assert.True(new ShardsSiloOptionsValidator().Validate(null, new ShardsSiloOptions { MaxRequestBodyBytes = 1, MaxConcurrentRequests = 1, MaxShardSizeBytes = 1 }).Succeeded);
     }
 
+    [Fact]
+    public void ShardsSiloOptionsValidator_refuses_one_key_for_two_tenants_or_for_a_tenant_and_the_operator()
+    {
+        const string Shared = "0123456789abcdefXX";
+        var hashOfShared = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Shared))).ToLowerInvariant();
+
+        var twoTenants = new ShardsSiloOptions();
+        twoTenants.ApiKeys.Add(new ApiKeyOptions { Tenant = "acme", Key = Shared });
+        twoTenants.ApiKeys.Add(new ApiKeyOptions { Tenant = "beta", KeySha256 = hashOfShared });
+        var result = new ShardsSiloOptionsValidator().Validate(null, twoTenants);
+        Assert.True(result.Failed);
+        Assert.Contains("Shards:ApiKeys:1 is the same key as one of tenant acme", result.FailureMessage, StringComparison.Ordinal);
+
+        var tenantAndOperator = new ShardsSiloOptions();
+        tenantAndOperator.ApiKeys.Add(new ApiKeyOptions { Tenant = "acme", Key = Shared });
+        tenantAndOperator.OperatorKeys.Add(new OperatorKeyOptions { Key = Shared });
+        result = new ShardsSiloOptionsValidator().Validate(null, tenantAndOperator);
+        Assert.True(result.Failed);
+        Assert.Contains("Shards:OperatorKeys:0 is the same key as one of tenant acme", result.FailureMessage, StringComparison.Ordinal);
+
+        // The same key twice for one tenant is harmless.
+        var twice = new ShardsSiloOptions();
+        twice.ApiKeys.Add(new ApiKeyOptions { Tenant = "acme", Key = Shared });
+        twice.ApiKeys.Add(new ApiKeyOptions { Tenant = "acme", KeySha256 = hashOfShared });
+        Assert.True(new ShardsSiloOptionsValidator().Validate(null, twice).Succeeded);
+    }
+
     [Theory]
     [InlineData(-1, false)]
     [InlineData(0, true)]

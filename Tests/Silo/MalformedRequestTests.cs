@@ -68,6 +68,9 @@ public sealed class MalformedRequestTests(SharedKestrelSilo silo) : IClassFixtur
         Assert.Contains("Connection: close\r\n", rewritten, StringComparison.Ordinal);
 
         Assert.Null(MalformedRequestAnswer.Rewrite("HTTP/1.1 400 Bad Request\r\nContent-Length: 57\r\n\r\n"u8));
+
+        // A co-hosting application's own empty 400 (its JSON binding failed) keeps the connection open: left alone.
+        Assert.Null(MalformedRequestAnswer.Rewrite("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nDate: x\r\nServer: Kestrel\r\n\r\n"u8));
         Assert.Null(MalformedRequestAnswer.Rewrite("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"u8));
         Assert.Null(MalformedRequestAnswer.Rewrite("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"u8));
     }

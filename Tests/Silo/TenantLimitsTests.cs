@@ -38,12 +38,22 @@ public sealed class TinyQuotaSilo : SiloFactory
     }
 }
 
+/// <summary>A silo whose tenants may store 1,000,000 bytes, measured at every write.</summary>
+public sealed class SmallQuotaSilo : SiloFactory
+{
+    public SmallQuotaSilo()
+    {
+        Settings["Shards:Limits:MaxTenantStorageBytes"] = "1000000";
+        Settings["Shards:Limits:StorageUsageRefresh"] = "00:00:00";
+    }
+}
+
 /// <summary>
 /// Per-tenant limits (issue 15 item 5): one tenant's requests over its concurrency or rate limit answer OVERLOADED
 /// with Retry-After while other tenants are served; a tenant over its storage quota cannot grow it.
 /// </summary>
-public sealed class TenantLimitsTests(OneRequestPerTenantSilo oneAtATime, RateLimitedSilo rateLimited, TinyQuotaSilo tinyQuota)
-    : IClassFixture<OneRequestPerTenantSilo>, IClassFixture<RateLimitedSilo>, IClassFixture<TinyQuotaSilo>
+public sealed class TenantLimitsTests(OneRequestPerTenantSilo oneAtATime, RateLimitedSilo rateLimited, TinyQuotaSilo tinyQuota, SmallQuotaSilo smallQuota)
+    : IClassFixture<OneRequestPerTenantSilo>, IClassFixture<RateLimitedSilo>, IClassFixture<TinyQuotaSilo>, IClassFixture<SmallQuotaSilo>
 {
     private const string Select = """{"query":"SELECT count(*) FROM items"}""";
     private const string CreateItems = """{"query":"CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY)"}""";
@@ -95,7 +105,7 @@ public sealed class TenantLimitsTests(OneRequestPerTenantSilo oneAtATime, RateLi
         // Set up while under the quota (the tenant stores nothing yet): a trigger that writes 200 KB for each deleted row.
         var sly = tinyQuota.CreateTenantClient("sly");
         await sly.PostOkAsync("/v1/tables/t/ddl", """
-            {"query":"CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE TABLE pad (b BLOB); CREATE TRIGGER g AFTER DELETE ON t BEGIN INSERT INTO pad VALUES (zeroblob(200000)); END; INSERT INTO t (id) VALUES (1), (2), (3)"}
+            {"query":"CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE TABLE pad (b BLOB); CREATE TRIGGER g AFTER DELETE ON t BEGIN INSERT INTO pad VALUES (zeroblob(200000)); END; INSERT INTO t (id) VALUES (1), (2), (3); CREATE TABLE u (id INTEGER PRIMARY KEY); CREATE TRIGGER h AFTER DELETE ON u BEGIN INSERT INTO pad VALUES (x'01'); END; INSERT INTO u (id) VALUES (1), (2)"}
             """);
 
         // Over the quota now: a DELETE is let through as freeing space, but the shard finds that it grew and rolls it back.
@@ -106,9 +116,35 @@ public sealed class TenantLimitsTests(OneRequestPerTenantSilo oneAtATime, RateLi
         Assert.Equal(3, count.GetProperty("rows")[0][0].GetInt64());
         Assert.Equal(0, count.GetProperty("rows")[0][1].GetInt64());
 
+        // A trigger inserting a row too small to grow the file by a page is refused as well: one such DELETE per request
+        // would otherwise add up without bound.
+        await sly.PostErrorAsync("/v1/tables/t/mutation", """{"query":"DELETE FROM u WHERE id = 1"}""", "CAPACITY_EXCEEDED", 507);
+        count = await sly.PostOkAsync("/v1/tables/t/query", """{"query":"SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM pad)"}""");
+        Assert.Equal(2, count.GetProperty("rows")[0][0].GetInt64());
+        Assert.Equal(0, count.GetProperty("rows")[0][1].GetInt64());
+
         // Without the trigger the same DELETE frees space and is served.
         await sly.PostOkAsync("/v1/tables/t/ddl", """{"query":"DROP TRIGGER g"}""");
         await sly.PostOkAsync("/v1/tables/t/mutation", """{"query":"DELETE FROM t"}""");
+    }
+
+    [Fact]
+    public async Task A_transaction_queued_under_the_quota_does_not_commit_growth_once_the_tenant_is_over_it()
+    {
+        var stager = smallQuota.CreateTenantClient("stager");
+        await stager.PostOkAsync("/v1/tables/t/ddl", """{"query":"CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)"}""");
+        var begin = await stager.PostOkAsync("/v1/tables/t/transaction", """{"operation":"BEGIN"}""");
+        var id = begin.GetProperty("transactionId").GetString();
+
+        // Queued while under the quota, then the tenant goes over it with a direct write.
+        await stager.PostOkAsync("/v1/tables/t/mutation", $$"""{"query":"INSERT INTO t (b) VALUES (zeroblob(500000))","transactionId":"{{id}}"}""");
+        await stager.PostOkAsync("/v1/tables/t/mutation", """{"query":"INSERT INTO t (b) VALUES (zeroblob(1500000))"}""");
+
+        // The COMMIT would grow the shard: refused, nothing of it applied, and the transaction still open.
+        await stager.PostErrorAsync("/v1/tables/t/transaction", $$"""{"operation":"COMMIT","transactionId":"{{id}}"}""", "CAPACITY_EXCEEDED", 507);
+        var count = await stager.PostOkAsync("/v1/tables/t/query", """{"query":"SELECT count(*) FROM t"}""");
+        Assert.Equal(1, count.GetProperty("rows")[0][0].GetInt64());
+        await stager.PostOkAsync("/v1/tables/t/transaction", $$"""{"operation":"ROLLBACK","transactionId":"{{id}}"}""");
     }
 
     [Fact]
