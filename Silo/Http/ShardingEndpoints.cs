@@ -33,7 +33,9 @@ internal static class ShardingEndpoints
         var body = !hasBody
             ? new UnshardBody()
             : await ctx.ReadBodyAsync(http, ShardsJsonContext.Default.UnshardBody);
-        var registry = await ctx.GetRegistryForChangeAsync(http, table, body.TenantId);
+        // Without a body the tenant may come from ?tenantId, as on the other body-less POSTs (stats/refresh).
+        var tenant = hasBody ? body.TenantId : ShardRequestContext.Single(http.Request.Query, ShardRequestContext.TenantQueryParameter);
+        var registry = await ctx.GetRegistryForChangeAsync(http, table, tenant);
         var result = await registry.UnshardAsync(new UnshardRequest(body.OperationId), http.RequestAborted);
         return TypedResults.Json(result, ShardsJsonContext.Default.UnshardResult);
     }

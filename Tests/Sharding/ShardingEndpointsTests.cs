@@ -71,6 +71,13 @@ public sealed class ShardingEndpointsTests(SiloFixture silo)
         await client.PostErrorAsync("/v1/tables/nothere/rebalance", """{"targetCount":2}""", "NOT_FOUND", 404);
         await client.PostErrorAsync("/v1/tables/nothere/shards/query", """{"query":"SELECT 1","aggregation":"count"}""", "NOT_FOUND", 404);
         await client.PostErrorAsync("/v1/tables/nothere/query", """{"query":"SELECT 1"}""", "NOT_FOUND", 404);
+
+        // A body-less unshard takes the tenant from ?tenantId, as stats/refresh does.
+        var tenant = client.DefaultRequestHeaders.GetValues("X-Tenant-Id").Single();
+        var anonymous = silo.CreateTenantClient(null);
+        await anonymous.PostErrorAsync($"/v1/tables/nothere/unshard?tenantId={tenant}", "", "NOT_FOUND", 404);
+        var notSharded = await anonymous.PostErrorAsync($"/v1/tables/orders/unshard?tenantId={tenant}", "", "INVALID_ARGUMENT", 400);
+        Assert.Contains("is not sharded", notSharded, StringComparison.Ordinal);
     }
 
     /// <summary>
