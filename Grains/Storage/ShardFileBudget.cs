@@ -88,6 +88,15 @@ public sealed class ShardFileBudget
     /// <summary>Descriptors open shards hold now (as counted by the budget).</summary>
     public long OpenFiles => Interlocked.Read(ref _files);
 
+    /// <summary>Descriptors the holder keyed <paramref name="shard"/> holds now (0 when it holds none).</summary>
+    public long FilesHeldBy(string shard)
+    {
+        lock (_lock)
+        {
+            return _leases.TryGetValue(shard, out var lease) ? lease.Files : 0;
+        }
+    }
+
     /// <summary>Shards holding files now.</summary>
     public int OpenShards
     {

@@ -30,19 +30,21 @@ public sealed class ReplicaReadTests
         var bounded = new QueryRequest("SELECT v FROM t", Consistency: Consistency.Bounded, MaxStalenessMs: 600_000);
 
         // A read that runs until the statement timeout, on the copy's reader connection (opened for it, the copy's first
-        // read: its files are counted then).
+        // read: its files are counted then, on the copy's own lease, so other holders closing do not hide it).
         var budget = host.Services.GetRequiredService<ShardFileBudget>();
-        var filesBefore = budget.OpenFiles;
+        var key = ShardReplicaGrain.KeyOf(host.Services.GetRequiredService<ClusterView>().SelfName, ShardName.Format(Tenant, "copy"));
+        Assert.Equal(ShardFileBudget.WriterFiles, budget.FilesHeldBy(key));
         var slow = replica.ReadAsync(bounded with { Query = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c" });
-        await Eventually.TrueAsync(() => slow.IsCompleted || budget.OpenFiles > filesBefore, "the slow read to start", TimeSpan.FromSeconds(20));
-        Assert.False(slow.IsCompleted);
+        await Eventually.TrueAsync(
+            () => slow.IsCompleted || budget.FilesHeldBy(key) > ShardFileBudget.WriterFiles, "the slow read to start", TimeSpan.FromSeconds(20));
+        Assert.False(slow.IsCompleted, slow.IsCompleted ? $"the slow read ended before it was seen running: {Ended(slow)}" : null);
 
         // Meanwhile the primary commits and the copy applies: acknowledged while the read still runs.
         await source.MutateAsync(new MutationRequest("INSERT INTO t(v) VALUES ('b')"));
         var (second, _) = ReplicaUpkeepTests.ReadSource(host, afterSeq: first[^1].Seq);
         var applied = await replica.ApplyAsync(new ReplicaBatch(1, second, [], null, ReplicaBatch.Now()));
         Assert.Equal(ReplicaApplyOutcome.Applied, applied.Outcome);
-        Assert.False(slow.IsCompleted, "the apply waited for the slow read");
+        Assert.False(slow.IsCompleted, $"the apply waited for the slow read: {(slow.IsCompleted ? Ended(slow) : "")}");
 
         await ShardAssert.FailsWith(ShardErrorCode.Timeout, () => slow);
 
@@ -77,6 +79,13 @@ public sealed class ReplicaReadTests
         Assert.NotNull(await replica.ReadAsync(new QueryRequest("SELECT v FROM t", MinBookmark: held)));
         Assert.Null(await replica.ReadAsync(new QueryRequest("SELECT v FROM t", MinBookmark: ahead)));
     }
+
+    private static string Ended(Task<QueryResult?> read) => read.Status switch
+    {
+        TaskStatus.RanToCompletion => read.Result is null ? "answered null (copy closed or not fresh)" : $"answered {read.Result.Rows.Count} row(s)",
+        TaskStatus.Faulted => read.Exception!.InnerException!.ToString(),
+        _ => read.Status.ToString(),
+    };
 
     /// <summary>A primary with one row, and an empty copy of it on this silo's replica grain, fenced at epoch 1.</summary>
     private static async Task<(ITableShard Source, IShardReplica Replica)> StartAsync(ShardTestHost host)
