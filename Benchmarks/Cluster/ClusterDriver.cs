@@ -170,7 +170,7 @@ internal static class ClusterDriver
         do
         {
             await Task.Delay(20);
-            state = (await via.GetAsync($"/v1/operations/{id2}")).Body.GetProperty("state").GetString()!;
+            state = (await via.GetClusterOperationAsync(id2!)).Body.GetProperty("state").GetString()!;
         }
         while (state == "running");
         var drainMs = drainWatch.Elapsed.TotalMilliseconds;

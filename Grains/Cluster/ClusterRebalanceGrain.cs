@@ -33,7 +33,7 @@ internal sealed partial class ClusterRebalanceGrain(IShardOwnership ownership, C
     private OperationInfo? _started;
     private Task? _run;
 
-    private IOperationGrain Record => grains.GetGrain<IOperationGrain>(this.GetPrimaryKeyString());
+    private IOperationGrain Record => grains.GetOperation(tenant: null, this.GetPrimaryKeyString());
 
     public async Task<OperationInfo> StartAsync(int maxSkew)
     {

@@ -26,7 +26,7 @@ internal sealed partial class DrainGrain(IShardOwnership ownership, ClusterView 
     private OperationInfo? _started;
     private Task? _run;
 
-    private IOperationGrain Record => grains.GetGrain<IOperationGrain>(this.GetPrimaryKeyString());
+    private IOperationGrain Record => grains.GetOperation(tenant: null, this.GetPrimaryKeyString());
 
     public async Task<OperationInfo> StartAsync(string silo)
     {

@@ -5,7 +5,8 @@ using OrleansShards.Grains.Hosting;
 namespace OrleansShards.Grains.Operations;
 
 /// <summary>
-/// The record of one long operation (<see cref="IOperationGrain"/>), in memory. It stays active while the operation runs
+/// The record of one long operation (<see cref="IOperationGrain"/>), in memory, keyed <c>tenant/id</c> (an operator's:
+/// <c>/id</c>, see <see cref="OperationIds.GrainKey"/>). It stays active while the operation runs
 /// and for <see cref="OperationOptions.Retention"/> after it ended; asking for an unknown id leaves nothing behind.
 /// </summary>
 internal sealed class OperationGrain(IOptions<OperationOptions> options, [FromKeyedServices(ShardClock.ServiceKey)] TimeProvider clock)
@@ -17,7 +18,12 @@ internal sealed class OperationGrain(IOptions<OperationOptions> options, [FromKe
     public Task<OperationInfo> StartAsync(OperationStart start)
     {
         ArgumentNullException.ThrowIfNull(start);
-        var id = this.GetPrimaryKeyString();
+        var (tenant, id) = OperationIds.ParseGrainKey(this.GetPrimaryKeyString());
+        if (!string.Equals(tenant, start.Tenant, StringComparison.Ordinal))
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument, $"Operation {id} of {start.Tenant ?? "the operator"} is recorded under its own tenant's key.");
+        }
+
         if (_info is not null)
         {
             throw new ShardException(ShardErrorCode.InvalidArgument, $"Operation id {id} is already used; choose a new one.");
@@ -73,7 +79,7 @@ internal sealed class OperationGrain(IOptions<OperationOptions> options, [FromKe
     {
         if (_info is not { } info)
         {
-            throw new ShardException(ShardErrorCode.NotFound, $"Operation {this.GetPrimaryKeyString()} was not started.");
+            throw new ShardException(ShardErrorCode.NotFound, $"Operation {OperationIds.ParseGrainKey(this.GetPrimaryKeyString()).Id} was not started.");
         }
 
         if (info.State == OperationStates.Running)

@@ -18,12 +18,13 @@ internal sealed partial class OperationTracker(
 {
     /// <summary>
     /// Creates the record of a new operation under <paramref name="operationId"/> (validated; null: a new id) and logs
-    /// its start. <c>INVALID_ARGUMENT</c> for a malformed or already used id.
+    /// its start. The id is scoped by <paramref name="tenant"/> (null: the operator's operations). <c>INVALID_ARGUMENT</c>
+    /// for a malformed id or one this tenant already used.
     /// </summary>
     public async Task<OperationRun> StartAsync(string? operationId, string kind, string? tenant, string target, long total = 0)
     {
         var id = OperationIds.ValidOrNew(operationId);
-        var grain = grains.GetGrain<IOperationGrain>(id);
+        var grain = grains.GetOperation(tenant, id);
         await grain.StartAsync(new OperationStart(kind, tenant, target, total)).ConfigureAwait(false);
         LogStarted(logger, kind, target, id);
         return new OperationRun(this, grain, id, kind, target, total);

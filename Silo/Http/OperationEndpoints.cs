@@ -4,8 +4,9 @@ namespace OrleansShards.Silo.Http;
 
 /// <summary>
 /// <c>GET /v1/operations/{id}</c>: the record of a long operation (restore, shard, unshard, rebalance) while it runs and
-/// after (see <see cref="IOperationGrain"/>). An operation of a tenant is visible to that tenant only (the same tenant and
-/// key rules as the table routes); another tenant's, or an unknown id, is <c>NOT_FOUND</c>.
+/// after (see <see cref="IOperationGrain"/>). Ids are scoped by tenant: a request naming a tenant (the same tenant and key
+/// rules as the table routes) sees that tenant's operations only; one naming none sees the cluster's (drains, cluster
+/// rebalances; operator key). An unknown id is <c>NOT_FOUND</c>.
 /// </summary>
 internal static class OperationEndpoints
 {
@@ -15,22 +16,34 @@ internal static class OperationEndpoints
     private static async Task<IResult> GetAsync(HttpContext http, string table, ShardRequestContext ctx)
     {
         var id = http.Request.RouteValues["id"] as string ?? string.Empty;
-        var info = await ctx.GetOperation(id).GetAsync();
-        if (info is { Tenant: null })
+        if (!NamesTenant(http))
         {
-            // An operator's operation (a drain): the operator key, not a tenant's.
-            ctx.AuthenticateOperator(http);
-            return Answer(info);
+            // No tenant named: an operation of the cluster (a drain, a cluster rebalance), for the operator key.
+            try
+            {
+                ctx.AuthenticateOperator(http);
+            }
+            catch (ShardException ex) when (ex.Code == ShardErrorCode.Forbidden)
+            {
+                throw new ShardException(ShardErrorCode.InvalidArgument,
+                    $"The tenant is required: send tenantId or the {ShardRequestContext.TenantHeader} header (an operation of the cluster needs an operator key).");
+            }
+
+            return await ctx.GetOperation(tenant: null, id).GetAsync() is { } operation
+                ? Answer(operation)
+                : throw new ShardException(ShardErrorCode.NotFound,
+                    $"No operation {id} of the cluster; a tenant's operation is found under its tenant ({ShardRequestContext.TenantHeader}).");
         }
 
-        var tenant = ctx.GetTenantForQueryString(http);
-        if (info is null || (info.Tenant is not null && !string.Equals(info.Tenant, tenant, StringComparison.Ordinal)))
-        {
-            throw new ShardException(ShardErrorCode.NotFound, $"No operation {id}" + (tenant is null && info is not null ? "; name its tenant (X-Tenant-Id)." : "."));
-        }
-
-        return Answer(info);
+        // Ids are scoped by tenant: only this tenant's records are looked at (another tenant's same id is not seen).
+        var tenant = ctx.GetTenantForQueryString(http)!;
+        return await ctx.GetOperation(tenant, id).GetAsync() is { } info
+            ? Answer(info)
+            : throw new ShardException(ShardErrorCode.NotFound, $"No operation {id}.");
     }
+
+    private static bool NamesTenant(HttpContext http) =>
+        http.Request.Query.ContainsKey(ShardRequestContext.TenantQueryParameter) || http.Request.Headers.ContainsKey(ShardRequestContext.TenantHeader);
 
     private static IResult Answer(OperationInfo info)
     {

@@ -92,9 +92,12 @@ internal sealed class ShardRequestContext(
         return tenant;
     }
 
-    /// <summary>The grain of operation <paramref name="id"/>; <c>NOT_FOUND</c> for an id that cannot exist.</summary>
-    public IOperationGrain GetOperation(string id) =>
-        OperationIds.IsValid(id) ? grains.GetGrain<IOperationGrain>(id) : throw new ShardException(ShardErrorCode.NotFound, $"No operation {id}.");
+    /// <summary>
+    /// The record of operation <paramref name="id"/> of <paramref name="tenant"/> (null: the operator's); <c>NOT_FOUND</c> for
+    /// an id that cannot exist.
+    /// </summary>
+    public IOperationGrain GetOperation(string? tenant, string id) =>
+        OperationIds.IsValid(id) ? grains.GetOperation(tenant, id) : throw new ShardException(ShardErrorCode.NotFound, $"No operation {id}.");
 
     /// <summary>The checks every <c>/v1/tables</c> request passes; returns the grain key <c>tenant:table</c>.</summary>
     private string Admit(HttpContext http, string table, string? requestTenant, bool query = false)

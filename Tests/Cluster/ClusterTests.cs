@@ -493,7 +493,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(60))
         {
-            (_, progress) = await via.GetAsync($"/v1/operations/{operation}");
+            (_, progress) = await via.GetClusterOperationAsync(operation);
             if (progress.GetProperty("state").GetString() != "running")
             {
                 break;

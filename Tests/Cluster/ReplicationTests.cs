@@ -453,7 +453,7 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
         await WaitUntilAsync(
             async () =>
             {
-                state = (await primary.GetAsync($"/v1/operations/{id}")).Body.GetProperty("state").GetString()!;
+                state = (await primary.GetClusterOperationAsync(id!)).Body.GetProperty("state").GetString()!;
                 return state != "running";
             },
             "the drain to end",

@@ -30,7 +30,11 @@ public sealed class SiloProcess : IAsyncDisposable
         _log = log;
         Http = new HttpClient { BaseAddress = new Uri($"http://{address}:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
         Http.DefaultRequestHeaders.Add("X-Tenant-Id", tenant);
+        _clusterHttp = new HttpClient { BaseAddress = Http.BaseAddress, Timeout = Http.Timeout };
     }
+
+    /// <summary>For the routes about the cluster that read no tenant: sends no <c>X-Tenant-Id</c>.</summary>
+    private readonly HttpClient _clusterHttp;
 
     public string Name { get; }
 
@@ -223,6 +227,16 @@ public sealed class SiloProcess : IAsyncDisposable
         return ((int)answer.StatusCode, await ReadAsync(answer));
     }
 
+    /// <summary>
+    /// The record of an operation of the cluster (a drain, a cluster rebalance): <c>GET /v1/operations/{id}</c> naming no
+    /// tenant (operation ids are scoped by tenant; the cluster's are found without one).
+    /// </summary>
+    public async Task<(int Status, JsonElement Body)> GetClusterOperationAsync(string id)
+    {
+        using var answer = await _clusterHttp.GetAsync("/v1/operations/" + id);
+        return ((int)answer.StatusCode, await ReadAsync(answer));
+    }
+
     /// <summary>GETs a route and returns the status and parsed body.</summary>
     public async Task<(int Status, JsonElement Body)> GetAsync(string path)
     {
@@ -239,6 +253,7 @@ public sealed class SiloProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
+        _clusterHttp.Dispose();
         if (!_process.HasExited)
         {
             try

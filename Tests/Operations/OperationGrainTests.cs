@@ -15,7 +15,7 @@ public sealed class OperationGrainTests
     public async Task Record_goes_from_running_to_completed_and_ignores_reports_after_the_end()
     {
         await using var host = await ShardTestHost.StartAsync();
-        var grain = host.Grains.GetGrain<IOperationGrain>("op-lifecycle");
+        var grain = host.Grains.GetOperation("acme", "op-lifecycle");
 
         var started = await grain.StartAsync(new OperationStart(OperationKinds.Shard, "acme", "acme:items", 10));
         await grain.ReportAsync(new OperationProgress("copy", 4, 10));
@@ -31,7 +31,21 @@ public sealed class OperationGrainTests
         Assert.Equal(completed, after);
         var reused = await Assert.ThrowsAsync<ShardException>(() => grain.StartAsync(new OperationStart(OperationKinds.Shard, "acme", "acme:items")));
         Assert.Equal(ShardErrorCode.InvalidArgument, reused.Code);
-        Assert.Null(await host.Grains.GetGrain<IOperationGrain>("never-started").GetAsync());
+        Assert.Null(await host.Grains.GetOperation("acme", "never-started").GetAsync());
+
+        // Ids are scoped by tenant: another tenant's (or the operator's) same id is another record, and a record only takes
+        // an operation of its own tenant.
+        Assert.Null(await host.Grains.GetOperation("other", "op-lifecycle").GetAsync());
+        Assert.Null(await host.Grains.GetOperation(tenant: null, "op-lifecycle").GetAsync());
+        var theirs = await host.Grains.GetOperation("other", "op-lifecycle").StartAsync(new OperationStart(OperationKinds.Restore, "other", "other:notes"));
+        Assert.Equal(("op-lifecycle", "other", OperationKinds.Restore), (theirs.Id, theirs.Tenant, theirs.Kind));
+        Assert.Equal(OperationKinds.Shard, (await grain.GetAsync())!.Kind);
+        var misfiled = await Assert.ThrowsAsync<ShardException>(() =>
+            host.Grains.GetOperation("acme", "misfiled").StartAsync(new OperationStart(OperationKinds.Shard, "other", "other:items")));
+        Assert.Equal(ShardErrorCode.InvalidArgument, misfiled.Code);
+        Assert.Equal("/op-1", OperationIds.GrainKey(null, "op-1"));
+        Assert.Equal(("acme", "op-1"), OperationIds.ParseGrainKey(OperationIds.GrainKey("acme", "op-1")));
+        Assert.Equal(ShardErrorCode.InvalidArgument, Assert.Throws<ShardException>(() => OperationIds.GrainKey("a:b", "op-1")).Code);
     }
 
     [Fact]
@@ -47,13 +61,13 @@ public sealed class OperationGrainTests
                 // The hook runs inside the registry's turn; the record lives in another grain. The call is made from the
                 // thread pool: a grain call made inside a turn that then blocks on it never completes once the silo has
                 // an outgoing call filter (its continuation is queued to the blocked turn's scheduler).
-                duringCatchUp = Task.Run(() => host.Grains.GetGrain<IOperationGrain>("shard-progress").GetAsync()).GetAwaiter().GetResult();
+                duringCatchUp = Task.Run(() => host.Grains.GetOperation(Tenant, "shard-progress").GetAsync()).GetAwaiter().GetResult();
             }
         };
 
         var result = await host.Registry("items").ShardAsync(new ShardRequest("org", 3, OperationId: "shard-progress"));
         host.Faults().OnStep = null;
-        var record = await host.Grains.GetGrain<IOperationGrain>(result.OperationId!).GetAsync();
+        var record = await host.Grains.GetOperation(Tenant, result.OperationId!).GetAsync();
 
         Assert.Equal("shard-progress", result.OperationId);
         Assert.NotNull(duringCatchUp);
@@ -73,18 +87,18 @@ public sealed class OperationGrainTests
         var bookmark = (await notes.GetBookmarkAsync(new BookmarkRequest())).Bookmark;
 
         var notSharded = await Assert.ThrowsAsync<ShardException>(() => host.Registry("items").UnshardAsync(new UnshardRequest("unshard-fails")));
-        var failed = await host.Grains.GetGrain<IOperationGrain>("unshard-fails").GetAsync();
+        var failed = await host.Grains.GetOperation(Tenant, "unshard-fails").GetAsync();
         await host.Registry("items").ShardAsync(new ShardRequest("org", 2));
         var rebalance = await host.Registry("items").RebalanceAsync(new RebalanceRequest(TargetCount: 3));
         var unshard = await host.Registry("items").UnshardAsync(new UnshardRequest());
         await notes.MutateAsync(new MutationRequest("INSERT INTO notes (text) VALUES ('undone')"));
         var restore = await notes.RestoreAsync(new RestoreRequest(bookmark, "restore-op"));
-        var restored = await host.Grains.GetGrain<IOperationGrain>("restore-op").GetAsync();
+        var restored = await host.Grains.GetOperation(Tenant, "restore-op").GetAsync();
 
         Assert.Equal((OperationStates.Failed, "INVALID_ARGUMENT"), (failed!.State, failed.Error!.Code));
         Assert.Equal(notSharded.Message, failed.Error.Message);
-        Assert.Equal(OperationKinds.Rebalance, (await host.Grains.GetGrain<IOperationGrain>(rebalance.OperationId!).GetAsync())!.Kind);
-        Assert.Equal(OperationKinds.Unshard, (await host.Grains.GetGrain<IOperationGrain>(unshard.OperationId!).GetAsync())!.Kind);
+        Assert.Equal(OperationKinds.Rebalance, (await host.Grains.GetOperation(Tenant, rebalance.OperationId!).GetAsync())!.Kind);
+        Assert.Equal(OperationKinds.Unshard, (await host.Grains.GetOperation(Tenant, unshard.OperationId!).GetAsync())!.Kind);
         Assert.Equal("restore-op", restore.OperationId);
         Assert.Equal((OperationKinds.Restore, OperationStates.Completed, 3L, 3L), (restored!.Kind, restored.State, restored.Done, restored.Total));
         var malformed = await Assert.ThrowsAsync<ShardException>(() => notes.RestoreAsync(new RestoreRequest(bookmark, "not/valid")));

@@ -116,5 +116,24 @@ public sealed class ApiKeyAuthenticatorTests(SecuredSiloFixture silo) : IClassFi
         await SiloHttp.AssertErrorAsync(badSkew, "INVALID_ARGUMENT", 400);
         using var cluster = await operatorClient.GetAsync("/v1/cluster");
         Assert.True(cluster.IsSuccessStatusCode, $"/v1/cluster with the operator key: {(int)cluster.StatusCode}");
+        // An operation record read naming no tenant is the cluster's (a drain, a cluster rebalance): the operator key's.
+        using (var none = await anonymous.GetAsync("/v1/operations/drain-1"))
+        {
+            await SiloHttp.AssertErrorAsync(none, "UNAUTHENTICATED", 401);
+        }
+
+        using (var tenantKeyNoTenant = await silo.CreateTenantClient(null, SecuredSiloFixture.AlphaKey).GetAsync("/v1/operations/drain-1"))
+        {
+            var error = await SiloHttp.AssertErrorAsync(tenantKeyNoTenant, "INVALID_ARGUMENT", 400);
+            Assert.Contains("tenant is required", error, StringComparison.Ordinal);
+        }
+
+        using (var unknown = await operatorClient.GetAsync("/v1/operations/drain-1"))
+        {
+            await SiloHttp.AssertErrorAsync(unknown, "NOT_FOUND", 404);
+        }
+
+        using var operatorOnTenant = await silo.CreateTenantClient("alpha", SecuredSiloFixture.OperatorKey).GetAsync("/v1/operations/drain-1");
+        await SiloHttp.AssertErrorAsync(operatorOnTenant, "UNAUTHENTICATED", 401);
     }
 }

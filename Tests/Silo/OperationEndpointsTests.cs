@@ -4,7 +4,8 @@ namespace OrleansShards.Tests.Silo;
 
 /// <summary>
 /// Issue 15 item 8 over HTTP: the starting call's answer names <c>operationId</c> (chosen by the caller or new), and
-/// <c>GET /v1/operations/{id}</c> answers <c>{id, kind, state, phase, done, total, startedAt, error?}</c> to its tenant only.
+/// <c>GET /v1/operations/{id}</c> answers <c>{id, kind, state, phase, done, total, startedAt, error?}</c> to its tenant only;
+/// ids are scoped by tenant.
 /// </summary>
 [Collection(SiloCollection.Name)]
 public sealed class OperationEndpointsTests(SiloFixture silo)
@@ -30,8 +31,18 @@ public sealed class OperationEndpointsTests(SiloFixture silo)
         Assert.True(record.GetProperty("startedAt").GetDateTimeOffset() <= DateTimeOffset.UtcNow);
         Assert.False(record.TryGetProperty("error", out _));
 
-        using var other = await silo.CreateTenantClient("opsthief").GetAsync("/v1/operations/http-shard-1");
+        var thief = silo.CreateTenantClient("opsthief");
+        using var other = await thief.GetAsync("/v1/operations/http-shard-1");
         await SiloHttp.AssertErrorAsync(other, "NOT_FOUND", 404);
+
+        // Ids are scoped by tenant: another tenant may use the same id for its own operation (it is neither refused as used
+        // nor told the id exists), and each sees its own record.
+        await thief.PostOkAsync("/v1/tables/orders/ddl", """{"query":"CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL)"}""");
+        await thief.PostOkAsync("/v1/tables/orders/mutation", """{"query":"INSERT INTO orders VALUES (1, 'x')"}""");
+        var theirs = await thief.PostOkAsync("/v1/tables/orders/shard", """{"key":"customer","count":2,"operationId":"http-shard-1"}""");
+        Assert.Equal("http-shard-1", theirs.GetProperty("operationId").GetString());
+        Assert.Equal(1, (await thief.GetOkAsync("/v1/operations/http-shard-1")).GetProperty("done").GetInt64());
+        Assert.Equal(30, (await client.GetOkAsync("/v1/operations/http-shard-1")).GetProperty("done").GetInt64());
         using var unknown = await client.GetAsync("/v1/operations/no-such-operation");
         await SiloHttp.AssertErrorAsync(unknown, "NOT_FOUND", 404);
 
