@@ -49,12 +49,14 @@ internal sealed partial class ShardPlacementDirector(
         var shard = target.GrainIdentity.Key.ToString()!;
         try
         {
+            var asked = System.Diagnostics.Stopwatch.GetTimestamp();
             if (await ownership.GetAsync(shard) is { } owner)
             {
                 // Its primary's silo when that one is up; else a live replica's, where the activation promotes itself;
                 // else here, where the activation answers UNAVAILABLE.
                 if (cluster.ActiveSilo(owner.Primary) is { } primary && compatible.Contains(primary))
                 {
+                    LogPlaced(shard, owner.Primary, System.Diagnostics.Stopwatch.GetElapsedTime(asked).TotalMilliseconds);
                     return primary;
                 }
 
@@ -83,6 +85,9 @@ internal sealed partial class ShardPlacementDirector(
             return context.LocalSilo;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Placing shard {Shard} on its primary's silo {Primary} (the map answered in {MapMs:0.0} ms)")]
+    private partial void LogPlaced(string shard, string primary, double mapMs);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Placing shard {Shard} locally: {Reason}")]
     private partial void LogMapUnreachable(string shard, string reason);

@@ -444,13 +444,8 @@ internal sealed partial class ShardReplicaGrain(
         // The primary opens this very file next, here: closing must not first checkpoint the WAL into it (a seeded copy's
         // WAL holds megabytes, and the checkpoint's writes and fsyncs held the moved shard's writes for ~100 ms). The
         // WAL stays, complete and durable; the primary's connection reads it and checkpoints in its own time.
-        foreach (var connection in new[] { _connection, _reader })
-        {
-            if (connection is not null)
-            {
-                _ = SQLitePCL.raw.sqlite3_db_config(connection.Db, SqliteDbConfigNoCheckpointOnClose, 1, out _);
-            }
-        }
+        _connection?.SkipCheckpointOnClose();
+        _reader?.SkipCheckpointOnClose();
 
         await CloseAsync(abandonSnapshots: true);
         this.DeactivateOnIdle();
@@ -508,9 +503,6 @@ internal sealed partial class ShardReplicaGrain(
         Volatile.Write(
             ref _usedPageBytes,
             ShardWriter.UsedPages(connection) * connection.ExecuteScalar("PRAGMA page_size"));
-
-    /// <summary><c>SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE</c>.</summary>
-    private const int SqliteDbConfigNoCheckpointOnClose = 1006;
 
     private string Key => this.GetPrimaryKeyString();
 

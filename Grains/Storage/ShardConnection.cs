@@ -369,6 +369,16 @@ internal sealed class ShardConnection : IDisposable
         return SqliteResultCodes.ToException(extended, raw.sqlite3_errmsg(Db).utf8_to_string(), TimedOut, context, Authorizer?.TakeLastDenied());
     }
 
+    /// <summary>
+    /// Closing this connection, even as the file's last one, does not first checkpoint the WAL into the database
+    /// (<c>SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE</c>): for a file about to be deleted, or opened next by another connection
+    /// that reads the WAL and checkpoints in its own time. The WAL stays complete and durable.
+    /// </summary>
+    public void SkipCheckpointOnClose() => _ = raw.sqlite3_db_config(Db, SqliteDbConfigNoCheckpointOnClose, 1, out _);
+
+    /// <summary><c>SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE</c>.</summary>
+    private const int SqliteDbConfigNoCheckpointOnClose = 1006;
+
     /// <summary>Disposes <paramref name="resource"/> (e.g. the authorizer) before the connection closes.</summary>
     public void OnDispose(IDisposable resource) => _owned.Add(resource);
 

@@ -56,6 +56,7 @@ internal sealed partial class TableShardGrain
         var owner = await Ownership.GetAsync(_shard);
         if (owner is null || cluster.IsSelf(owner.Primary))
         {
+            _mapEpoch = owner?.Epoch ?? 0;
             return true;
         }
 
@@ -67,6 +68,28 @@ internal sealed partial class TableShardGrain
 
         Refuse(owner.Primary);
         return false;
+    }
+
+    /// <summary>The map's epoch of the shard when this activation found itself named primary (0: no entry).</summary>
+    private long _mapEpoch;
+
+    /// <summary>
+    /// Before the file is opened as the primary's: a replica grain of this shard on this silo holding the same file (the
+    /// target of a move, which the moved-away primary asked to let go without waiting) lets go of it first, its fence
+    /// raised to the map's epoch. Nothing to wait for when it holds no file (the usual case once a move's release ran).
+    /// </summary>
+    private async Task ReleaseCopyHereAsync()
+    {
+        if (!Ownership.IsDistributed || Cluster is not { } cluster)
+        {
+            return;
+        }
+
+        var replica = ShardReplicaGrain.KeyOf(cluster.SelfName, _shard);
+        if (_files.FilesHeldBy(replica) > 0)
+        {
+            await _grains.GetGrain<IShardReplica>(replica).ReleaseAsync(_mapEpoch);
+        }
     }
 
     /// <summary>

@@ -125,6 +125,11 @@ internal sealed partial class TableShardGrain : IShardMove
                 _movedTo = targetSilo;
                 _primaryElsewhere = targetSilo;
                 _refusal = $"Shard {_shard} has moved to silo '{targetSilo}'; retry.";
+
+                // Nothing commits here any more: the invalidation publisher stops now rather than in the deactivation
+                // the held writes wait for (an event in flight is awaited there). Events not delivered stay in the
+                // outbox rows, which the target's copy holds: the new primary publishes them.
+                _coherence.StopAsync().Ignore();
             }
 
             stall = Stopwatch.GetElapsedTime(switchStarted).TotalMilliseconds;
@@ -135,15 +140,15 @@ internal sealed partial class TableShardGrain : IShardMove
             throw new ShardException(ShardErrorCode.Unavailable, $"Shard {_shard} changed owner during the move; nothing was moved.");
         }
 
-        // The target's replica lets go of the file: the new primary's activation opens it there.
-        try
-        {
-            await _grains.GetGrain<IShardReplica>(ShardReplicaGrain.KeyOf(targetSilo, _shard)).ReleaseAsync(moved.Epoch);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            LogMoveAbortFailed(ex, _shard, targetSilo);
-        }
+        // The target's replica lets go of the file for the new primary's activation there. Not awaited: writes wait for
+        // this activation's end, and the release overlaps it; the new activation waits for the release before it opens
+        // the file (ReleaseCopyHereAsync), and asks again if this one failed.
+        var shard = _shard;
+        _ = _grains.GetGrain<IShardReplica>(ShardReplicaGrain.KeyOf(targetSilo, _shard)).ReleaseAsync(moved.Epoch).ContinueWith(
+            release => LogMoveAbortFailed(release.Exception!.GetBaseException(), shard, targetSilo),
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
 
         this.DeactivateOnIdle();
         LogMoved(_shard, targetSilo, moved.Epoch, target.SeededBytes, stall, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -166,6 +171,6 @@ internal sealed partial class TableShardGrain : IShardMove
     [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard} moved to silo {Target} at epoch {Epoch}: {Bytes} bytes seeded, writes waited {StallMs:0.0} ms of {TotalMs:0} ms")]
     private partial void LogMoved(string shard, string target, long epoch, long bytes, double stallMs, double totalMs);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: the replica on silo {Target} did not let go of the moved file")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: the replica on silo {Target} did not let go of the moved file (the new primary's activation asks it again)")]
     private partial void LogMoveAbortFailed(Exception exception, string shard, string target);
 }

@@ -132,6 +132,7 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
             await _lease.ReserveAsync(ShardFileBudget.WriterFiles, ShardFileBudget.ClosingWait);
             _createdByOpen = !ShardExists();
             Directory.CreateDirectory(_paths.TenantDirectory);
+            await ReleaseCopyHereAsync();
             OpenStorage();
             storageMs = System.Diagnostics.Stopwatch.GetElapsedTime(opening).TotalMilliseconds;
             if (!await AcquireAsync())
@@ -349,8 +350,9 @@ internal sealed partial class TableShardGrain : Grain, ITableShard, IRemindable,
             if (_movedTo is not null)
             {
                 // Retired after a move: writes wait for this deactivation (Orleans holds their resends until it is
-                // done), and a snapshot of a file about to be deleted is worth nothing.
+                // done), and a snapshot of a file about to be deleted is worth nothing, nor is a checkpoint into it.
                 _pitr.AbandonSnapshots();
+                _writerConnection?.SkipCheckpointOnClose();
             }
 
             await CloseCacheAsync();

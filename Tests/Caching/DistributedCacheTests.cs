@@ -100,25 +100,4 @@ public sealed class DistributedCacheTests(RedisServerFixture redis)
         Assert.True(multiplexer.OperationCount > before, $"operations on the shared multiplexer: {before} -> {multiplexer.OperationCount}");
         Assert.True(await redis.Connection.GetDatabase().HashExistsAsync($"{id}/shards", ShardName.Format("t1", "muxed")));
     }
-
-    private sealed class RedisKestrelSilo : KestrelSilo, IAsyncDisposable
-    {
-        public RedisKestrelSilo(string configuration, string? cluster = null)
-        {
-            if (cluster is null)
-            {
-                Settings["Shards:Redis:Configuration"] = configuration;
-                return;
-            }
-
-            Settings["Shards:Cluster:Redis"] = configuration;
-            Settings["Shards:Cluster:ClusterId"] = cluster;
-            Settings["Shards:Cluster:ServiceId"] = cluster;
-            Settings["Shards:Cluster:SiloName"] = cluster;
-            Settings["Shards:Cluster:AdvertisedAddress"] = "127.0.0.1";
-            Settings["Shards:Cluster:ReplicationFactor"] = "1";
-        }
-
-        ValueTask IAsyncDisposable.DisposeAsync() => new(DisposeAsync());
-    }
 }
