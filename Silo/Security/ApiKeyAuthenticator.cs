@@ -91,7 +91,9 @@ internal sealed class ApiKeyAuthenticator
     }
 
     /// <summary>The tenants the presented key belongs to (one, unless a key is configured for several).</summary>
-    /// <exception cref="ShardException"><c>UNAUTHENTICATED</c> when no configured key matches.</exception>
+    /// <exception cref="ShardException">
+    /// <c>UNAUTHENTICATED</c> when no configured key matches; <c>FORBIDDEN</c> for an operator key (it opens no tenant's data).
+    /// </exception>
     public IReadOnlyList<string> Authenticate(string? authorizationHeader)
     {
         var presented = Presented(authorizationHeader);
@@ -105,7 +107,20 @@ internal sealed class ApiKeyAuthenticator
             }
         }
 
-        return tenants ?? throw new ShardException(ShardErrorCode.Unauthenticated, "Unknown API key.");
+        if (tenants is not null)
+        {
+            return tenants;
+        }
+
+        var isOperator = false;
+        foreach (var hash in _operatorKeys)
+        {
+            isOperator |= CryptographicOperations.FixedTimeEquals(presented, hash);
+        }
+
+        throw isOperator
+            ? new ShardException(ShardErrorCode.Forbidden, "An operator key opens no tenant's data; send the tenant's key.")
+            : new ShardException(ShardErrorCode.Unauthenticated, "Unknown API key.");
     }
 
     /// <summary>The SHA-256 of the bearer key presented.</summary>

@@ -84,9 +84,9 @@ public sealed class ApiKeyAuthenticatorTests(SecuredSiloFixture silo) : IClassFi
             Assert.True(allowed.IsSuccessStatusCode, $"{path} with the operator key: {(int)allowed.StatusCode}");
         }
 
-        // The operator key opens no tenant's data.
+        // The operator key opens no tenant's data, and says so.
         using var data = await silo.CreateTenantClient("alpha", SecuredSiloFixture.OperatorKey).GetAsync("/v1/tables/mine/rows/1");
-        await SiloHttp.AssertErrorAsync(data, "UNAUTHENTICATED", 401);
+        Assert.Contains("operator key opens no tenant's data", await SiloHttp.AssertErrorAsync(data, "FORBIDDEN", 403), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -134,6 +134,6 @@ public sealed class ApiKeyAuthenticatorTests(SecuredSiloFixture silo) : IClassFi
         }
 
         using var operatorOnTenant = await silo.CreateTenantClient("alpha", SecuredSiloFixture.OperatorKey).GetAsync("/v1/operations/drain-1");
-        await SiloHttp.AssertErrorAsync(operatorOnTenant, "UNAUTHENTICATED", 401);
+        await SiloHttp.AssertErrorAsync(operatorOnTenant, "FORBIDDEN", 403);
     }
 }
