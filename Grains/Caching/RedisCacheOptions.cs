@@ -30,6 +30,14 @@ public sealed class RedisCacheOptions
     [Range(typeof(TimeSpan), Tick, Forever)]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Prefix of every key the shards' cache writes (<c>{KeyPrefix}{tenant}:…</c>), so that deployments sharing one Redis
+    /// never read each other's entries. Default none embedded (<c>Shards:Redis:KeyPrefix</c> sets it); in cluster mode
+    /// <c>{ServiceId}/</c> unless set.
+    /// </summary>
+    [MaxLength(200)]
+    public string KeyPrefix { get; set; } = string.Empty;
+
     /// <summary>Keys read per SCAN page (and deleted when older than the flush) when a table's entries are flushed. Default 500.</summary>
     [Range(10, int.MaxValue)]
     public int ScanPageSize { get; set; } = 500;

@@ -83,6 +83,7 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
         """;
 
     private readonly RedisCacheOptions _options;
+    private readonly string _prefix;
     private readonly TimeProvider _time;
     private readonly Lazy<Task<IConnectionMultiplexer>> _connection;
     private readonly bool _ownsConnection;
@@ -105,6 +106,7 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
         _options = options;
+        _prefix = options.KeyPrefix ?? string.Empty;
         _time = time;
         _ownsConnection = connection is null;
         _connection = new Lazy<Task<IConnectionMultiplexer>>(connection is null ? ConnectAsync : () => Task.Run(connection));
@@ -123,7 +125,7 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
             var redisKeys = new RedisKey[keys.Count];
             for (var i = 0; i < redisKeys.Length; i++)
             {
-                redisKeys[i] = keys[i];
+                redisKeys[i] = _prefix + keys[i];
             }
 
             var values = redisKeys.Length == 1
@@ -154,7 +156,7 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
             for (var i = 0; i < writes.Count; i++)
             {
                 var w = writes[i];
-                keys[i] = w.Key;
+                keys[i] = _prefix + w.Key;
                 args[i * 3] = w.Sequence;
                 args[(i * 3) + 1] = Encode('v', w.Sequence, w.StoredAtUnixMs, w.Value);
                 args[(i * 3) + 2] = Math.Max(1, (long)w.Lifetime.TotalMilliseconds);
@@ -178,7 +180,7 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
             var redisKeys = new RedisKey[keys.Count];
             for (var i = 0; i < redisKeys.Length; i++)
             {
-                redisKeys[i] = keys[i];
+                redisKeys[i] = _prefix + keys[i];
             }
 
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -202,7 +204,7 @@ public sealed class RedisCacheStore : ICacheStore, IDisposable
             }
 
             var batch = new List<RedisKey>(_options.ScanPageSize);
-            foreach (var key in server.Keys(pattern: EscapeGlob(prefix) + "*", pageSize: _options.ScanPageSize))
+            foreach (var key in server.Keys(pattern: EscapeGlob(_prefix + prefix) + "*", pageSize: _options.ScanPageSize))
             {
                 batch.Add(key);
                 if (batch.Count == _options.ScanPageSize)

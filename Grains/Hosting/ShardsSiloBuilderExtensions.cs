@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Providers;
@@ -49,6 +50,22 @@ public static class ShardsSiloBuilderExtensions
         }
 
         silo.AddReminders();
+
+        // A grain call waits at least as long as the longest statement may run, plus a margin: a long read sent through
+        // another silo then ends with the statement's own TIMEOUT, not with the messaging layer's.
+        silo.Services.AddOptions<SiloMessagingOptions>().Configure<IOptions<TableShardOptions>>(static (messaging, shards) =>
+        {
+            var floor = Max(shards.Value.StatementTimeout, shards.Value.WriteStatementTimeout) + ResponseTimeoutMargin;
+            if (messaging.ResponseTimeout < floor)
+            {
+                messaging.ResponseTimeout = floor;
+            }
+        });
         return silo;
     }
+
+    /// <summary>How much longer than the statement timeout a grain call may wait for its answer (Orleans' <c>ResponseTimeout</c>).</summary>
+    public static readonly TimeSpan ResponseTimeoutMargin = TimeSpan.FromSeconds(10);
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 }

@@ -140,7 +140,11 @@ internal static class ShardsClusterHosting
         // Invalidations ride Redis: the memory stream carries only shard events.
         silo.AddShards(memoryStreamPullPeriod: ShardsSiloBuilderExtensions.ShardEventsPullPeriod);
         silo.Services.AddShardMovedRetry();
-        silo.AddRedisStreams(ShardsSiloHostingExtensions.RedisStreamProvider, o => o.Configuration = cluster.Redis!);
+        silo.AddRedisStreams(ShardsSiloHostingExtensions.RedisStreamProvider, o =>
+        {
+            o.Configuration = cluster.Redis!;
+            o.KeyPrefix = ShardsSiloHostingExtensions.StreamKeyPrefix(cluster.ServiceId + "/");
+        });
         silo.Services.AddOptions<ShardCacheOptions>().Configure(o => o.StreamProvider = ShardsSiloHostingExtensions.RedisStreamProvider);
     }
 

@@ -26,6 +26,9 @@ public static class ShardsSiloHostingExtensions
     /// <summary>Configuration key of the Redis connection string of the cache and of the invalidation stream.</summary>
     public const string RedisConfigurationKey = "Shards:Redis:Configuration";
 
+    /// <summary>The prefix of the shards' cache and stream keys in Redis (<see cref="RedisCacheOptions.KeyPrefix"/>).</summary>
+    public const string RedisKeyPrefixKey = "Shards:Redis:KeyPrefix";
+
     /// <summary>The Orleans stream provider on Redis Streams that carries invalidations when Redis is configured.</summary>
     public const string RedisStreamProvider = "redis";
 
@@ -48,8 +51,14 @@ public static class ShardsSiloHostingExtensions
         var cluster = ShardsClusterHosting.Read(builder.Configuration);
         if (cluster.Enabled)
         {
-            // One Redis for everything: the cache and the invalidation stream follow the cluster's.
+            // One Redis for everything: the cache and the invalidation stream follow the cluster's, their keys under the
+            // service's prefix (as the ownership map's) so that two services sharing the Redis never mix their entries.
             builder.Configuration[RedisConfigurationKey] = cluster.Redis;
+            if (string.IsNullOrEmpty(builder.Configuration[RedisKeyPrefixKey]))
+            {
+                builder.Configuration[RedisKeyPrefixKey] = cluster.ServiceId + "/";
+            }
+
             builder.UseOrleans(silo => ShardsClusterHosting.Configure(silo, cluster));
             return builder.AddShardsApi(configure);
         }
@@ -57,6 +66,7 @@ public static class ShardsSiloHostingExtensions
         var siloPort = cluster.SiloPort;
         var gatewayPort = cluster.GatewayPort;
         var redis = builder.Configuration[RedisConfigurationKey];
+        var keyPrefix = builder.Configuration[RedisKeyPrefixKey];
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(siloPort, gatewayPort);
@@ -73,7 +83,11 @@ public static class ShardsSiloHostingExtensions
             if (!string.IsNullOrEmpty(redis))
             {
                 // Invalidation events ride Redis Streams (durable, acknowledged after delivery) instead of memory.
-                silo.AddRedisStreams(RedisStreamProvider, o => o.Configuration = redis);
+                silo.AddRedisStreams(RedisStreamProvider, o =>
+                {
+                    o.Configuration = redis;
+                    o.KeyPrefix = StreamKeyPrefix(keyPrefix);
+                });
                 silo.Services.AddOptions<ShardCacheOptions>().Configure(o => o.StreamProvider = RedisStreamProvider);
             }
         });
@@ -182,6 +196,9 @@ public static class ShardsSiloHostingExtensions
         endpoints.MapShardsTelemetry();
         return endpoints;
     }
+
+    /// <summary>The invalidation stream's key prefix under the shards' Redis key prefix (<see cref="RedisKeyPrefixKey"/>).</summary>
+    internal static string StreamKeyPrefix(string? keyPrefix) => (keyPrefix ?? string.Empty) + new OrleansShards.Grains.Streams.Redis.RedisStreamOptions().KeyPrefix;
 
     /// <summary>The data directory as a full path (relative paths are under the working directory).</summary>
     internal static string GetDataDirectory(ShardsSiloOptions options) => Path.GetFullPath(options.DataDirectory);

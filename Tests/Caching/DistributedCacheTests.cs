@@ -99,5 +99,17 @@ public sealed class DistributedCacheTests(RedisServerFixture redis)
         Assert.Equal(id, owner?.Primary);
         Assert.True(multiplexer.OperationCount > before, $"operations on the shared multiplexer: {before} -> {multiplexer.OperationCount}");
         Assert.True(await redis.Connection.GetDatabase().HashExistsAsync($"{id}/shards", ShardName.Format("t1", "muxed")));
+
+        // The cache's and the invalidation stream's keys are under the service's prefix, as the map's: two services
+        // sharing one Redis never read each other's cached rows.
+        Assert.Equal(id + "/", silo.Services.GetRequiredService<IOptions<OrleansShards.Grains.Caching.RedisCacheOptions>>().Value.KeyPrefix);
+        Assert.Equal(id + "/orleansshards:streams", silo.Services.GetOptionsByName<OrleansShards.Grains.Streams.Redis.RedisStreamOptions>("redis").KeyPrefix);
+        await shard.MutateAsync(new MutationRequest("INSERT INTO muxed(id) VALUES (1)"));
+        var row = await shard.LookupRowsAsync(new RowLookupRequest(SqlValue.FromInteger(1), Consistency: Consistency.Cached));
+        Assert.Single(row.Rows);
+        await Eventually.TrueAsync(
+            () => redis.Connection.GetServer(redis.Connection.GetEndPoints()[0]).Keys(pattern: id + "/t1:*").Any(),
+            "a cache entry under the service's prefix");
+        Assert.DoesNotContain(redis.Connection.GetServer(redis.Connection.GetEndPoints()[0]).Keys(pattern: "t1:*muxed*"), _ => true);
     }
 }

@@ -6,14 +6,17 @@ namespace OrleansShards.Tests.Caching;
 [Collection(RedisCollection.Name)]
 public sealed class RedisCacheStoreTests(RedisServerFixture redis)
 {
-    // A generous connect timeout: these tests are about the store's semantics, and the first connect in a cold test
-    // process on a loaded 2-core machine has taken more than the default 1 s (+ 250 ms for the operation).
-    private RedisCacheStore Store() => new(
+    // Generous connect and operation timeouts: these tests are about the store's semantics, and the first connect in a
+    // cold test process on a loaded 2-core machine has taken more than the default 1 s, its first scripts (compiled by
+    // the client and the server, the code JIT-compiled) more than the default 250 ms.
+    private RedisCacheStore Store(string keyPrefix = "") => new(
         new RedisCacheOptions
         {
             Configuration = redis.Configuration,
             BreakDuration = TimeSpan.FromMilliseconds(200),
             ConnectTimeout = TimeSpan.FromSeconds(10),
+            OperationTimeout = TimeSpan.FromSeconds(10),
+            KeyPrefix = keyPrefix,
         },
         TimeProvider.System);
 
@@ -72,6 +75,26 @@ public sealed class RedisCacheStoreTests(RedisServerFixture redis)
         await store.SetManyAsync(Enumerable.Range(0, 1200).Select(i => new CacheWrite(prefix + i, [1], 1, 0, TimeSpan.FromMinutes(1))).ToList());
         Assert.Equal(1200, await store.RemoveByPrefixAsync(prefix, 2));
         Assert.Null((await store.GetManyAsync([prefix + "7"]))[0]);
+    }
+
+    [Fact]
+    public async Task Stores_with_different_key_prefixes_on_one_redis_never_see_or_flush_each_others_entries()
+    {
+        var service = Guid.NewGuid().ToString("N")[..8];
+        using var first = Store(service + "-a/");
+        using var second = Store(service + "-b/");
+        await first.SetManyAsync([new CacheWrite("acme:t:pr:id:1", [1], 5, 0, TimeSpan.FromMinutes(1))]);
+        await second.SetManyAsync([new CacheWrite("acme:t:pr:id:1", [2], 3, 0, TimeSpan.FromMinutes(1))]);
+
+        // Same key, two services: each reads its own (the older sequence of the second is no tombstone of the first's).
+        Assert.Equal(new byte[] { 1 }, (await first.GetManyAsync(["acme:t:pr:id:1"]))[0]!.Value);
+        Assert.Equal(new byte[] { 2 }, (await second.GetManyAsync(["acme:t:pr:id:1"]))[0]!.Value);
+        Assert.True(await redis.Connection.GetDatabase().KeyExistsAsync(service + "-a/acme:t:pr:id:1"));
+
+        // An invalidation and a flush of one touch nothing of the other.
+        await second.InvalidateManyAsync(["acme:t:pr:id:1"], 9, TimeSpan.FromMinutes(1));
+        Assert.Equal(1, await second.RemoveByPrefixAsync("acme:t:pr:", 10));
+        Assert.Equal(new byte[] { 1 }, (await first.GetManyAsync(["acme:t:pr:id:1"]))[0]!.Value);
     }
 
     [Fact]
