@@ -128,9 +128,6 @@ internal sealed partial class ShardReplicaGrain(
 
     public static string KeyOf(string silo, string shard) => silo + "/" + shard;
 
-    /// <summary>Set when this activation is not on its silo: the refusal every call gets.</summary>
-    private string? _elsewhere;
-
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var key = this.GetPrimaryKeyString();
@@ -138,11 +135,8 @@ internal sealed partial class ShardReplicaGrain(
         _silo = key[..slash];
         if (!cluster.IsSelf(_silo))
         {
-            // Placed here because its silo is gone: the call is refused and the activation goes (as a call's error, which
-            // Orleans logs at Debug; a failed activation is logged as an error with its stack, once per call of a pipeline
-            // retrying the copy). Not deactivated here: the call would be forwarded to this silo again until refused.
-            _elsewhere = $"The replica on silo '{_silo}' is not on this silo; retry.";
-            return Task.CompletedTask;
+            this.DeactivateOnIdle();
+            throw new ShardException(ShardErrorCode.Unavailable, $"The replica on silo '{_silo}' is not on this silo; retry.");
         }
 
         (_tenant, _table) = ShardName.Parse(key[(slash + 1)..]);
@@ -169,13 +163,6 @@ internal sealed partial class ShardReplicaGrain(
     /// <summary>Every call marks the copy in use: the budget closes idle holders only, the least recently used first.</summary>
     public async Task Invoke(IIncomingGrainCallContext context)
     {
-        if (_elsewhere is { } elsewhere)
-        {
-            // Gone after this call: a later one is placed anew (on its silo once that is back).
-            this.DeactivateOnIdle();
-            throw new ShardException(ShardErrorCode.Unavailable, elsewhere);
-        }
-
         var lease = _lease;
         lease?.Enter();
         try

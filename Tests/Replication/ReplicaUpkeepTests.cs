@@ -149,26 +149,6 @@ public sealed class ReplicaUpkeepTests
         Assert.Equal("7", File.ReadAllText(Path.Combine(host.DataDirectory, Tenant, "moved.db.fence")));
     }
 
-    [Fact]
-    public async Task A_replica_of_a_gone_silo_placed_here_refuses_every_call_and_opens_nothing()
-    {
-        await using var host = await ShardTestHost.StartAsync();
-        var budget = host.Services.GetRequiredService<ShardFileBudget>();
-        Directory.CreateDirectory(Path.Combine(host.DataDirectory, Tenant));
-        File.WriteAllBytes(Path.Combine(host.DataDirectory, Tenant, "elsewhere.db"), []);
-        var key = ShardReplicaGrain.KeyOf("gone-silo", ShardName.Format(Tenant, "elsewhere"));
-        var replica = host.Grains.GetGrain<IShardReplica>(key);
-
-        foreach (var call in new Func<Task>[] { () => replica.FenceAsync(1), () => replica.ApplyAsync(new ReplicaBatch(1, [], [], null)), () => replica.ReadAsync(new QueryRequest("SELECT 1")) })
-        {
-            var refused = await ShardAssert.FailsWith(ShardErrorCode.Unavailable, call);
-            Assert.Contains("'gone-silo' is not on this silo", refused.Message, StringComparison.Ordinal);
-        }
-
-        Assert.Equal(0, budget.FilesHeldBy(key));
-        Assert.False(File.Exists(Path.Combine(host.DataDirectory, Tenant, "elsewhere.db.fence")));
-    }
-
     internal static (List<ReplicatedEntry> Entries, List<ReplicatedKey> Keys) ReadSource(ShardTestHost host, long afterSeq)
     {
         using var connection = new ShardConnection(Path.Combine(host.DataDirectory, Tenant, "source.db"), readOnly: true, planCacheSize: 4);
