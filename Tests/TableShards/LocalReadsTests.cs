@@ -244,8 +244,10 @@ public sealed class LocalReadsTests
     {
         await using var host = await ShardTestHost.StartAsync(o =>
         {
+            // The cancellation (a timer 200 ms in) must win over the statement's deadline even when a loaded machine runs
+            // the timer's callback late: a 1 s deadline lost that race once under the whole suite.
             o.ReaderPoolSize = 1;
-            o.StatementTimeout = TimeSpan.FromSeconds(1);
+            o.StatementTimeout = TimeSpan.FromSeconds(3);
         });
         var shard = host.Shard("cancel", "items");
         await shard.DdlAsync(new DdlRequest("CREATE TABLE items(id INTEGER PRIMARY KEY)"));
@@ -266,8 +268,8 @@ public sealed class LocalReadsTests
 
         Assert.Equal(before + 1, reads.Served);
 
-        // Four endless reads on one reader: each holds it for its second; the last ones wait longer than a statement may
-        // run and answer TIMEOUT rather than waiting for the grain as long again.
+        // Four endless reads on one reader: each holds it for its statement timeout; the last ones wait longer than a
+        // statement may run and answer TIMEOUT rather than waiting for the grain as long again.
         var endless = Enumerable.Range(0, 4).Select(_ => Task.Run(() => shard.QueryAsync(new QueryRequest(Endless)))).ToArray();
         var errors = new List<ShardException>();
         foreach (var read in endless)
