@@ -60,12 +60,24 @@ public static class ShardsSiloBuilderExtensions
             {
                 messaging.ResponseTimeout = floor;
             }
+
+            // A shard that has just moved leaves other silos with its old address cached: a call sent there meets no
+            // activation, and the silo forwards it to the new primary, sometimes through a short-lived activation that
+            // refuses to open the file on the wrong silo. Orleans' default of 2 forwards was used up within a move's
+            // hand-over, and the call (never run) answered UNAVAILABLE; a few more let it reach the new primary.
+            if (messaging.MaxForwardCount < MinForwardCount)
+            {
+                messaging.MaxForwardCount = MinForwardCount;
+            }
         });
         return silo;
     }
 
     /// <summary>How much longer than the statement timeout a grain call may wait for its answer (Orleans' <c>ResponseTimeout</c>).</summary>
     public static readonly TimeSpan ResponseTimeoutMargin = TimeSpan.FromSeconds(10);
+
+    /// <summary>The fewest times a silo forwards a call that met no activation (Orleans' <c>MaxForwardCount</c>, 2 by default).</summary>
+    public const int MinForwardCount = 6;
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 }

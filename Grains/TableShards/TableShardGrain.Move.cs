@@ -130,6 +130,11 @@ internal sealed partial class TableShardGrain : IShardMove
                 // the held writes wait for (an event in flight is awaited there). Events not delivered stay in the
                 // outbox rows, which the target's copy holds: the new primary publishes them.
                 _coherence.StopAsync().Ignore();
+
+                // Deactivating from here on: Orleans queues the refused calls' resends (and every new call) until this
+                // activation is gone, then places them anew on the target. Were this left until the move's call ends,
+                // a resend arriving before would be refused again, and the caller's last resend answered UNAVAILABLE.
+                this.DeactivateOnIdle();
             }
 
             stall = Stopwatch.GetElapsedTime(switchStarted).TotalMilliseconds;
@@ -150,7 +155,6 @@ internal sealed partial class TableShardGrain : IShardMove
             TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
 
-        this.DeactivateOnIdle();
         LogMoved(_shard, targetSilo, moved.Epoch, target.SeededBytes, stall, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return new MoveResult(_shard, cluster.SelfName, targetSilo, moved.Epoch, target.SeededBytes, stall);
     }

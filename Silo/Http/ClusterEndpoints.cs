@@ -5,7 +5,7 @@ namespace OrleansShards.Silo.Http;
 
 /// <summary>
 /// <c>GET /v1/cluster</c>, <c>POST /v1/cluster/drain</c>, <c>POST /v1/cluster/rebalance</c> and
-/// <c>GET /v1/tables/{table}/placement</c>.
+/// <c>GET /v1/tables/{table}/placement</c> and <c>POST /v1/tables/{table}/move</c>.
 /// </summary>
 internal static class ClusterEndpoints
 {
@@ -15,6 +15,7 @@ internal static class ClusterEndpoints
         v1.MapPost("/cluster/drain", api.Handle(DrainAsync));
         v1.MapPost("/cluster/rebalance", api.Handle(RebalanceAsync));
         tables.MapGet("/placement", api.Handle(PlacementAsync));
+        tables.MapPost("/move", api.Handle(MoveAsync));
     }
 
     private static async Task<IResult> PlacementAsync(HttpContext http, string table, ShardRequestContext ctx)
@@ -22,6 +23,36 @@ internal static class ClusterEndpoints
         var shard = ctx.GetShardForQueryString(http, table);
         var placement = await shard.GetPlacementAsync(http.RequestAborted);
         return TypedResults.Json(placement, ShardsJsonContext.Default.ShardPlacementInfo);
+    }
+
+    /// <summary>
+    /// Moves one table's primary copy to the named silo, online (as a drain moves each of its shards), and answers when
+    /// the hand-over is done. The operator's route: it names the tenant but opens none of its data.
+    /// </summary>
+    private static async Task<IResult> MoveAsync(HttpContext http, string table, ShardRequestContext ctx)
+    {
+        var body = await ctx.ReadOperatorBodyAsync(http, ShardsJsonContext.Default.MoveBody);
+        var silo = ShardRequestContext.Required(body.Silo, "silo");
+        var shard = ShardRequestContext.GetShardKeyForOperator(http, table, body.TenantId);
+        var services = http.RequestServices;
+        if (!services.GetRequiredService<IShardOwnership>().IsDistributed)
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument, "Moving a table needs cluster mode (Shards:Cluster:Redis).");
+        }
+
+        var view = services.GetRequiredService<ClusterView>();
+        if (!view.Members().Any(m => string.Equals(m.Name, silo, StringComparison.Ordinal)))
+        {
+            throw new ShardException(ShardErrorCode.InvalidArgument, $"No silo named '{silo}' is a member of the cluster.");
+        }
+
+        if (await services.GetRequiredService<IShardOwnership>().GetAsync(shard, http.RequestAborted) is null)
+        {
+            throw new ShardException(ShardErrorCode.NotFound, $"No table {table}.");
+        }
+
+        var moved = await services.GetRequiredService<IGrainFactory>().GetGrain<IShardMove>(shard).MoveToAsync(silo, http.RequestAborted);
+        return TypedResults.Json(new MoveResponse(table, moved.From, moved.To, moved.Epoch, moved.Bytes, Math.Round(moved.StallMs, 3)), ShardsJsonContext.Default.MoveResponse);
     }
 
     /// <summary>Starts moving every primary off a silo; answers the operation id.</summary>

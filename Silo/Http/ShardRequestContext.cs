@@ -111,6 +111,17 @@ internal sealed class ShardRequestContext(
     }
 
     /// <summary>For routes about the cluster rather than a tenant (<c>/v1/cluster</c>, drains): an operator key, when keys are configured.</summary>
+    /// <summary>
+    /// The shard key of a table named on an operator's route (already authenticated as the operator): the tenant from the
+    /// body or <c>X-Tenant-Id</c>, not authorized as the tenant's own key would be (the route opens none of its data).
+    /// </summary>
+    public static string GetShardKeyForOperator(HttpContext http, string table, string? requestTenant)
+    {
+        var key = ShardName.Format(ResolveTenant(http, requestTenant), table);
+        ShardName.RejectPartitionName(table);
+        return key;
+    }
+
     public void AuthenticateOperator(HttpContext http) => apiKeys.AuthorizeOperator(http.Request.Headers.Authorization);
 
     /// <summary>Checks the operator key, then reads the body (the cluster routes that take one).</summary>

@@ -36,6 +36,8 @@ namespace OrleansShards.Silo.Http;
 [JsonSerializable(typeof(ShardPlacementInfo))]
 [JsonSerializable(typeof(ClusterResponse))]
 [JsonSerializable(typeof(DrainBody))]
+[JsonSerializable(typeof(MoveBody))]
+[JsonSerializable(typeof(MoveResponse))]
 [JsonSerializable(typeof(ClusterRebalanceBody))]
 [JsonSerializable(typeof(DrainResponse))]
 [JsonSerializable(typeof(ShardBody))]

@@ -370,6 +370,25 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
             await CreateTableAsync(via, "n" + i);
             Assert.NotEqual(drained.Name, await PrimaryOfAsync(via, "n" + i));
         }
+
+        // One table moves on its own (the operator's route): its rows go along, and it serves from its new silo.
+        var movedTable = tables[0];
+        var from = await PrimaryOfAsync(via, movedTable);
+        var to = silos.First(s => s.Name != from && s != drained).Name;
+        var (moveStatus, move) = await via.PostAsync($"/v1/tables/{movedTable}/move", new { silo = to, tenantId = Tenant });
+        Assert.True(moveStatus == 200, $"{moveStatus} {move}");
+        Assert.Equal(from, move.GetProperty("from").GetString());
+        Assert.Equal(to, move.GetProperty("to").GetString());
+        Assert.Equal(to, await PrimaryOfAsync(via, movedTable));
+        var (afterStatus, after) = await via.PostAsync($"/v1/tables/{movedTable}/query", new { query = $"SELECT v FROM {movedTable}" });
+        Assert.Equal(200, afterStatus);
+        Assert.Equal(
+            writer.Acknowledged[movedTable].Order(StringComparer.Ordinal),
+            after.GetProperty("rows").EnumerateArray().Select(r => r[0].GetString()!).Order(StringComparer.Ordinal));
+        var (unknownSilo, unknownSiloBody) = await via.PostAsync($"/v1/tables/{movedTable}/move", new { silo = "no-such-silo", tenantId = Tenant });
+        Assert.True(unknownSilo == 400 && unknownSiloBody.GetProperty("error").GetProperty("code").GetString() == "INVALID_ARGUMENT", $"{unknownSilo} {unknownSiloBody}");
+        var (unknownTable, unknownTableBody) = await via.PostAsync("/v1/tables/no_such_table/move", new { silo = to, tenantId = Tenant });
+        Assert.True(unknownTable == 404 && unknownTableBody.GetProperty("error").GetProperty("code").GetString() == "NOT_FOUND", $"{unknownTable} {unknownTableBody}");
     }
 
     [Fact]

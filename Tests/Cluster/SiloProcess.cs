@@ -275,8 +275,17 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The environment variable naming the silo assembly to run instead of this build's.</summary>
+    public const string SiloDllVariable = "ORLEANSSHARDS_SILO_DLL";
+
     private static string SiloPath()
     {
+        // A published silo (for example ReadyToRun-compiled, as deploy/Dockerfile builds it) instead of the build output.
+        if (Environment.GetEnvironmentVariable(SiloDllVariable) is { Length: > 0 } published)
+        {
+            return File.Exists(published) ? published : throw new FileNotFoundException($"{SiloDllVariable} names no file: " + published);
+        }
+
         // Tests/bin/{configuration}/{tfm}/ → repository root.
         var testDirectory = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var tfm = testDirectory.Name;

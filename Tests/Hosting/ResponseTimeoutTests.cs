@@ -23,5 +23,8 @@ public sealed class ResponseTimeoutTests
 
         var messaging = host.Services.GetRequiredService<IOptions<SiloMessagingOptions>>().Value;
         Assert.Equal(TimeSpan.FromSeconds(75) + ShardsSiloBuilderExtensions.ResponseTimeoutMargin, messaging.ResponseTimeout);
+
+        // A call meeting a moved shard's stale address is forwarded more than Orleans' default twice.
+        Assert.Equal(ShardsSiloBuilderExtensions.MinForwardCount, messaging.MaxForwardCount);
     }
 }

@@ -95,7 +95,7 @@ public sealed class ApiKeyAuthenticatorTests(SecuredSiloFixture silo) : IClassFi
         var anonymous = silo.CreateClient();
         var tenant = silo.CreateTenantClient("alpha", SecuredSiloFixture.AlphaKey);
         var operatorClient = silo.CreateTenantClient(null, SecuredSiloFixture.OperatorKey);
-        foreach (var (path, body) in new[] { ("/v1/cluster/rebalance", "{}"), ("/v1/cluster/drain", """{"silo":"s1"}""") })
+        foreach (var (path, body) in new[] { ("/v1/cluster/rebalance", "{}"), ("/v1/cluster/drain", """{"silo":"s1"}"""), ("/v1/tables/t/move", """{"silo":"s1","tenantId":"alpha"}""") })
         {
             using (var none = await anonymous.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, "application/json")))
             {

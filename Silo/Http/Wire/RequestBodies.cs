@@ -54,5 +54,8 @@ internal sealed record WarmBody(string? TenantId = null, IReadOnlyList<SqlValue>
 /// <summary>Body of <c>POST /v1/cluster/drain</c>.</summary>
 internal sealed record DrainBody(string? Silo = null);
 
+/// <summary>Body of <c>POST /v1/tables/{table}/move</c>: the silo to move the table's primary to, and its tenant (or <c>X-Tenant-Id</c>).</summary>
+internal sealed record MoveBody(string? Silo = null, string? TenantId = null);
+
 /// <summary>Body of <c>POST /v1/cluster/rebalance</c>: the largest difference in primaries left between two silos (default 1).</summary>
 internal sealed record ClusterRebalanceBody(int? MaxSkew = null);

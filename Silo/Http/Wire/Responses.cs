@@ -41,6 +41,9 @@ internal sealed record ClusterSiloResponse(string Name, string Address, string S
 /// <summary>Answer of <c>POST /v1/cluster/drain</c>: the operation to follow at <c>/v1/operations/{id}</c>.</summary>
 internal sealed record DrainResponse(string OperationId, string State);
 
+/// <summary>Answer of <c>POST /v1/tables/{table}/move</c>: where the table's primary was and is, the hand-over's epoch, the bytes of the whole copy sent, and how long writes waited.</summary>
+internal sealed record MoveResponse(string Table, string From, string To, long Epoch, long BytesCopied, double StallMs);
+
 /// <summary>
 /// <c>GET /v1/operations/{id}</c>: <c>{id, kind, target, state, phase, done, total, startedAt, endedAt?, error?}</c>; the error
 /// has the shape of an API error (<c>{code, message, retryable}</c>).
