@@ -111,8 +111,25 @@ internal sealed partial class DrainGrain(IShardOwnership ownership, ClusterView 
             await Record.FailAsync(new OperationError(code.ToWire(), ex.Message));
         }
 
+        if (state != OperationStates.Completed)
+        {
+            // Not drained: the silo still holds primaries (or replicas) and stays in service, so it takes new shards again
+            // (else, with other silos draining, new tables would all go to the few left). Draining it again marks it again.
+            try
+            {
+                await ownership.SetDrainingAsync(silo, false);
+            }
+            catch (ShardException ex)
+            {
+                LogUnmarkFailed(silo, ex.Message);
+            }
+        }
+
         LogEnded(id, silo, state, done, total);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Silo {Silo} stays marked draining after its drain failed (the map did not answer: {Reason}); it is cleared when the silo starts again")]
+    private partial void LogUnmarkFailed(string silo, string reason);
 
     private async Task<bool> TryMoveAsync(string shard, string silo)
     {

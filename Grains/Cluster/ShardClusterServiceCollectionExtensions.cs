@@ -34,6 +34,7 @@ public static class ShardClusterServiceCollectionExtensions
             services.AddPlacementDirector<ShardPlacement, ShardPlacementDirector>();
             services.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
             services.AddHostedService<ClusterStartup>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloNameGuard>();
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, StaleCopySweep>();
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Replication.ReplicaRepair>();
         }

@@ -139,12 +139,38 @@ internal sealed class ShardMigration
             var target = Operation.Targets[t];
             var table = WriteTable(target, part);
             RowsWritten += rows.Count;
-            tasks.Add(Hosts(target.Name).ApplyAsync(
-                new ApplyBatch(StageSetup(target, part, table), [new TableWrite(string.Empty, ShardSql.Upsert(table, part.Columns), [], rows)]),
-                cancellationToken));
+            tasks.Add(CopyToAsync(target, part, new ApplyBatch(StageSetup(target, part, table), [new TableWrite(string.Empty, ShardSql.Insert(table, part.Columns), [], rows)]), cancellationToken));
         }
 
         return Task.WhenAll(tasks);
+    }
+
+    /// <summary>
+    /// Writes copied rows with a plain insert. The copy reads each source once, in disjoint key ranges, so a key already
+    /// in the target's table (or staging table) came from another source: two partitions hold rows with one primary key
+    /// (or one value of another unique constraint), which the move would collapse into one row. It fails instead.
+    /// </summary>
+    private async Task CopyToAsync(MigrationTarget target, TablePart part, ApplyBatch batch, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Hosts(target.Name).ApplyAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ShardException ex) when (ex.Code == ShardErrorCode.ConflictUnique)
+        {
+            throw Collision(part, null, $"two of {string.Join(", ", Operation.Sources)}", ex.Message);
+        }
+    }
+
+    /// <summary>The error of a move that would keep one of two rows with one primary key (nothing has changed yet).</summary>
+    private ShardException Collision(TablePart part, SqlValue[]? key, string where, string? detail = null)
+    {
+        var keyText = key is null ? "one primary key (or one value of a UNIQUE constraint)" : $"primary key ({string.Join(", ", key.Select(k => k.ToString()))})";
+        return new ShardException(
+            ShardErrorCode.ConflictUnique,
+            $"Rows of {part.Name} with {keyText} are in {where}: the {Operation.Kind} would keep only one of them, so it was not done and nothing changed. "
+            + "Keep primary keys unique across partitions (include the shard key in them) and retry."
+            + (detail is null ? string.Empty : $" ({detail})"));
     }
 
     /// <summary>Creates the staging table of a live target the first time rows of <paramref name="part"/> go there.</summary>
@@ -212,6 +238,7 @@ internal sealed class ShardMigration
                 var pks = set.Values.ToList();
                 keys += pks.Count;
                 var rows = await host.ReadRowsAsync(ShardSql.ByKey(part), pks, cancellationToken).ConfigureAwait(false);
+                var elsewhere = await ElsewhereAsync(source, part, pks, cancellationToken).ConfigureAwait(false);
                 for (var i = 0; i < pks.Count; i++)
                 {
                     var encoded = KeyCodec.Encode(pks[i]);
@@ -219,6 +246,11 @@ internal sealed class ShardMigration
                     if (rows[i] is { } withKey)
                     {
                         destination = TargetIndexOf(withKey[0]);
+                        if (elsewhere[i] is { } others && others.TryGetValue(destination.Value, out var other))
+                        {
+                            throw Collision(part, pks[i], $"{source} and {other}, both bound for {Operation.Targets[destination.Value].Name}");
+                        }
+
                         if (Operation.Targets[destination.Value].Name != source)
                         {
                             round.Upsert(destination.Value, part, encoded, withKey[1..]);
@@ -227,7 +259,8 @@ internal sealed class ShardMigration
 
                     for (var t = 0; t < Operation.Targets.Count; t++)
                     {
-                        if (t != destination)
+                        // Not where another source's row with this key goes: that row is not this one (gone from here).
+                        if (t != destination && !(elsewhere[i]?.ContainsKey(t) ?? false))
                         {
                             round.Delete(t, part, encoded, pks[i]);
                         }
@@ -241,6 +274,66 @@ internal sealed class ShardMigration
 
         await round.ApplyAsync(cancellationToken).ConfigureAwait(false);
         return keys;
+    }
+
+    /// <summary>
+    /// For each key changed in <paramref name="source"/>: the targets the rows with that key in the other sources go to
+    /// (target index → that source), or null when no other source holds it. Primary keys are meant to be unique across
+    /// partitions; this is how a move finds out when they are not, rather than collapse two rows into one.
+    /// </summary>
+    private async Task<Dictionary<int, string>?[]> ElsewhereAsync(string source, TablePart part, List<SqlValue[]> pks, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<int, string>?[pks.Count];
+        foreach (var other in Operation.Sources)
+        {
+            if (other == source)
+            {
+                continue;
+            }
+
+            var rows = await Hosts(other).ReadRowsAsync(ShardSql.ByKey(part), pks, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < pks.Count; i++)
+            {
+                if (rows[i] is { } withKey)
+                {
+                    (found[i] ??= [])[TargetIndexOf(withKey[0])] = other;
+                }
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// At the switch, on each live target (no write commits now): a row moving in whose primary key is also a row that
+    /// stays there (not leaving for another shard) is a second row with that key. The move fails before it changes
+    /// anything, instead of the arriving row replacing the staying one.
+    /// </summary>
+    public async Task CheckLiveTargetsAsync(CancellationToken cancellationToken)
+    {
+        foreach (var target in Operation.Targets.Where(t => t.Mode == TargetMode.Live))
+        {
+            var host = Hosts(target.Name);
+            foreach (var part in Shape.Parts)
+            {
+                var stage = ShardSql.StageOf(part.Name);
+                var deletes = ShardSql.DeletesOf(part.Name);
+                var present = (await host.ReadInternalAsync("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)", [stage, deletes], cancellationToken).ConfigureAwait(false))
+                    .Select(r => r[0].AsText).ToHashSet(StringComparer.Ordinal);
+                if (!present.Contains(stage))
+                {
+                    continue;
+                }
+
+                string Match(string alias) => string.Join(" AND ", part.PrimaryKey.Select(i => $"{alias}.{ShardSql.Quote(part.Columns[i])} = s.{ShardSql.Quote(part.Columns[i])}"));
+                var leaving = present.Contains(deletes) ? $" AND NOT EXISTS (SELECT 1 FROM {ShardSql.Quote(deletes)} d WHERE {Match("d")})" : string.Empty;
+                var sql = $"SELECT {part.PrimaryKeyList("s")} FROM {ShardSql.Quote(stage)} s WHERE EXISTS (SELECT 1 FROM {ShardSql.Quote(part.Name)} t WHERE {Match("t")}){leaving} LIMIT 1";
+                if ((await host.ReadInternalAsync(sql, [], cancellationToken).ConfigureAwait(false)) is [var key, ..])
+                {
+                    throw Collision(part, key, $"{target.Name} (a row that stays there) and another partition (a row moving there)");
+                }
+            }
+        }
     }
 
     private int TargetIndexOf(SqlValue key) => Operation.Targets.Count == 1 ? 0 : Assigner.Assign(key);
@@ -317,7 +410,7 @@ internal sealed class ShardMigration
                     setup.AddRange(migration.StageSetup(target, part, table));
 
                     migration.RowsWritten += w.Upserts.Count;
-                    writes.Add(new TableWrite(ShardSql.DeleteByKey(table, part), ShardSql.Upsert(table, part.Columns), [.. w.Deletes.Values], [.. w.Upserts.Values]));
+                    writes.Add(new TableWrite(ShardSql.DeleteByKey(table, part), ShardSql.UpsertByKey(table, part), [.. w.Deletes.Values], [.. w.Upserts.Values]));
                 }
 
                 var batch = new ApplyBatch(setup, writes);

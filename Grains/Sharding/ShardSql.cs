@@ -39,6 +39,33 @@ internal static class ShardSql
         return builder.ToString();
     }
 
+    /// <summary>A plain insert: a row whose primary key (or other unique value) is there already fails, never replaces.</summary>
+    public static string Insert(string table, IReadOnlyList<string> columns)
+    {
+        var builder = new StringBuilder("INSERT INTO ").Append(Quote(table)).Append('(');
+        builder.AppendJoin(", ", columns.Select(Quote)).Append(") VALUES (");
+        builder.AppendJoin(", ", columns.Select(_ => "?")).Append(')');
+        return builder.ToString();
+    }
+
+    /// <summary>
+    /// Inserts a row, or updates the row with its primary key: unlike <c>INSERT OR REPLACE</c>, a row that breaks another
+    /// unique constraint fails instead of deleting the row that holds the value.
+    /// </summary>
+    public static string UpsertByKey(string table, TablePart part)
+    {
+        var builder = new StringBuilder(Insert(table, part.Columns));
+        builder.Append(" ON CONFLICT(").Append(part.PrimaryKeyList()).Append(") DO ");
+        var others = part.Columns.Where((_, i) => !part.PrimaryKey.Contains(i)).ToList();
+        if (others.Count == 0)
+        {
+            return builder.Append("NOTHING").ToString();
+        }
+
+        builder.Append("UPDATE SET ").AppendJoin(", ", others.Select(c => Quote(c) + " = excluded." + Quote(c)));
+        return builder.ToString();
+    }
+
     public static string DeleteByKey(string table, TablePart part) =>
         $"DELETE FROM {Quote(table)} WHERE {string.Join(" AND ", part.PrimaryKey.Select(i => Quote(part.Columns[i]) + " = ?"))}";
 

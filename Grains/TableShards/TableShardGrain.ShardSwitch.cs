@@ -167,6 +167,7 @@ internal sealed partial class TableShardGrain
         }
 
         await Task.WhenAll(tasks);
+        await migration.CheckLiveTargetsAsync(cancellationToken);
         return moved;
     }
 

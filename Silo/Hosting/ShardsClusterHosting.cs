@@ -81,6 +81,13 @@ internal static class ShardsClusterHosting
     public static void Configure(ISiloBuilder silo, ShardClusterOptions cluster) => Configure(silo, cluster, RunsInKubernetes);
 
     /// <summary>
+    /// As <see cref="Configure(ISiloBuilder, ShardClusterOptions)"/>, with the invalidation streams' keys under
+    /// <paramref name="redisKeyPrefix"/> (<c>Shards:Redis:KeyPrefix</c>, the cache's prefix too) instead of the service's
+    /// <c>{ServiceId}/</c>.
+    /// </summary>
+    public static void Configure(ISiloBuilder silo, ShardClusterOptions cluster, string? redisKeyPrefix) => Configure(silo, cluster, RunsInKubernetes, redisKeyPrefix);
+
+    /// <summary>
     /// Configures the silo for cluster mode. With <paramref name="kubernetes"/>, Microsoft.Orleans.Hosting.Kubernetes
     /// is added: it labels the pod with the cluster's ids, and declares a silo dead as soon as its pod is deleted
     /// (instead of after missed probes). It also sets the cluster ids (from <c>ORLEANS_CLUSTER_ID</c> /
@@ -88,7 +95,7 @@ internal static class ShardsClusterHosting
     /// ours: <c>Shards:Cluster</c> is applied after it (post-configure) and the endpoints are set explicitly, which it
     /// leaves alone; the silo name must equal the pod name anyway (<see cref="Validate(ShardClusterOptions, bool)"/>).
     /// </summary>
-    internal static void Configure(ISiloBuilder silo, ShardClusterOptions cluster, bool kubernetes)
+    internal static void Configure(ISiloBuilder silo, ShardClusterOptions cluster, bool kubernetes, string? redisKeyPrefix = null)
     {
         var redis = ConfigurationOptions.Parse(cluster.Redis!);
         redis.AbortOnConnectFail = false;
@@ -143,7 +150,7 @@ internal static class ShardsClusterHosting
         silo.AddRedisStreams(ShardsSiloHostingExtensions.RedisStreamProvider, o =>
         {
             o.Configuration = cluster.Redis!;
-            o.KeyPrefix = ShardsSiloHostingExtensions.StreamKeyPrefix(cluster.ServiceId + "/");
+            o.KeyPrefix = ShardsSiloHostingExtensions.StreamKeyPrefix(string.IsNullOrEmpty(redisKeyPrefix) ? cluster.ServiceId + "/" : redisKeyPrefix);
         });
         silo.Services.AddOptions<ShardCacheOptions>().Configure(o => o.StreamProvider = ShardsSiloHostingExtensions.RedisStreamProvider);
     }

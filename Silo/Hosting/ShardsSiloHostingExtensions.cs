@@ -59,7 +59,8 @@ public static class ShardsSiloHostingExtensions
                 builder.Configuration[RedisKeyPrefixKey] = cluster.ServiceId + "/";
             }
 
-            builder.UseOrleans(silo => ShardsClusterHosting.Configure(silo, cluster));
+            var clusterKeyPrefix = builder.Configuration[RedisKeyPrefixKey];
+            builder.UseOrleans(silo => ShardsClusterHosting.Configure(silo, cluster, clusterKeyPrefix));
             return builder.AddShardsApi(configure);
         }
 

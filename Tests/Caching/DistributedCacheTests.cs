@@ -70,6 +70,26 @@ public sealed class DistributedCacheTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task A_cluster_silos_configured_key_prefix_holds_both_its_cache_keys_and_its_invalidation_streams()
+    {
+        var id = "pfx" + Guid.NewGuid().ToString("N")[..8];
+        await using var silo = new RedisKestrelSilo(redis.Configuration, id, keyPrefix: "custom-" + id + "/");
+        await silo.InitializeAsync();
+        Assert.Equal("custom-" + id + "/", silo.Services.GetRequiredService<IOptions<OrleansShards.Grains.Caching.RedisCacheOptions>>().Value.KeyPrefix);
+        Assert.Equal("custom-" + id + "/orleansshards:streams", silo.Services.GetOptionsByName<OrleansShards.Grains.Streams.Redis.RedisStreamOptions>("redis").KeyPrefix);
+
+        // A write's invalidation goes out on a stream under that prefix.
+        var shard = silo.Grains.GetGrain<ITableShard>(ShardName.Format("t1", "prefixed"));
+        await shard.DdlAsync(new DdlRequest("CREATE TABLE prefixed(id INTEGER PRIMARY KEY)"));
+        await shard.MutateAsync(new MutationRequest("INSERT INTO prefixed(id) VALUES (1)"));
+        Assert.Single((await shard.LookupRowsAsync(new RowLookupRequest(SqlValue.FromInteger(1), Consistency: Consistency.Cached))).Rows);
+        await shard.MutateAsync(new MutationRequest("DELETE FROM prefixed WHERE id = 1"));
+        var server = redis.Connection.GetServer(redis.Connection.GetEndPoints()[0]);
+        await Eventually.TrueAsync(() => server.Keys(pattern: "custom-" + id + "/orleansshards:streams*").Any(), "an invalidation stream under the configured prefix");
+        Assert.DoesNotContain(server.Keys(pattern: id + "/orleansshards:streams*"), _ => true);
+    }
+
+    [Fact]
     public async Task Cluster_silo_runs_membership_reminders_ownership_map_stream_and_cache_on_one_multiplexer()
     {
         var id = "mux" + Guid.NewGuid().ToString("N")[..8];

@@ -40,7 +40,19 @@ public class KestrelSilo : IAsyncLifetime
         builder.AddShardsSilo();
         _app = builder.Build();
         _app.MapShardsApi();
-        await _app.StartAsync();
+        try
+        {
+            await _app.StartAsync();
+        }
+        catch
+        {
+            // A start that failed (a test of a refused start) is not stopped, only disposed.
+            var failed = _app;
+            _app = null;
+            await failed.DisposeAsync();
+            throw;
+        }
+
         var address = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         Url = new Uri(address);
     }

@@ -6,8 +6,13 @@ namespace OrleansShards.Tests.Infrastructure;
 /// </summary>
 internal sealed class RedisKestrelSilo : KestrelSilo, IAsyncDisposable
 {
-    public RedisKestrelSilo(string configuration, string? cluster = null)
+    public RedisKestrelSilo(string configuration, string? cluster = null, string? keyPrefix = null, string? name = null)
     {
+        if (keyPrefix is not null)
+        {
+            Settings["Shards:Redis:KeyPrefix"] = keyPrefix;
+        }
+
         if (cluster is null)
         {
             Settings["Shards:Redis:Configuration"] = configuration;
@@ -17,7 +22,7 @@ internal sealed class RedisKestrelSilo : KestrelSilo, IAsyncDisposable
         Settings["Shards:Cluster:Redis"] = configuration;
         Settings["Shards:Cluster:ClusterId"] = cluster;
         Settings["Shards:Cluster:ServiceId"] = cluster;
-        Settings["Shards:Cluster:SiloName"] = cluster;
+        Settings["Shards:Cluster:SiloName"] = name ?? cluster;
         Settings["Shards:Cluster:AdvertisedAddress"] = "127.0.0.1";
         Settings["Shards:Cluster:ReplicationFactor"] = "1";
     }
