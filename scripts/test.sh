@@ -31,7 +31,7 @@ test_status=0
 dotnet test -c Release --no-build \
     --logger "trx;LogFileName=tests.trx" \
     --results-directory "$results" \
-    --blame-hang-timeout 5m || test_status=$?
+    --blame-hang-timeout 10m || test_status=$?
 
 summary="$(python3 - "$results" <<'PY'
 import glob, sys
@@ -66,6 +66,12 @@ if [ "$found" != "ok" ]; then
 fi
 
 failed="$(printf '%s\n' "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')"
+if [ "$failed" = "0" ] && [ "$test_status" -ne 0 ]; then
+    # The run was aborted (a test host crash, a hang past --blame-hang-timeout): the test it was running has no result.
+    echo "the test run was aborted (see above): its unfinished test counts as failed"
+    line="$(printf '%s\n' "$line" | sed -E 's/^([0-9]+) passed, 0 failed/\1 passed, 1 failed/')"
+    failed=1
+fi
 echo "$line"
 if [ "$failed" != "0" ] || [ "$test_status" -ne 0 ]; then
     exit 1

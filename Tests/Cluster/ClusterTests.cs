@@ -125,6 +125,20 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         var (_, cluster) = await silos[0].GetAsync("/v1/cluster");
         Assert.Equal(6, cluster.GetProperty("silos").EnumerateArray().Sum(s => s.GetProperty("primaries").GetInt64()));
         output.WriteLine("primaries: " + string.Join(", ", primaries));
+
+        // A second process under a live silo's name (its own ports and directory) refuses to start (SiloNameGuard); the
+        // cluster goes on as it was.
+        var duplicate = StartSilo(silos[0].Name, _root.Combine("duplicate"));
+        for (var watch = System.Diagnostics.Stopwatch.StartNew(); !duplicate.HasExited && watch.Elapsed < FormTimeout;)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(duplicate.HasExited, "the duplicate-named silo is still running:\n" + duplicate.Tail());
+        Assert.Contains($"Silo name '{silos[0].Name}' is in use by a live silo", duplicate.Tail(400), StringComparison.Ordinal);
+        Assert.Equal(1, await CountAsync(silos[0], tables[0]));
+        var (_, after) = await silos[1].GetAsync("/v1/cluster");
+        Assert.Equal(3, after.GetProperty("silos").EnumerateArray().Count(s => s.GetProperty("status").GetString() == "active"));
     }
 
     [Fact]
