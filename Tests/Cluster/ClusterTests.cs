@@ -129,13 +129,9 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         // A second process under a live silo's name (its own ports and directory) refuses to start (SiloNameGuard); the
         // cluster goes on as it was.
         var duplicate = StartSilo(silos[0].Name, _root.Combine("duplicate"));
-        for (var watch = System.Diagnostics.Stopwatch.StartNew(); !duplicate.HasExited && watch.Elapsed < FormTimeout;)
-        {
-            await Task.Delay(50);
-        }
-
-        Assert.True(duplicate.HasExited, "the duplicate-named silo is still running:\n" + duplicate.Tail());
-        Assert.Contains($"Silo name '{silos[0].Name}' is in use by a live silo", duplicate.Tail(400), StringComparison.Ordinal);
+        Assert.True(await duplicate.WaitForExitAsync(FormTimeout), "the duplicate-named silo is still running:\n" + duplicate.Tail());
+        var said = duplicate.Tail(400);
+        Assert.True(said.Contains($"Silo name '{silos[0].Name}' is in use by a live silo", StringComparison.Ordinal), "the duplicate exited for another reason:\n" + said);
         Assert.Equal(1, await CountAsync(silos[0], tables[0]));
         var (_, after) = await silos[1].GetAsync("/v1/cluster");
         Assert.Equal(3, after.GetProperty("silos").EnumerateArray().Count(s => s.GetProperty("status").GetString() == "active"));

@@ -48,6 +48,24 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> for the process to exit and for all its output to reach the log (the output
+    /// is read asynchronously: <see cref="HasExited"/> can be true while its last lines are still on their way).
+    /// </summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     public string LogPath => DataDirectory + ".log";
 
     /// <summary>Starts a silo named <paramref name="name"/> on <paramref name="dataDirectory"/>, joining the cluster in <paramref name="redis"/>.</summary>
@@ -191,6 +209,7 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
+                await WaitForExitAsync(TimeSpan.FromSeconds(5));
                 throw new InvalidOperationException($"Silo {Name} exited with {_process.ExitCode}.\n{Tail()}");
             }
 
