@@ -192,6 +192,16 @@ internal sealed class SiloNamePlacementDirector(ClusterView cluster) : IPlacemen
         var key = target.GrainIdentity.Key.ToString()!;
         var slash = key.IndexOf('/', StringComparison.Ordinal);
         var name = slash < 0 ? key : key[..slash];
-        return Task.FromResult(cluster.ActiveSilo(name) ?? context.LocalSilo);
+        if (cluster.IsSelf(name))
+        {
+            return Task.FromResult(context.LocalSilo);
+        }
+
+        // Another silo's grain while that silo is not active (dead, gone, not joined yet): the call fails here, typed,
+        // instead of activating the grain on a silo that is not its own (its activation would fail, and be logged with
+        // its stack, on every call until the silo is back).
+        return cluster.ActiveSilo(name) is { } silo
+            ? Task.FromResult(silo)
+            : Task.FromException<SiloAddress>(new ShardException(ShardErrorCode.Unavailable, $"Silo '{name}' is not an active member of the cluster; retry once it is."));
     }
 }

@@ -30,6 +30,7 @@ internal sealed partial class ShardReplicator : IReplicationGate
     private readonly TimeSpan _timeout;
     private readonly Action<string> _onFenced;
     private readonly ILogger _logger;
+    private readonly Func<string, bool> _isActive;
     private readonly List<Peer> _peers;
 
     public ShardReplicator(
@@ -43,7 +44,8 @@ internal sealed partial class ShardReplicator : IReplicationGate
         TimeSpan timeout,
         Action<string> onFenced,
         Action<string> onLost,
-        ILogger logger)
+        ILogger logger,
+        Func<string, bool>? isActive = null)
     {
         _shard = shard;
         _paths = paths;
@@ -55,6 +57,7 @@ internal sealed partial class ShardReplicator : IReplicationGate
         _onFenced = onFenced;
         _onLost = onLost;
         _logger = logger;
+        _isActive = isActive ?? (static _ => true);
         _peers = replicas.Select(r => new Peer(r, grains.GetGrain<IShardReplica>(ShardReplicaGrain.KeyOf(r, shard)))).ToList();
     }
 
@@ -385,6 +388,14 @@ internal sealed partial class ShardReplicator : IReplicationGate
 
     private async Task<T> Call<T>(Peer peer, Func<IShardReplica, Task<T>> call)
     {
+        if (!_isActive(peer.Silo))
+        {
+            // Not called: Orleans would place the replica grain on another silo, where its activation fails (and is
+            // logged with its stack) on every retry while the silo is gone.
+            peer.Synced = false;
+            throw new ShardException(ShardErrorCode.Unavailable, $"The replica's silo '{peer.Silo}' is not an active member of the cluster; it catches up once it is.");
+        }
+
         try
         {
             return await call(peer.Replica).WaitAsync(_timeout).ConfigureAwait(false);

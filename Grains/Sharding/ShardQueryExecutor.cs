@@ -7,7 +7,8 @@ namespace OrleansShards.Grains.Sharding;
 /// Runs one read on every shard in parallel and combines the answers. How each aggregation is expressed:
 /// <list type="bullet">
 /// <item><c>concat</c>/<c>merge</c>/<c>sum</c>: the query runs as sent; concat keeps every row in shard order, merge drops
-/// duplicate rows, sum adds each numeric column over every returned row (so <c>SELECT sum(x), count(*) …</c> sums exactly).</item>
+/// duplicate rows, sum adds each column over every returned row as SQLite's <c>sum()</c> does (so <c>SELECT sum(x), count(*) …</c>
+/// sums exactly, and a 64-bit overflow fails as it does on one table).</item>
 /// <item><c>count</c>: each shard runs <c>SELECT count(*) FROM (query)</c>; the counts are added.</item>
 /// <item><c>avg</c>: the query selects one column, the value to average; each shard runs
 /// <c>WITH q_avg(v) AS (query) SELECT total(v), count(v) FROM q_avg</c> and the answer is Σsum / Σcount — the exact mean
@@ -83,8 +84,8 @@ internal static class ShardQueryExecutor
         }
         catch (OverflowException ex)
         {
-            // The partitions' counts or sums add up past a 64-bit integer (only a query that escaped the wrapper answers such
-            // counts): a bad request, not a failure of the silo.
+            // The partitions' counts add up past a 64-bit integer (only a query that escaped the wrapper answers such counts): a
+            // bad request, not a failure of the silo. (Sums are SQLite's own sum(): its overflow is SQLite's error.)
             throw new ShardException(ShardErrorCode.InvalidArgument, $"The {aggregation} aggregation of the partitions' answers overflows a 64-bit integer.", ex);
         }
     }
@@ -178,49 +179,36 @@ internal static class ShardQueryExecutor
         }
     }
 
+    /// <summary>
+    /// Each column's <c>sum()</c> over every returned row, computed by SQLite's own <c>sum()</c> in an in-memory database:
+    /// the answer one table holding all the rows would give. Integers add exactly, and past 64 bits the query fails with
+    /// SQLite's "integer overflow" (<c>SQL_ERROR</c>); a REAL, or TEXT or a BLOB that is not an integer, makes the sum REAL
+    /// (TEXT reading as a number counts as that number, other TEXT as 0.0); a column of NULLs only sums to NULL.
+    /// </summary>
     private static SqlValue[] SumColumns(int width, IEnumerable<SqlValue[]> rows)
     {
-        var integers = new long[width];
-        var reals = new double[width];
-        var isReal = new bool[width];
-        var any = new bool[width];
-        foreach (var row in rows)
+        if (width == 0)
         {
-            for (var i = 0; i < width && i < row.Length; i++)
-            {
-                var v = row[i];
-                if (v.Kind == SqlValueKind.Integer && !isReal[i])
-                {
-                    try
-                    {
-                        integers[i] = checked(integers[i] + v.AsInteger);
-                    }
-                    catch (OverflowException)
-                    {
-                        isReal[i] = true;
-                        reals[i] = (double)integers[i] + v.AsInteger;
-                    }
-                }
-                else if (v.Kind is SqlValueKind.Integer or SqlValueKind.Real)
-                {
-                    if (!isReal[i])
-                    {
-                        isReal[i] = true;
-                        reals[i] = integers[i];
-                    }
-
-                    reals[i] += v.AsReal;
-                }
-                else
-                {
-                    continue;
-                }
-
-                any[i] = true;
-            }
+            return [];
         }
 
-        return [.. Enumerable.Range(0, width).Select(i => !any[i] ? SqlValue.Null : isReal[i] ? SqlValue.FromReal(reals[i]) : SqlValue.FromInteger(integers[i]))];
+        var columns = Enumerable.Range(0, width).Select(i => "c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var insert = $"INSERT INTO v VALUES ({string.Join(", ", columns.Select(_ => "?"))})";
+        using var memory = new ShardConnection(":memory:", readOnly: false, planCacheSize: 1);
+        memory.Execute($"CREATE TABLE v({string.Join(", ", columns)})");
+        memory.Execute("BEGIN");
+        var values = new SqlValue[width];
+        foreach (var row in rows)
+        {
+            for (var i = 0; i < width; i++)
+            {
+                values[i] = i < row.Length ? row[i] : SqlValue.Null;
+            }
+
+            memory.ExecuteInternal(insert, values);
+        }
+
+        return memory.Query($"SELECT {string.Join(", ", columns.Select(c => $"sum({c})"))} FROM v")[0];
     }
 
     private sealed record Part(string Name, int Index, QueryResult? Result, ShardException? Error, double DurationMs);

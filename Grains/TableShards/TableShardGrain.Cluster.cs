@@ -42,6 +42,9 @@ internal sealed partial class TableShardGrain
 
     private ClusterView? Cluster => _clusterView ??= ServiceProvider.GetService<ClusterView>();
 
+    /// <summary>True when the silo named <paramref name="silo"/> is an active member (always, outside a cluster); any thread.</summary>
+    private bool IsActiveSilo(string silo) => Cluster is not { } view || view.ActiveSilo(silo) is not null;
+
     /// <summary>
     /// Before the file is opened: true when this silo may open it (embedded, or the map names this silo or no one).
     /// Otherwise the activation refuses (see <see cref="Refuse"/>).
@@ -181,6 +184,14 @@ internal sealed partial class TableShardGrain
 
         foreach (var silo in owner.Replicas)
         {
+            if (!IsActiveSilo(silo))
+            {
+                // Not called (Orleans would place the grain on another silo, where its activation fails): the sweep finds
+                // the copy when that silo starts again.
+                LogDropFailed(_shard, silo, "its silo is not an active member of the cluster");
+                continue;
+            }
+
             try
             {
                 await _grains.GetGrain<IShardReplica>(ShardReplicaGrain.KeyOf(silo, _shard)).DropAsync(_epoch).WaitAsync(ClusterOptions.ReplicationTimeout);

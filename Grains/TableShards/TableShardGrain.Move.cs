@@ -61,7 +61,7 @@ internal sealed partial class TableShardGrain : IShardMove
         var started = Stopwatch.GetTimestamp();
         var target = new ShardReplicator(
             _shard, _paths, _options.DataDirectory, _epoch, [targetSilo], _grains, () => _writerConnection, ClusterOptions.ReplicationTimeout,
-            OnFenced, _ => { }, _logger);
+            OnFenced, _ => { }, _logger, IsActiveSilo);
 
         // Bulk copy while writes go on: seed and catch up (a replica pipeline of its own).
         await target.SyncAsync(_writer.Sequence);

@@ -69,7 +69,7 @@ internal sealed partial class TableShardGrain
 
     private ShardReplicator NewReplicator(IReadOnlyList<string> replicas) => new(
         _shard, _paths, _options.DataDirectory, _epoch, replicas, _grains, () => _writerConnection, ClusterOptions.ReplicationTimeout,
-        OnFenced, OnQuorumLost, _logger);
+        OnFenced, OnQuorumLost, _logger, IsActiveSilo);
 
     private IGrainTimer? _repairTimer;
 
@@ -136,7 +136,7 @@ internal sealed partial class TableShardGrain
             // Seeded and caught up while writes go on, then switched in between two transactions.
             var seeder = new ShardReplicator(
                 _shard, _paths, _options.DataDirectory, _epoch, [candidate], _grains, () => _writerConnection, ClusterOptions.ReplicationTimeout,
-                OnFenced, _ => { }, _logger);
+                OnFenced, _ => { }, _logger, IsActiveSilo);
             await seeder.SyncAsync(_writer.Sequence);
             var replicas = current.Replicas.Select(r => r == silo ? candidate : r).ToList();
             await _writer.RunMaintenanceAsync(async _ =>
@@ -153,11 +153,18 @@ internal sealed partial class TableShardGrain
 
             try
             {
+                if (!IsActiveSilo(silo))
+                {
+                    // Not called: Orleans would place the grain on another silo, where its activation fails.
+                    throw new ShardException(ShardErrorCode.Unavailable, $"silo '{silo}' is not an active member of the cluster");
+                }
+
                 await _grains.GetGrain<IShardReplica>(ShardReplicaGrain.KeyOf(silo, _shard)).DropAsync(_epoch).WaitAsync(ClusterOptions.ReplicationTimeout, cancellationToken);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                // Gone or unreachable: its stale copy stays on its disk (it is no longer in the map).
+                // Gone or unreachable: its stale copy stays on its disk (it is no longer in the map), and is moved aside
+                // when that silo starts again.
                 LogDropFailed(_shard, silo, ex.Message);
             }
 

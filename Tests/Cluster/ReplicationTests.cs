@@ -437,6 +437,15 @@ public sealed class ReplicationTests(ITestOutputHelper output) : IAsyncLifetime
         await WriteUntilReplicasAsync(primary, "kept", [replicas[1], spare.Name], 100, $"the replica on {gone.Name} replaced by one on {spare.Name}");
         Assert.Contains($"replica on silo {gone.Name} failed", primary.Tail(100_000), StringComparison.Ordinal);
 
+        // Once the dead silo is declared dead, the primary stops calling its replica grain: called, Orleans would place it on
+        // another silo, where its activation fails and is logged with its stack on every retry until the replacement.
+        foreach (var silo in silos.Where(s => s != gone))
+        {
+            var log = string.Join('\n', silo.Tail(100_000).Split('\n').Where(l => !l.TrimStart().StartsWith("at ", StringComparison.Ordinal) && !l.Contains("--- End of", StringComparison.Ordinal)));
+            var at = log.IndexOf($"The replica on silo '{gone.Name}' is not on this silo", StringComparison.Ordinal);
+            Assert.True(at < 0, $"a replica grain of {gone.Name} was activated on {silo.Name}:\n{log[Math.Max(0, at - 6000)..Math.Min(log.Length, at + 1500)]}");
+        }
+
         // The dead silo comes back (no longer a replica), then the spare is drained: its replica moves to the returned silo.
         var copy = Path.Combine(gone.DataDirectory, "acme", "kept.db");
         Assert.True(File.Exists(copy), "the dead silo's replica copy");

@@ -464,6 +464,56 @@ public sealed class ShardRegistryGrainTests
     }
 
     [Fact]
+    public async Task The_sum_aggregation_answers_what_SQLites_sum_over_one_table_of_all_the_rows_answers()
+    {
+        await using var host = await ShardTestHost.StartAsync();
+
+        // The same 40 rows in a table sharded 4 ways and in one left whole (the truth). Column t holds TEXT reading as an
+        // integer, TEXT that is no number and NULL; x mixes REAL, INTEGER, numeric TEXT and a BLOB; n is all NULL.
+        var rows = Enumerable.Range(0, 40).Select(id => new SqlValue[]
+        {
+            id,
+            "o" + (id % 8),
+            id * 1000L,
+            (id % 3) switch { 0 => "12", 1 => "abc", _ => SqlValue.Null },
+            SqlValue.Null,
+            (id % 4) switch { 0 => 0.5, 1 => 7, 2 => "2.25", _ => new byte[] { 1, 2 } },
+        }).ToList();
+        foreach (var table in new[] { "mixed", "whole" })
+        {
+            var shard = host.Shard(Tenant, table);
+            await shard.DdlAsync(new DdlRequest($"CREATE TABLE {table}(id INTEGER PRIMARY KEY, org TEXT NOT NULL, i INTEGER, t TEXT, n, x)"));
+            await shard.BatchAsync(new BatchRequest(rows.Select(r => new Statement($"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?)", r)).ToList()));
+        }
+
+        await host.Registry("mixed").ShardAsync(new ShardRequest("org", 4));
+        var sum = await host.Registry("mixed").QueryShardsAsync(new ShardQueryRequest("SELECT i, t, n, x FROM mixed", Aggregation: ShardAggregations.Sum));
+        var truth = (await host.Shard(Tenant, "whole").QueryAsync(new QueryRequest("SELECT sum(i), sum(t), sum(n), sum(x) FROM whole"))).Rows[0];
+
+        Assert.Equal([SqlValueKind.Integer, SqlValueKind.Real, SqlValueKind.Null, SqlValueKind.Real], truth.Select(v => v.Kind));
+        Assert.Equal(truth, sum.Rows[0]);
+        Assert.Equal(4, sum.Shards.Count);
+
+        // Past 64 bits: SQLite's sum() fails ("integer overflow"), and so does the sum across the partitions, whose own
+        // sums each fit.
+        foreach (var table in new[] { "huge", "hugewhole" })
+        {
+            var shard = host.Shard(Tenant, table);
+            await shard.DdlAsync(new DdlRequest($"CREATE TABLE {table}(id INTEGER PRIMARY KEY, org TEXT NOT NULL, big INTEGER)"));
+            await shard.BatchAsync(new BatchRequest(Enumerable.Range(0, 8).Select(id => new Statement($"INSERT INTO {table} VALUES (?, ?, ?)", [id, "o" + id, 1L << 60])).ToList()));
+        }
+
+        await host.Registry("huge").ShardAsync(new ShardRequest("org", 4));
+        var whole = await Assert.ThrowsAsync<ShardException>(() => host.Shard(Tenant, "hugewhole").QueryAsync(new QueryRequest("SELECT sum(big) FROM hugewhole")));
+        var across = await Assert.ThrowsAsync<ShardException>(() => host.Registry("huge").QueryShardsAsync(new ShardQueryRequest("SELECT big FROM huge", Aggregation: ShardAggregations.Sum)));
+        Assert.Equal(ShardErrorCode.SqlError, whole.Code);
+        Assert.Equal(whole.Code, across.Code);
+        Assert.Contains("integer overflow", across.Message, StringComparison.Ordinal);
+        var partials = await host.Registry("huge").QueryShardsAsync(new ShardQueryRequest("SELECT sum(big) FROM huge", Aggregation: ShardAggregations.Concat));
+        Assert.All(partials.Rows, r => Assert.Equal(SqlValueKind.Integer, r[0].Kind));
+    }
+
+    [Fact]
     public async Task DiscoverAsync_reports_registry_and_health_of_each_shard()
     {
         await using var host = await ShardTestHost.StartAsync();
