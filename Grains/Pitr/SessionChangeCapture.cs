@@ -18,7 +18,7 @@ internal sealed class SessionChangeCapture : IChangeCapture
     {
         try
         {
-            return new Scope(SqliteSession.Create(writer.Connection, writer.Authorizer));
+            return new Scope(SqliteSession.Create(writer.Connection, writer.Authorizer), schemaChange);
         }
         catch (SqliteException ex)
         {
@@ -26,11 +26,27 @@ internal sealed class SessionChangeCapture : IChangeCapture
         }
     }
 
-    private sealed class Scope(SqliteSession session) : IChangeCaptureScope
+    private sealed class Scope(SqliteSession session, bool schemaChange) : IChangeCaptureScope
     {
+        /// <summary>True once the DDL work of a schema change was rolled back (it failed, or was a dry run).</summary>
+        private bool _schemaRolledBack;
+
+        /// <summary>
+        /// A schema change runs alone in its transaction: once its work is rolled back, nothing of it remains. The session
+        /// cannot forget what it recorded, and may have recorded rows of tables the rollback removed (a virtual table's
+        /// shadow tables, which its CREATE fills): asked for a changeset it would fail on them ("database schema has
+        /// changed"), so it is not asked.
+        /// </summary>
+        public void WorkRolledBack() => _schemaRolledBack |= schemaChange;
+
         /// <summary>The changeset; an empty array when the statements left no net change.</summary>
         public byte[]? TakeChangeset()
         {
+            if (_schemaRolledBack)
+            {
+                return [];
+            }
+
             try
             {
                 return session.GetChangeset();

@@ -35,7 +35,8 @@ internal static class ClusterEndpoints
         var silo = ShardRequestContext.Required(body.Silo, "silo");
         var shard = ShardRequestContext.GetShardKeyForOperator(http, table, body.TenantId);
         var services = http.RequestServices;
-        if (!services.GetRequiredService<IShardOwnership>().IsDistributed)
+        var ownership = services.GetRequiredService<IShardOwnership>();
+        if (!ownership.IsDistributed)
         {
             throw new ShardException(ShardErrorCode.InvalidArgument, "Moving a table needs cluster mode (Shards:Cluster:Redis).");
         }
@@ -46,7 +47,7 @@ internal static class ClusterEndpoints
             throw new ShardException(ShardErrorCode.InvalidArgument, $"No silo named '{silo}' is a member of the cluster.");
         }
 
-        if (await services.GetRequiredService<IShardOwnership>().GetAsync(shard, http.RequestAborted) is null)
+        if (await ownership.GetAsync(shard, http.RequestAborted) is null)
         {
             throw new ShardException(ShardErrorCode.NotFound, $"No table {table}.");
         }
