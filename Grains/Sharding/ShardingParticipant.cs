@@ -59,6 +59,9 @@ internal sealed class ShardingParticipant(string shard, ReaderPool readers, Shar
             var late = new List<string>();
             foreach (var row in reader.Query(
                 "SELECT type, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE '\\_%' ESCAPE '\\' AND tbl_name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%' " +
+                // A virtual table's shadow tables (an FTS5 table's f_data, f_idx, …) are its module's: its CREATE VIRTUAL
+                // TABLE makes them again, and creating one by name is refused.
+                "AND tbl_name NOT IN (SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow') " +
                 "ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'view' THEN 2 ELSE 3 END, rowid"))
             {
                 (row[0].AsText is "table" or "index" ? early : late).Add(row[1].AsText);

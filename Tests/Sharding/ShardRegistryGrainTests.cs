@@ -528,6 +528,18 @@ public sealed class ShardRegistryGrainTests
         Assert.All(counts.Shards, s => Assert.Null(s.Error));
         Assert.Equal(2, counts.Shards.Count);
         Assert.Equal(0, counts.Rows[0][0].AsInteger);
+
+        // A file already holding a virtual table is sharded and unsharded: the partitions get the virtual table from its
+        // CREATE VIRTUAL TABLE, not its shadow tables by name (refused: "object name reserved for internal use").
+        var docs = await CreateItemsAsync(host, 100, "docs");
+        await docs.DdlAsync(new DdlRequest("CREATE VIRTUAL TABLE words USING fts5(body)"));
+        await host.Registry("docs").ShardAsync(new ShardRequest("org", 2));
+        var partitions = await host.Registry("docs").QueryShardsAsync(new ShardQueryRequest("SELECT count(*) FROM words", Aggregation: ShardAggregations.Sum));
+        Assert.All(partitions.Shards, s => Assert.Null(s.Error));
+        Assert.Equal(2, partitions.Shards.Count);
+        var merged = await host.Registry("docs").UnshardAsync();
+        Assert.Equal(100, merged.RowCount);
+        Assert.Equal(100, (await docs.QueryAsync(new QueryRequest("SELECT count(*) FROM docs"))).Rows[0][0].AsInteger);
     }
 
     [Fact]
