@@ -67,6 +67,23 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
 
     private IShardHost Base => Host(_table);
 
+    /// <summary>
+    /// Refuses an operation that removes <paramref name="partitions"/> while one of them holds rows in a table other than
+    /// the sharded table and its children (created by DDL after the sharding, written with a shard key): the operation
+    /// carries only those tables, and the other rows would be lost with the partition.
+    /// </summary>
+    private async Task RequireNothingLeftBehindAsync(IReadOnlyList<string> partitions, ShardLayout layout, string operation, CancellationToken cancellationToken)
+    {
+        var shapes = await Task.WhenAll(partitions.Select(async name => (Name: name, Shape: await Host(name).DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken))));
+        var holding = shapes.Where(s => s.Shape.UnmovedTables.Count > 0).ToList();
+        if (holding.Count > 0)
+        {
+            throw Invalid(
+                $"Partition {string.Join(", ", holding.Select(h => $"{h.Name} holds rows in {string.Join(", ", h.Shape.UnmovedTables)}"))}: {operation} carries only {_table} and its " +
+                "child tables, so those rows would be lost with the partition. Move them to a table of their own (or delete them) first.");
+        }
+    }
+
     public async Task<ShardResult> ShardAsync(ShardRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -105,6 +122,15 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         }
 
         var shape = await Base.DescribeAsync(_table, key, keyPath, cancellationToken);
+        if (shape.UnmovedTables.Count > 0)
+        {
+            // Reads and writes of a sharded table's file go to its partitions: those rows would stay behind in the base
+            // file, out of sight, and rows written to those tables in the partitions would not survive an unshard.
+            throw Invalid(
+                $"Table {_table}'s file also holds rows in {string.Join(", ", shape.UnmovedTables)}, which {(shape.UnmovedTables.Count == 1 ? "is" : "are")} neither {_table} " +
+                $"nor a child table of it (a foreign key to {_table}); sharding moves only those. Move those rows to a table of their own (or empty those tables) first.");
+        }
+
         var rows = await Base.CountRowsAsync(shape.Table, cancellationToken);
         if (rows == 0)
         {
@@ -145,6 +171,7 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         var layout = state.Layout ?? throw NotSharded(state, ".");
         var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken);
         var names = layout.ShardNames(_table).ToList();
+        await RequireNothingLeftBehindAsync(names, layout, "unshard", cancellationToken);
         var id = Guid.NewGuid().ToString("N");
         var operation = NewOperation(id, ShardOperation.KindUnshard, shape, names, [new MigrationTarget(_table, 0, TargetMode.Base)], null, remove: names, emptyBase: false);
         var outcome = await RunAsync(operation, shape, new ShardAssigner(layout with { Count = 1, Strategy = ShardStrategies.Hash }, null), run, cancellationToken);
@@ -240,6 +267,11 @@ internal sealed partial class ShardRegistryGrain : Grain, IShardRegistry
         var shape = await Base.DescribeAsync(_table, layout.Key, layout.KeyPath, cancellationToken);
         var oldNames = layout.ShardNames(_table).ToList();
         var id = Guid.NewGuid().ToString("N");
+        if (count < layout.Count)
+        {
+            await RequireNothingLeftBehindAsync(layout.ShardNames(_table).Skip(count).ToList(), layout, "a rebalance to fewer partitions", cancellationToken);
+        }
+
         var newLayout = layout with { Count = count };
         ShardAssigner assigner;
         switch (layout.Strategy)

@@ -67,7 +67,16 @@ internal sealed class ShardingParticipant(string shard, ReaderPool readers, Shar
                 (row[0].AsText is "table" or "index" ? early : late).Add(row[1].AsText);
             }
 
-            return new TableShape(parent.Name, parts, early, late);
+            // Tables of the file that are neither the table nor a child of it (a virtual table included, its shadow tables
+            // not) and hold rows: a shard would leave their rows in the base file, unseen through the partitions.
+            var unmoved = reader.Query(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%' " +
+                    "AND name NOT IN (SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow') ORDER BY name")
+                .Select(r => r[0].AsText)
+                .Where(name => parts.All(p => !string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)))
+                .Where(name => reader.ExecuteScalar($"SELECT EXISTS (SELECT 1 FROM {ShardSql.Quote(name)})") != 0)
+                .ToList();
+            return new TableShape(parent.Name, parts, early, late, unmoved);
         }
         finally
         {

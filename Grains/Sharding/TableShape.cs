@@ -12,8 +12,12 @@ internal sealed record TableShape(
     [Id(0)] string Table,
     [Id(1)] IReadOnlyList<TablePart> Parts,
     [Id(2)] IReadOnlyList<string> TableSchema,
-    [Id(3)] IReadOnlyList<string> LateSchema)
+    [Id(3)] IReadOnlyList<string> LateSchema,
+    [Id(4)] IReadOnlyList<string>? Unmoved = null)
 {
+    /// <summary>Other tables of the file (neither the table nor a child table) that hold rows: sharding does not move them.</summary>
+    public IReadOnlyList<string> UnmovedTables => Unmoved ?? [];
+
     public TablePart Parent => Parts[0];
 
     public TablePart? Find(string table) => Parts.FirstOrDefault(p => string.Equals(p.Name, table, StringComparison.OrdinalIgnoreCase));

@@ -543,6 +543,52 @@ public sealed class ShardRegistryGrainTests
     }
 
     [Fact]
+    public async Task Sharding_is_refused_while_the_file_holds_rows_of_another_table_that_would_not_move_with_it()
+    {
+        // Rows of a table that is neither the sharded one nor its child would stay in the base file, out of sight of the
+        // reads that go to the partitions (and rows written there later would not survive an unshard).
+        await using var host = await ShardTestHost.StartAsync();
+        var items = await CreateItemsAsync(host, 50);
+        await items.DdlAsync(new DdlRequest("CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT)"));
+        await items.MutateAsync(new MutationRequest("INSERT INTO notes(body) VALUES ('kept')"));
+
+        var refused = await Assert.ThrowsAsync<ShardException>(() => host.Registry("items").ShardAsync(new ShardRequest("org", 2)));
+        Assert.Equal(ShardErrorCode.InvalidArgument, refused.Code);
+        Assert.Contains("notes", refused.Message, StringComparison.Ordinal);
+        Assert.False(await host.Registry("items").IsShardedAsync());
+        Assert.Equal("kept", (await items.QueryAsync(new QueryRequest("SELECT body FROM notes"))).Rows[0][0].AsText);
+
+        // Emptied, the table is only schema: every partition gets it, and the sharding goes ahead.
+        await items.MutateAsync(new MutationRequest("DELETE FROM notes"));
+        await host.Registry("items").ShardAsync(new ShardRequest("org", 2));
+        Assert.True(await host.Registry("items").IsShardedAsync());
+
+        // Rows written to that table in the partitions (with shard keys) would be lost with a partition: unshard and a
+        // rebalance to fewer partitions are refused, and go ahead once they are gone.
+        var keys = Enumerable.Range(0, 40).Select(i => "org" + i).ToList();
+        await host.Registry("items").RebalanceAsync(new RebalanceRequest(TargetCount: 3));
+        foreach (var key in keys)
+        {
+            await items.MutateAsync(new MutationRequest("INSERT INTO notes(body) VALUES (?)", [key], ShardKey: key));
+        }
+
+        var unshard = await Assert.ThrowsAsync<ShardException>(() => host.Registry("items").UnshardAsync());
+        Assert.Equal(ShardErrorCode.InvalidArgument, unshard.Code);
+        Assert.Contains("notes", unshard.Message, StringComparison.Ordinal);
+        var shrink = await Assert.ThrowsAsync<ShardException>(() => host.Registry("items").RebalanceAsync(new RebalanceRequest(TargetCount: 2)));
+        Assert.Equal(ShardErrorCode.InvalidArgument, shrink.Code);
+        Assert.Equal(40, (await host.Registry("items").QueryShardsAsync(new ShardQueryRequest("SELECT body FROM notes"))).Rows.Count);
+
+        foreach (var key in keys)
+        {
+            await items.MutateAsync(new MutationRequest("DELETE FROM notes WHERE body = ?", [key], ShardKey: key));
+        }
+
+        var merged = await host.Registry("items").UnshardAsync();
+        Assert.Equal(50, merged.RowCount);
+    }
+
+    [Fact]
     public async Task DiscoverAsync_reports_registry_and_health_of_each_shard()
     {
         await using var host = await ShardTestHost.StartAsync();
